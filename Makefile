@@ -1,0 +1,48 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+VENV  ?= .venv
+BIN   := $(VENV)/bin
+# The first Python >= 3.11 on PATH.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
+
+.PHONY: run test lint format install install-dev stop clean
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "Cloop needs Python 3.11 or newer on PATH"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## make run: the platform on embedded PostgreSQL and Redis, with the demo site (Ctrl-C stops it)
+run: install
+	$(BIN)/python -m cloop.run
+
+## make test: lint, then the whole suite (embedded PostgreSQL unless DATABASE_URL is set)
+test: install-dev lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## make stop: stop embedded servers left running by a manage.py command
+stop: install
+	$(BIN)/python -c "from cloop import embedded; embedded.stop()"
+
+clean: stop
+	rm -rf .cloop

@@ -1,0 +1,60 @@
+"""GET /healthz: is the database and the broker answering? JSON, 200 or 503."""
+
+import time
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cur:
+            cur.execute("SELECT 1")
+            cur.fetchone()
+        return "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means "down"
+        return f"error: {type(exc).__name__}"
+
+
+def _check_broker() -> str:
+    try:
+        client = redis.Redis.from_url(
+            settings.CELERY_BROKER_URL, socket_timeout=2, socket_connect_timeout=2
+        )
+        try:
+            client.ping()
+        finally:
+            client.close()
+        return "ok"
+    except Exception as exc:  # noqa: BLE001
+        return f"error: {type(exc).__name__}"
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    started = time.monotonic()
+    checks = {"database": _check_database(), "broker": _check_broker()}
+    ok = all(v == "ok" for v in checks.values())
+    body = {
+        "status": "ok" if ok else "error",
+        **checks,
+        "ms": round((time.monotonic() - started) * 1000, 1),
+    }
+    return JsonResponse(body, status=200 if ok else 503)
+
+
+class HealthzMiddleware:
+    """Answers /healthz before any middleware that needs the database or a tenant."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path == "/healthz":
+            return healthz(request)
+        return self.get_response(request)

@@ -1,0 +1,205 @@
+"""Site provisioning: create, list, delete. Every entry point (commands, admin, tests) calls these.
+
+Preconditions: called from sync code with the connection on the public schema (the default
+outside a tenant_context). Each function leaves the connection on the public schema.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.validators import URLValidator, validate_email
+from django.db import connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+from django_tenants.utils import schema_context, schema_exists, tenant_context
+
+from tenants import urls
+from tenants.models import RESERVED_SITE_IDS, SITE_ID_RE, Domain, Site, schema_name_for
+
+log = logging.getLogger(__name__)
+
+
+class SiteError(Exception):
+    """A request about a site that cannot be carried out; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class SiteCreated:
+    site: Site
+    admin_url: str
+    snippet: str
+
+    def as_dict(self) -> dict:
+        return {
+            "site_id": self.site.site_id,
+            "schema_name": self.site.schema_name,
+            "admin_url": self.admin_url,
+            "snippet": self.snippet,
+        }
+
+
+def validate_site_id(site_id: str) -> str:
+    if not isinstance(site_id, str) or not SITE_ID_RE.match(site_id):
+        raise SiteError(
+            f"invalid site id {site_id!r}: use 3-40 lowercase letters, digits and hyphens, "
+            "starting and ending with a letter or digit"
+        )
+    if site_id in RESERVED_SITE_IDS:
+        raise SiteError(f"site id {site_id!r} is reserved; choose another")
+    return site_id
+
+
+def validate_site_url(url: str) -> str:
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        raise SiteError(f"invalid URL {url!r}: give the site's public http(s) address") from None
+    return url
+
+
+def normalise_origin(origin: str) -> str:
+    """`https://Example.com:443/path` → `https://example.com`; raises SiteError if not an origin."""
+    parts = urlsplit(origin.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SiteError(f"invalid origin {origin!r}: expected scheme://host[:port]")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise SiteError(
+            f"invalid origin {origin!r}: an origin has no credentials, query or fragment"
+        )
+    if parts.path not in ("", "/"):
+        raise SiteError(f"invalid origin {origin!r}: an origin has no path")
+    host = parts.hostname.lower()
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    port = parts.port
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
+
+
+def validate_contact_email(email: str) -> str:
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise SiteError(f"invalid e-mail address {email!r}") from None
+    return email
+
+
+def base_schema_ensure(verbosity: int = 0) -> bool:
+    """Create or migrate the template schema new sites are cloned from.
+
+    Returns True if it had to migrate. Keeps cloning correct after new migrations land: a
+    stale template would give new sites a schema their recorded migrations do not match.
+    """
+    base = settings.TENANT_BASE_SCHEMA
+    if schema_exists(base) and not _schema_has_pending_migrations(base):
+        return False
+    with connection.cursor() as cur:
+        cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{base}"')
+    call_command(
+        "migrate_schemas", tenant=True, schema_name=base, interactive=False, verbosity=verbosity
+    )
+    connection.set_schema_to_public()
+    return True
+
+
+def _schema_has_pending_migrations(schema: str) -> bool:
+    with schema_context(schema):
+        executor = MigrationExecutor(connection)
+        targets = executor.loader.graph.leaf_nodes()
+        return bool(executor.migration_plan(targets))
+
+
+def site_create(
+    site_id: str,
+    *,
+    name: str,
+    url: str,
+    origins: list[str] | None = None,
+    contact_email: str = "",
+    language: str = "en",
+    admin_email: str = "",
+    admin_password: str = "",
+) -> SiteCreated:
+    """Validate, create the Site and Domain rows, clone the schema and add the first admin user."""
+    validate_site_id(site_id)
+    if not name or not name.strip():
+        raise SiteError("a site needs a name (--name)")
+    validate_site_url(url)
+    if contact_email:
+        validate_contact_email(contact_email)
+    if bool(admin_email) != bool(admin_password):
+        raise SiteError("give both --admin-email and --admin-password, or neither")
+    if admin_email:
+        validate_contact_email(admin_email)
+    if language not in dict(settings.LANGUAGES):
+        raise SiteError(
+            f"unsupported language {language!r}; choose one of {dict(settings.LANGUAGES)}"
+        )
+    allowed = sorted({normalise_origin(o) for o in (origins or [url])})
+    if Site.objects.filter(site_id=site_id).exists():
+        raise SiteError(f"site id {site_id!r} is taken")
+
+    base_schema_ensure()
+    with transaction.atomic():
+        site = Site.objects.create(
+            site_id=site_id,
+            schema_name=schema_name_for(site_id),
+            name=name.strip(),
+            url=url,
+            allowed_origins=allowed,
+            contact_email=contact_email,
+            language=language,
+        )
+        Domain.objects.create(domain=site.host, tenant=site, is_primary=True)
+    try:
+        site.create_schema(check_if_exists=True, verbosity=0)
+        if admin_email:
+            with tenant_context(site):
+                from django.contrib.auth import get_user_model
+
+                get_user_model().objects.create_superuser(
+                    username=admin_email, email=admin_email, password=admin_password
+                )
+    except Exception:
+        # Leave nothing half-made: drop the schema and the rows.
+        log.exception("creating the schema of site %s failed; rolling back", site_id)
+        site.delete(force_drop=True)
+        raise
+    finally:
+        connection.set_schema_to_public()
+    Site.objects.filter(pk=site.pk).update(ready=True)
+    site.ready = True
+    return SiteCreated(site=site, admin_url=urls.admin_url(site_id), snippet=urls.snippet(site_id))
+
+
+def site_get(site_id: str) -> Site:
+    try:
+        return Site.objects.get(site_id=site_id)
+    except Site.DoesNotExist:
+        raise SiteError(f"unknown site {site_id!r}") from None
+
+
+def site_list() -> list[dict]:
+    return [
+        {
+            "site_id": s.site_id,
+            "name": s.name,
+            "url": s.url,
+            "schema_name": s.schema_name,
+            "allowed_origins": s.allowed_origins,
+            "ready": s.ready,
+            "admin_url": urls.admin_url(s.site_id),
+            "created_at": s.created_at.isoformat(),
+        }
+        for s in Site.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
+    ]
+
+
+def site_delete(site_id: str) -> None:
+    """Drop the site's schema (all its data) and its rows. Irreversible."""
+    site = site_get(site_id)
+    site.delete(force_drop=True)
+    connection.set_schema_to_public()

@@ -1,0 +1,203 @@
+"""Shared fixtures.
+
+Two sites, `site_a` and `site_b`, are created once per test session (cloned from the
+template schema, so it is cheap) and used by every test that needs a tenant.
+
+- Tests that only need the database use pytest-django's `db` (rolled back after each test);
+  enter a site's schema with `with tenant_context(site_a):` or the `in_site_a` fixture.
+- Tests that talk to a real server (ASGI, Celery worker) need committed data: use `live_db`,
+  which commits for real and empties both sites' tables afterwards. Keep those tests few.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+
+import pytest
+from django.db import connection
+from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
+
+SITE_A = {"site_id": "site-a", "name": "Site A Oy", "url": "http://site-a.test/"}
+SITE_B = {"site_id": "site-b", "name": "Site B Ab", "url": "http://site-b.test/"}
+SESSION_SITE_IDS = (SITE_A["site_id"], SITE_B["site_id"])
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Extend pytest-django's setup: the template schema and the two session sites."""
+    from tenants.services import base_schema_ensure, site_create
+
+    with django_db_blocker.unblock():
+        base_schema_ensure()
+        for spec in (SITE_A, SITE_B):
+            site_create(
+                spec["site_id"],
+                name=spec["name"],
+                url=spec["url"],
+                contact_email=f"privacy@{spec['site_id']}.test",
+            )
+        connection.set_schema_to_public()
+    yield
+
+
+def _session_site(site_id, django_db_blocker):
+    from tenants.models import Site
+
+    with django_db_blocker.unblock():
+        return Site.objects.get(site_id=site_id)
+
+
+@pytest.fixture(scope="session")
+def site_a(django_db_setup, django_db_blocker):
+    return _session_site(SITE_A["site_id"], django_db_blocker)
+
+
+@pytest.fixture(scope="session")
+def site_b(django_db_setup, django_db_blocker):
+    return _session_site(SITE_B["site_id"], django_db_blocker)
+
+
+@pytest.fixture(autouse=True)
+def _back_to_public():
+    """Whatever a test did to the connection, the next one starts on the public schema."""
+    yield
+    # The connection may have been closed by the test; that is fine.
+    with contextlib.suppress(Exception):
+        connection.set_schema_to_public()
+
+
+@pytest.fixture
+def in_site_a(db, site_a):
+    with tenant_context(site_a):
+        yield site_a
+
+
+@pytest.fixture
+def in_site_b(db, site_b):
+    with tenant_context(site_b):
+        yield site_b
+
+
+def _tenant_tables(schema: str) -> list[str]:
+    keep = {"django_migrations", "django_content_type", "auth_permission"}
+    with connection.cursor() as cur:
+        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", [schema])
+        return [r[0] for r in cur.fetchall() if r[0] not in keep]
+
+
+def live_db_reset() -> None:
+    """Empty the session sites' tables and delete any other site a test created."""
+    from tenants.models import Site
+    from tenants.services import site_delete
+
+    with schema_context(get_public_schema_name()):
+        for site in Site.objects.exclude(site_id__in=SESSION_SITE_IDS).exclude(
+            schema_name=get_public_schema_name()
+        ):
+            site_delete(site.site_id)
+        for site in Site.objects.filter(site_id__in=SESSION_SITE_IDS):
+            tables = _tenant_tables(site.schema_name)
+            if tables:
+                names = ", ".join(f'"{site.schema_name}"."{t}"' for t in tables)
+                with connection.cursor() as cur:
+                    cur.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def live_db(django_db_setup, django_db_blocker, site_a, site_b):
+    """Real commits, visible to servers on other threads; cleaned up afterwards."""
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        yield
+        connection.set_schema_to_public()
+        live_db_reset()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveASGIServer:
+    """The real ASGI application under uvicorn, in a thread of the test process.
+
+    Running in-process means it uses the test database that pytest-django set up.
+    """
+
+    def __init__(self, host: str = "127.0.0.1"):
+        import uvicorn
+
+        self.host = host
+        self.port = free_port()
+        config = uvicorn.Config(
+            "cloop.asgi:application",
+            host=host,
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            ws="websockets",
+            access_log=False,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self._run, daemon=True, name="live-asgi")
+
+    def _run(self):
+        asyncio.run(self.server.serve())
+
+    def start(self):
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the ASGI server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self):
+        self.server.should_exit = True
+        self.thread.join(10)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def site_url(self, site) -> str:
+        """The site's own host (admin, API): `<site_id>.localhost` resolves to loopback."""
+        return f"http://{site.site_id}.localhost:{self.port}"
+
+
+@pytest.fixture
+def live_server(live_db, settings):
+    """A real ASGI server (HTTP + WebSocket) on a free loopback port."""
+    server = LiveASGIServer().start()
+    settings.CLOOP_PUBLIC_URL = f"http://localhost:{server.port}"
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def celery_worker_live(live_db):
+    """A real Celery worker (threads in this process) consuming from the real broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from cloop.celery import app
+
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=10,
+    ):
+        yield app

@@ -1,0 +1,3 @@
+"""WebSocket routes. The chat consumer is added by the widget app."""
+
+websocket_urlpatterns: list = []
