@@ -124,7 +124,8 @@ class Message(models.Model):
     sources = models.JSONField(default=list, blank=True, help_text='[{"url", "title"}]')
     model = models.CharField(max_length=200, blank=True)
     # Idempotency key sent by the widget with each visitor message (resends are not duplicated).
-    client_message_id = models.CharField(max_length=64, null=True, blank=True)
+    # NULL (not "") when absent, so the partial unique constraint ignores it.
+    client_message_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     # For an assistant message: the visitor message it answers.
     reply_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
