@@ -8,7 +8,8 @@ class Command(StaffCommand):
     help = "Delete a site and DROP its schema with all its data (asks first unless --yes)."
     json_flag = False
 
-    stdin = None  # tests may replace it; defaults to sys.stdin
+    stealth_options = ("stdin",)  # tests pass a file; defaults to sys.stdin
+    stdin = None
 
     def add_command_arguments(self, parser):
         parser.add_argument("site_id")
