@@ -1,1 +1,187 @@
-"""Models of this app live in each site's own schema (a TENANT_APP)."""
+"""Crawl settings, crawl runs, pages and their chunks.
+
+Every model here lives in each site's own schema (crawler is a TENANT_APP): a query always
+runs inside the site's `tenant_context`, so one site's index can never answer for another.
+"""
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+def _str_list(**kwargs):
+    return ArrayField(models.CharField(max_length=500), default=list, blank=True, **kwargs)
+
+
+class CrawlSettings(models.Model):
+    """What to crawl and how politely: one row per site (pk 1), editable by the customer."""
+
+    start_urls = _str_list(
+        help_text="Where the crawl starts, one URL per line. Empty: the site's public URL.",
+    )
+    allowed_hosts = _str_list(
+        help_text="Host names the crawler may visit. Empty: the hosts of the start URLs.",
+    )
+    include_patterns = _str_list(
+        help_text="Only paths matching one of these patterns are crawled (shell-style, e.g. "
+        "/docs/*). Empty: every path.",
+    )
+    exclude_patterns = _str_list(
+        help_text="Paths matching any of these patterns are skipped (e.g. /cart/*, */print/*).",
+    )
+    max_pages = models.PositiveIntegerField(
+        default=1000,
+        validators=[MinValueValidator(1), MaxValueValidator(100_000)],
+        help_text="Page budget of one crawl.",
+    )
+    recrawl_interval_hours = models.PositiveIntegerField(
+        default=24,
+        validators=[MaxValueValidator(24 * 365)],
+        help_text="Re-crawl the site automatically this often. 0 turns scheduled crawls off.",
+    )
+    connections_per_host = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(16)],
+        help_text="Parallel connections to each host. robots.txt Crawl-delay is always honoured.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "crawl settings"
+        verbose_name_plural = "crawl settings"
+
+    def __str__(self):
+        return "Crawl settings"
+
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> "CrawlSettings":
+        """The site's settings row, created with the defaults on first use (current schema)."""
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+class CrawlRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        INTERRUPTED = "interrupted"
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=16, default="manual", help_text="manual, schedule, task")
+    task_id = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    pages_fetched = models.PositiveIntegerField(default=0)
+    pages_indexed = models.PositiveIntegerField(default=0)
+    pages_unchanged = models.PositiveIntegerField(default=0)
+    pages_skipped = models.PositiveIntegerField(default=0)
+    pages_removed = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    # [{"url", "reason", "detail"}] for every URL that was not indexed.
+    skipped = models.JSONField(default=list, blank=True)
+    # Resume state of an interrupted crawl: URLs still to visit and URLs already done.
+    frontier = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Crawl {self.pk} ({self.status})"
+
+    @property
+    def seconds(self) -> float:
+        if self.started_at and self.finished_at:
+            return round((self.finished_at - self.started_at).total_seconds(), 3)
+        return 0.0
+
+    def summary(self, site_id: str) -> dict:
+        """The staff command's JSON line (DESIGN.md)."""
+        return {
+            "site_id": site_id,
+            "status": self.status,
+            "pages_fetched": self.pages_fetched,
+            "pages_indexed": self.pages_indexed,
+            "pages_skipped": self.pages_skipped,
+            "errors": self.errors,
+            "seconds": self.seconds,
+        }
+
+
+class Page(models.Model):
+    url = models.CharField(max_length=2000, unique=True)
+    title = models.CharField(max_length=500, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    etag = models.CharField(max_length=500, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    indexed_at = models.DateTimeField(auto_now=True)
+    # The run that last saw this page (fetched or 304): pages not seen by a complete crawl go.
+    seen_run = models.ForeignKey(
+        CrawlRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["url"]
+
+    def __str__(self):
+        return self.url
+
+
+class Chunk(models.Model):
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="chunks")
+    ordinal = models.PositiveIntegerField()
+    heading = models.CharField(max_length=500, blank=True)
+    anchor = models.CharField(max_length=300, blank=True)
+    text = models.TextField()
+    # Title and heading at weight A, body at D, in the site's text search configuration.
+    search_vector = SearchVectorField(null=True)
+    # Number of lexeme positions: the document length of BM25.
+    length = models.PositiveIntegerField(default=0)
+    # {lexeme: weighted term frequency}: BM25's tf, read per candidate without unnesting.
+    tf = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["page_id", "ordinal"]
+        constraints = [
+            models.UniqueConstraint(fields=["page", "ordinal"], name="crawler_chunk_page_ordinal")
+        ]
+        indexes = [GinIndex(fields=["search_vector"], name="crawler_chunk_sv_gin")]
+
+    def __str__(self):
+        return f"{self.page.url}#{self.anchor}" if self.anchor else self.page.url
+
+
+class Term(models.Model):
+    """Document frequency of each lexeme over this site's chunks (BM25's IDF).
+
+    Kept up to date by crawler.index in the same transaction as the chunks, and rebuilt from
+    the chunks at the end of every crawl so that any drift is bounded.
+    """
+
+    lexeme = models.TextField(primary_key=True)
+    df = models.IntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.lexeme} ({self.df})"
+
+
+class IndexStats(models.Model):
+    """Chunk count and total length of this site's index (pk 1): BM25's N and avgdl."""
+
+    chunks = models.BigIntegerField(default=0)
+    total_length = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.chunks} chunks"
