@@ -1,0 +1,58 @@
+"""The per-site privacy notice page, generated from the seed template.
+
+Preconditions: `notice_context(site)` is called with the connection on any schema; it reads
+the site's SiteSettings inside `tenant_context(site)` itself and returns with the schema as it
+found it.
+"""
+
+from __future__ import annotations
+
+from django_tenants.utils import tenant_context
+
+from conversations.models import SiteSettings
+
+# Placeholders of the seed template and the settings that fill them.
+PLACEHOLDERS = {
+    "company_name": ("[Customer Name]", "company name (Site settings)"),
+    "contact_email": ("[Customer Contact Email]", "data-protection contact e-mail"),
+    "published_on": ("[date]", "notice publication date (Site settings)"),
+}
+
+
+def notice_storage_key(site_id: str) -> str:
+    """The widget's localStorage key for this site (DESIGN.md contract)."""
+    return f"cloop_visitor_{site_id}"
+
+
+def notice_context(site) -> dict:
+    with tenant_context(site):
+        s = SiteSettings.load()
+        ctx = {
+            "site_id": site.site_id,
+            "site_url": site.url,
+            "language": site.language,
+            "company_name": s.company_name.strip(),
+            "contact_email": (site.contact_email or "").strip(),
+            "published_on": s.notice_published_on,
+            "storage_key": notice_storage_key(site.site_id),
+            "conversation_retention_days": s.conversation_retention_days,
+            "lead_retention_days": s.lead_retention_days,
+            "cloop_policy_url": "",
+        }
+    ctx["missing"] = [
+        {"field": key, "placeholder": ph, "label": label}
+        for key, (ph, label) in PLACEHOLDERS.items()
+        if not ctx[key]
+    ]
+    return ctx
+
+
+def notice_missing(site) -> list[dict]:
+    """Placeholders the customer has not filled in yet (the admin warns about these)."""
+    return notice_context(site)["missing"]
+
+
+def notice_url(site_id: str) -> str:
+    from tenants.urls import public_base_url
+
+    return f"{public_base_url()}/privacy/{site_id}/"

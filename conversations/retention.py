@@ -1,0 +1,77 @@
+"""Retention: delete conversations and leads older than the site's periods (GDPR Art. 5(1)(e)).
+
+`retention_purge` works on the current schema; the nightly beat task (run in every site's
+schema by tenant-schemas-celery) and `manage.py purge_expired` (which loops over the sites)
+both call it. Run daily, nothing outlives its period by more than a day.
+
+Preconditions: sync code inside the site's schema for `retention_purge`; the public schema
+for `retention_purge_all`.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, tenant_context
+
+from conversations.models import Conversation, Lead, Message, SiteSettings, Visitor
+
+
+def retention_cutoffs(now: datetime.datetime | None = None) -> dict[str, datetime.datetime]:
+    now = now or timezone.now()
+    s = SiteSettings.load()
+    return {
+        "conversations": now - datetime.timedelta(days=s.conversation_retention_days),
+        "leads": now - datetime.timedelta(days=s.lead_retention_days),
+    }
+
+
+def retention_purge(*, now: datetime.datetime | None = None, dry_run: bool = False) -> dict:
+    """Delete expired rows of the current site; returns counts (what would go, if dry_run).
+
+    A conversation expires when its last message (or its start, if it has none) is older than
+    the conversation period. A lead expires when it is older than the lead period. Visitors
+    left with nothing expire with their last conversation, except objected ones: their flag
+    is what keeps their objection honoured.
+    """
+    cut = retention_cutoffs(now)
+    conversations = Conversation.objects.filter(created_at__lt=cut["conversations"]).exclude(
+        messages__created_at__gte=cut["conversations"]
+    )
+    leads = Lead.objects.filter(created_at__lt=cut["leads"])
+    with transaction.atomic():
+        conv_ids = list(conversations.values_list("pk", flat=True))
+        counts = {
+            "conversations": len(conv_ids),
+            "messages": Message.objects.filter(conversation_id__in=conv_ids).count(),
+            "leads": leads.count(),
+        }
+        visitors = (
+            Visitor.objects.filter(objected=False, last_seen__lt=cut["conversations"])
+            .exclude(conversations__in=Conversation.objects.exclude(pk__in=conv_ids))
+            .exclude(leads__in=Lead.objects.filter(created_at__gte=cut["leads"]))
+        )
+        counts["visitors"] = visitors.count()
+        if not dry_run:
+            leads.delete()
+            Message.objects.filter(conversation_id__in=conv_ids, reply_to__isnull=False).delete()
+            Message.objects.filter(conversation_id__in=conv_ids).delete()
+            Conversation.objects.filter(pk__in=conv_ids).delete()
+            visitors.delete()
+    return counts
+
+
+def retention_purge_all(*, now=None, dry_run: bool = False) -> list[dict]:
+    """Purge every ready site, one schema at a time; returns one report per site."""
+    from tenants.models import Site
+
+    reports = []
+    sites = Site.objects.filter(ready=True).exclude(schema_name=get_public_schema_name())
+    for site in sites.order_by("site_id"):
+        with tenant_context(site):
+            counts = retention_purge(now=now, dry_run=dry_run)
+        reports.append({"site_id": site.site_id, "dry_run": dry_run, **counts})
+    connection.set_schema_to_public()
+    return reports
