@@ -2,12 +2,12 @@
 
 import time
 
-import redis
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from kombu import Connection
 
 
 def _check_database() -> str:
@@ -22,13 +22,9 @@ def _check_database() -> str:
 
 def _check_broker() -> str:
     try:
-        client = redis.Redis.from_url(
-            settings.CELERY_BROKER_URL, socket_timeout=2, socket_connect_timeout=2
-        )
-        try:
-            client.ping()
-        finally:
-            client.close()
+        # The broker exactly as Celery sees it (URL scheme, transport options).
+        with Connection(settings.CELERY_BROKER_URL, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=3)
         return "ok"
     except Exception as exc:  # noqa: BLE001
         return f"error: {type(exc).__name__}"

@@ -81,7 +81,7 @@ def main() -> int:
                     port,
                     "--no-access-log",
                     "--ws",
-                    "websockets",
+                    "websockets-sansio",
                 ],
                 cwd=ROOT,
                 env=env,

@@ -143,7 +143,7 @@ class LiveASGIServer:
             port=self.port,
             log_level="warning",
             lifespan="off",
-            ws="websockets",
+            ws="websockets-sansio",
             access_log=False,
         )
         self.server = uvicorn.Server(config)

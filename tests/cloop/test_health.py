@@ -19,7 +19,7 @@ def test_it_reports_ok_when_database_and_broker_answer(client_public):
 
 
 def test_it_reports_503_when_the_broker_is_down(client_public, settings, tmp_path):
-    settings.CELERY_BROKER_URL = f"unix://{tmp_path}/no-such.sock"
+    settings.CELERY_BROKER_URL = f"redis+socket://{tmp_path}/no-such.sock"
     response = client_public.get("/healthz")
     assert response.status_code == 503
     body = json.loads(response.content)
