@@ -1,1 +1,67 @@
 """Models of this app live in each site's own schema (a TENANT_APP)."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+
+hex_color_validator = RegexValidator(
+    r"^#[0-9a-fA-F]{6}$", "Give the colour as #rrggbb, for example #1f6feb."
+)
+
+
+def validate_starter_questions(value):
+    if not isinstance(value, list) or not all(isinstance(q, str) for q in value):
+        raise ValidationError("Starter questions are a list of texts.")
+    if len(value) > 6:
+        raise ValidationError("At most 6 starter questions.")
+    if any(len(q) > 200 for q in value):
+        raise ValidationError("A starter question is at most 200 characters.")
+
+
+class WidgetSettings(models.Model):
+    """How the chat window looks and greets visitors on this site (one row per site schema).
+
+    Empty texts mean "use the default wording in the site's language" (widget/strings.py).
+    """
+
+    POSITION_CHOICES = [("right", "Bottom right"), ("left", "Bottom left")]
+
+    bot_name = models.CharField(max_length=60, blank=True)
+    greeting = models.TextField(max_length=500, blank=True)
+    starter_questions = models.JSONField(
+        default=list, blank=True, validators=[validate_starter_questions]
+    )
+    primary_color = models.CharField(
+        max_length=7, default="#1f5fbf", validators=[hex_color_validator]
+    )
+    position = models.CharField(max_length=5, choices=POSITION_CHOICES, default="right")
+    privacy_url = models.URLField(
+        "privacy notice URL",
+        max_length=500,
+        blank=True,
+        help_text="Leave empty to link the notice Cloop publishes for this site.",
+    )
+    consent_text = models.TextField(
+        "marketing consent wording",
+        max_length=500,
+        blank=True,
+        help_text="Shown beside the unticked marketing box of the e-mail form.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "widget settings"
+        verbose_name_plural = "widget settings"
+
+    def __str__(self):
+        return "Widget settings"
+
+    def save(self, *args, **kwargs):
+        self.pk = 1  # a singleton per site schema
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> "WidgetSettings":
+        """The site's settings, created with defaults on first use. Run inside the site's schema."""
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj

@@ -1,3 +1,15 @@
 """widget.js, the chat frame and the demo site, served from Cloop's own host."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from widget import views
+
+app_name = "widget"
+
+urlpatterns = [
+    path("widget.js", views.widget_js, name="loader"),
+    path("widget/config/<slug:site_id>/", views.launcher_config, name="launcher-config"),
+    path("widget/frame/<slug:site_id>/", views.frame, name="frame"),
+    path("demo/", views.demo_page, name="demo-home"),
+    path("demo/<slug:page>/", views.demo_page, name="demo-page"),
+]

@@ -1,0 +1,153 @@
+"""What the loader and the chat window need to know about a site, and the frame's CSP.
+
+Preconditions: called from sync code on Cloop's public host; the functions that read a site's
+own settings enter that site's schema themselves (tenant_context) and leave it afterwards.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django_tenants.utils import tenant_context
+
+from tenants import urls
+from tenants.models import Site
+from tenants.services import SiteError, normalise_origin
+from widget.models import WidgetSettings
+from widget.strings import strings_for
+
+
+def site_for_widget(site_id: str) -> Site | None:
+    """The ready Site with this id, or None. Runs on the public schema."""
+    return Site.objects.filter(site_id=site_id, ready=True).first()
+
+
+def cloop_origin() -> str:
+    return normalise_origin(urls.public_base_url())
+
+
+def websocket_base() -> str:
+    """`ws(s)://<cloop host>`: the only place the chat window may connect to."""
+    origin = cloop_origin()
+    return ("wss://" if origin.startswith("https://") else "ws://") + origin.split("://", 1)[1]
+
+
+def site_origin(site: Site) -> str | None:
+    try:
+        return normalise_origin(f"{urlsplit(site.url).scheme}://{urlsplit(site.url).netloc}")
+    except (SiteError, ValueError):
+        return None
+
+
+def embedding_origins(site: Site) -> list[str]:
+    """Origins allowed to frame the chat window: the site's allowed origins and Cloop itself."""
+    out = list(dict.fromkeys([*site.allowed_origins, cloop_origin()]))
+    return [o for o in out if o]
+
+
+def link_origins(site: Site) -> list[str]:
+    """Origins the chat window may link to: the site's own pages (its URL and allowed origins)."""
+    own = site_origin(site)
+    return list(dict.fromkeys([o for o in [own, *site.allowed_origins] if o]))
+
+
+def parent_origin_check(site: Site, origin: str) -> str | None:
+    """The normalised host-page origin if it may embed this site's window, else None."""
+    try:
+        normalised = normalise_origin(origin)
+    except SiteError:
+        return None
+    return normalised if normalised in embedding_origins(site) else None
+
+
+def readable_text_color(hex_color: str) -> str:
+    """Black or white, whichever contrasts more with the background (WCAG relative luminance)."""
+
+    def channel(c: int) -> float:
+        s = c / 255
+        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    lum = 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+    # Contrast with white is 1.05/(L+0.05), with black (L+0.05)/0.05.
+    return "#000000" if (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) else "#ffffff"
+
+
+def privacy_url_for(site: Site, widget_settings: WidgetSettings) -> str:
+    """The notice linked by the AI disclosure. Run inside the site's schema."""
+    if widget_settings.privacy_url:
+        return widget_settings.privacy_url
+    try:
+        from conversations.models import SiteSettings
+
+        own = SiteSettings.objects.values_list("privacy_notice_url", flat=True).first()
+    except Exception:  # noqa: BLE001 - the settings table is optional for the widget
+        own = None
+    if own:
+        return own
+    return f"{urls.public_base_url()}/privacy/{site.site_id}/"
+
+
+def widget_settings_as_dict(site: Site) -> dict:
+    """The public part of the site's widget settings (no secrets: it is sent to browsers)."""
+    with tenant_context(site):
+        ws = WidgetSettings.load()
+        privacy = privacy_url_for(site, ws)
+    text = strings_for(site.language)
+    return {
+        "bot_name": ws.bot_name or text["default_bot"],
+        "greeting": ws.greeting or text["greeting"],
+        "starter_questions": [q for q in ws.starter_questions if q.strip()][:6],
+        "primary_color": ws.primary_color,
+        "text_color": readable_text_color(ws.primary_color),
+        "position": ws.position,
+        "privacy_url": privacy,
+        "consent_text": ws.consent_text or text["consent"],
+        "language": site.language,
+    }
+
+
+def launcher_config(site: Site) -> dict:
+    """What the loader needs before the window exists: colours, side and the button's label."""
+    s = widget_settings_as_dict(site)
+    return {
+        "color": s["primary_color"],
+        "text": s["text_color"],
+        "position": s["position"],
+        "label": strings_for(site.language)["launcher"],
+        "title": s["bot_name"],
+    }
+
+
+def frame_config(site: Site, parent_origin: str) -> dict:
+    """Everything the chat window's script reads from its page (rendered as JSON data)."""
+    s = widget_settings_as_dict(site)
+    text = dict(strings_for(site.language))
+    for key in ("title", "typing"):
+        text[key] = text[key].format(bot=s["bot_name"])
+    return {
+        "site_id": site.site_id,
+        "ws_url": f"{websocket_base()}/ws/chat/{site.site_id}/",
+        "parent_origin": parent_origin,
+        "link_origins": link_origins(site),
+        "settings": s,
+        "strings": text,
+    }
+
+
+def frame_csp(site: Site) -> str:
+    """The chat window's Content-Security-Policy: only Cloop, framed only by allowed origins."""
+    origin = cloop_origin()
+    ancestors = " ".join(embedding_origins(site))
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self'",
+            f"connect-src {websocket_base()} {origin}",
+            f"frame-ancestors {ancestors}",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )

@@ -1,0 +1,105 @@
+"""Thin HTTP entry points on Cloop's public host: widget.js, the launcher config, the chat
+window and the demo website. None of them reads or sets a cookie or a session."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from django.conf import settings
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.template.response import TemplateResponse
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.gzip import gzip_page
+from django.views.decorators.http import require_GET
+
+from tenants import urls
+from widget import demo, services
+
+STATIC = Path(__file__).resolve().parent / "static" / "widget"
+
+
+@functools.cache
+def _loader_source(mtime: float) -> bytes:
+    return (STATIC / "widget.js").read_bytes()
+
+
+def loader_source() -> bytes:
+    """widget.js as served (re-read when the file changes, so development needs no restart)."""
+    return _loader_source((STATIC / "widget.js").stat().st_mtime)
+
+
+@require_GET
+@gzip_page
+def widget_js(request):
+    response = HttpResponse(loader_source(), content_type="text/javascript; charset=utf-8")
+    # Short cache: fixes reach sites quickly; the file is tiny and served compressed.
+    response["Cache-Control"] = "public, max-age=300"
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+@require_GET
+def launcher_config(request, site_id: str):
+    """Colours, side and label of the launcher button. Public data, readable from any origin."""
+    site = services.site_for_widget(site_id)
+    if site is None:
+        response = JsonResponse({"error": "unknown site"}, status=404)
+    else:
+        response = JsonResponse(services.launcher_config(site))
+        response["Cache-Control"] = "public, max-age=60"
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+@require_GET
+@xframe_options_exempt  # framing is governed by CSP frame-ancestors (the site's origins)
+def frame(request, site_id: str):
+    """The chat window. `?o=` is the embedding page's origin, checked against the site's."""
+    site = services.site_for_widget(site_id)
+    if site is None:
+        raise Http404("unknown site")
+    parent = services.parent_origin_check(site, request.GET.get("o", ""))
+    csp = services.frame_csp(site)
+    if parent is None:
+        response = HttpResponseBadRequest(
+            "This chat window may only be shown on the site's own pages.",
+            content_type="text/plain; charset=utf-8",
+        )
+    else:
+        config = services.frame_config(site, parent)
+        response = TemplateResponse(
+            request,
+            "widget/frame.html",
+            {
+                "config": config,
+                "s": config["strings"],
+                "ws": config["settings"],
+                "language": site.language,
+            },
+        )
+    response["Content-Security-Policy"] = csp
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_GET
+def demo_page(request, page: str = "home"):
+    """The bundled Northwind Bikes website, with the widget snippet of the demo site."""
+    entry = demo.PAGES.get(page)
+    if entry is None:
+        raise Http404("no such demo page")
+    site_id = getattr(settings, "CLOOP_DEMO_SITE_ID", "demo")
+    return TemplateResponse(
+        request,
+        f"demo/{page}.html",
+        {
+            "page": entry,
+            "slug": page,
+            "nav": demo.NAV,
+            "widget_src": f"{urls.public_base_url()}/widget.js",
+            "widget_site": site_id,
+        },
+    )
