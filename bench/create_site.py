@@ -27,9 +27,19 @@ def main(n: int) -> None:
     for i in range(n):
         t = time.perf_counter()
         subprocess.run(
-            [sys.executable, "manage.py", "create_site", f"bench-cli-{i}", "--name", "Bench",
-             "--url", "https://bench.example/"],
-            cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "manage.py",
+                "create_site",
+                f"bench-cli-{i}",
+                "--name",
+                "Bench",
+                "--url",
+                "https://bench.example/",
+            ],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         cli.append(time.perf_counter() - t)
         t = time.perf_counter()
@@ -38,10 +48,14 @@ def main(n: int) -> None:
     for i in range(n):
         site_delete(f"bench-cli-{i}")
         site_delete(f"bench-fn-{i}")
-    print(f"create_site command (process start included), median of {n}: {statistics.median(cli):.3f} s "
-          f"(min {min(cli):.3f}, max {max(cli):.3f})")
-    print(f"site_create() in process, median of {n}: {statistics.median(inproc):.3f} s "
-          f"(min {min(inproc):.3f}, max {max(inproc):.3f})")
+    print(
+        f"create_site command (process start included), median of {n}: {statistics.median(cli):.3f} s "
+        f"(min {min(cli):.3f}, max {max(cli):.3f})"
+    )
+    print(
+        f"site_create() in process, median of {n}: {statistics.median(inproc):.3f} s "
+        f"(min {min(inproc):.3f}, max {max(inproc):.3f})"
+    )
 
 
 if __name__ == "__main__":
