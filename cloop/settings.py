@@ -99,6 +99,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
 ]
 TENANT_APPS = [
@@ -214,6 +215,15 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(
     Path(os.environ.get("CLOOP_DATA_DIR") or BASE_DIR / ".cloop") / "celerybeat-schedule"
 )
+# Modules with tasks that autodiscovery (which imports `<app>.tasks` only) would miss.
+CELERY_IMPORTS = ["conversations.tasks_retention"]
+# TenantAwareScheduler (see cloop/run.py) runs each entry in every site's schema.
+CELERY_BEAT_SCHEDULE = {
+    "retention-purge-nightly": {
+        "task": "conversations.retention_purge",
+        "schedule": 24 * 3600,  # daily: nothing outlives its retention period by over a day
+    },
+}
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -231,6 +241,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Conversations, leads, data requests, settings and crawls of one site.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI / Redoc assets served by us (drf-spectacular-sidecar), not from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- e-mail -------------------------------------------------------------------------------
