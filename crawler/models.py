@@ -92,6 +92,8 @@ class CrawlRun(models.Model):
     # Resume state of an interrupted crawl: URLs still to visit and URLs already done.
     frontier = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    # Remarks about robots.txt and sitemaps (unreachable, unparseable) for the report.
+    notes = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]

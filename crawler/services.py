@@ -1,0 +1,361 @@
+"""Crawl runs: the one function every entry point calls (command, Celery task, beat, demo).
+
+`crawl_run(site)` enters the site's schema itself. Fetching runs in crawler.frontier's event
+loop thread; extraction and every database write happen here, on the caller's thread and
+connection. Each page is written in its own transaction, and pages are only removed at the
+end of a complete crawl, so a crawl that fails or is interrupted leaves the previous index
+serving answers; an interrupted run keeps its frontier and the next `crawl_run` resumes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from crawler import reasons
+from crawler.extract import extract_html
+from crawler.fetch import FetchOptions, decode_html, looks_binary
+from crawler.frontier import Frontier, Outcome, Plan
+from crawler.index import index_stats_rebuild, page_index, page_remove, text_config
+from crawler.models import CrawlRun, CrawlSettings, Page
+from crawler.urls import BadURL, dedupe_key, normalise_url, url_host
+
+log = logging.getLogger(__name__)
+
+MAX_REPORT_ENTRIES = 10_000
+FLUSH_SECONDS = 2.0
+SNAPSHOT_SECONDS = 10.0
+
+
+class CrawlError(Exception):
+    """A crawl cannot start (another crawl of the site is running, bad settings)."""
+
+
+try:  # Celery's soft time limit is an interruption, not a failure.
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    INTERRUPTIONS: tuple[type[BaseException], ...] = (
+        KeyboardInterrupt,
+        SystemExit,
+        SoftTimeLimitExceeded,
+    )
+except ImportError:  # pragma: no cover
+    INTERRUPTIONS = (KeyboardInterrupt, SystemExit)
+
+
+def _twin_host(host: str) -> str:
+    return host[4:] if host.startswith("www.") else f"www.{host}"
+
+
+def crawl_plan(site, cfg: CrawlSettings, *, max_pages=None, concurrency=None) -> Plan:
+    """The crawl's rules from the site's settings (start URL defaults to Site.url)."""
+    starts = []
+    for raw in cfg.start_urls or [site.url]:
+        try:
+            starts.append(normalise_url(raw))
+        except BadURL as exc:
+            raise CrawlError(f"bad start URL {raw!r}: {exc}") from None
+    if not starts:
+        raise CrawlError("no start URL: set the site's URL or the crawl settings' start URLs")
+    hosts = {h.strip().lower().rstrip(".") for h in cfg.allowed_hosts if h.strip()}
+    if not hosts:
+        for u in starts:
+            hosts.add(url_host(u))
+            # example.com and www.example.com are the same site on practically every site.
+            if url_host(u).count(".") >= 1 and not url_host(u).replace(".", "").isdigit():
+                hosts.add(_twin_host(url_host(u)))
+    return Plan(
+        start_urls=starts,
+        allowed_hosts=hosts,
+        include=list(cfg.include_patterns),
+        exclude=list(cfg.exclude_patterns),
+        max_pages=int(max_pages or cfg.max_pages),
+        per_host=int(concurrency or cfg.connections_per_host),
+    )
+
+
+@dataclass
+class _State:
+    run: CrawlRun
+    seen_urls: set[str] = field(default_factory=set)
+    hashes: dict[str, str] = field(default_factory=dict)
+    ok_pages: int = 0
+    last_flush: float = 0.0
+    last_snapshot: float = 0.0
+
+    def skip(self, url: str, reason: str, detail: str = "", *, error: bool = False):
+        self.run.pages_skipped += 1
+        if error:
+            self.run.errors += 1
+        if len(self.run.skipped) < MAX_REPORT_ENTRIES:
+            self.run.skipped.append({"url": url, "reason": reason, "detail": detail[:300]})
+
+
+def _process(o: Outcome, st: _State, frontier: Frontier, config: str) -> None:
+    run = st.run
+    if o.reason:
+        is_error = o.reason in (reasons.ERROR, reasons.BLOCKED, reasons.REDIRECT)
+        if o.fetched is not None:
+            run.pages_fetched += 1
+        st.skip(o.url, o.reason, o.detail, error=is_error)
+        if o.reason in (reasons.ERROR,):
+            st.seen_urls.add(o.url)  # a transient error keeps the page's previous version
+        return
+    f = o.fetched
+    run.pages_fetched += 1
+    url = f.url
+    if f.status == 304:
+        st.seen_urls.add(url)
+        st.ok_pages += 1
+        run.pages_unchanged += 1
+        return
+    if f.status in (404, 410):
+        gone = Page.objects.filter(url=url).first()
+        if gone is not None:
+            page_remove(gone)
+            run.pages_removed += 1
+        st.skip(url, reasons.HTTP_STATUS, str(f.status))
+        return
+    if not 200 <= f.status < 300:
+        st.seen_urls.add(url)  # 5xx or odd status: keep what we had
+        st.skip(url, reasons.HTTP_STATUS, str(f.status), error=f.status >= 500)
+        return
+    st.ok_pages += 1
+    if looks_binary(f.body):
+        st.skip(url, reasons.NOT_HTML, "binary content served as HTML")
+        return
+    text = decode_html(f.body, f.headers.get("content-type", ""))
+    ex = extract_html(text, robots_header=f.headers.get("x-robots-tag", ""))
+    if ex is None:
+        st.skip(url, reasons.NOT_HTML, "not parseable as HTML")
+        return
+    if ex.links:
+        frontier.links_add(ex.links, url)
+    if ex.canonical:
+        try:
+            canonical = normalise_url(ex.canonical, url)
+        except BadURL:
+            canonical = ""
+        elsewhere = canonical and dedupe_key(canonical) != dedupe_key(url)
+        # A canonical the crawl may not visit is ignored: the page is indexed where it is.
+        if elsewhere and not frontier.check_rules(canonical)[0]:
+            frontier.links_add([canonical], url)
+            old = Page.objects.filter(url=url).first()
+            if old is not None:
+                page_remove(old)
+            st.skip(url, reasons.DUPLICATE, f"canonical is {canonical}")
+            return
+    if ex.noindex:
+        page_index(url, ex)  # removes an earlier version
+        st.skip(url, reasons.NOINDEX, "robots meta tag or X-Robots-Tag")
+        return
+    digest = ex.content_hash
+    if digest in st.hashes and st.hashes[digest] != url:
+        st.skip(url, reasons.DUPLICATE, f"same content as {st.hashes[digest]}")
+        return
+    res = page_index(
+        url,
+        ex,
+        etag=f.headers.get("etag", ""),
+        last_modified=f.headers.get("last-modified", ""),
+        config=config,
+    )
+    if res.status == "empty":
+        st.skip(url, reasons.EMPTY, "no text in the main content")
+        return
+    st.hashes[digest] = url
+    st.seen_urls.add(url)
+    if res.status == "indexed":
+        run.pages_indexed += 1
+    else:
+        run.pages_unchanged += 1
+
+
+def _flush(st: _State, frontier: Frontier, *, force=False) -> None:
+    now = time.monotonic()
+    if not force and now - st.last_flush < FLUSH_SECONDS:
+        return
+    st.last_flush = now
+    run = st.run
+    run.heartbeat_at = timezone.now()
+    fields = [
+        "heartbeat_at",
+        "pages_fetched",
+        "pages_indexed",
+        "pages_unchanged",
+        "pages_skipped",
+        "pages_removed",
+        "errors",
+        "skipped",
+    ]
+    if force or now - st.last_snapshot >= SNAPSHOT_SECONDS:
+        st.last_snapshot = now
+        snap = frontier.snapshot()
+        snap["seen_urls"] = sorted(st.seen_urls)
+        snap["scheduled"] = frontier.scheduled
+        run.frontier = snap
+        fields.append("frontier")
+    run.save(update_fields=fields)
+
+
+def _lock_key() -> str:
+    return f"cloop.crawl.{connection.schema_name}"
+
+
+def _try_lock() -> bool:
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [_lock_key()])
+        return bool(cur.fetchone()[0])
+
+
+def _unlock() -> None:
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_unlock(hashtext(%s))", [_lock_key()])
+
+
+def crawl_run(
+    site,
+    *,
+    max_pages: int | None = None,
+    concurrency: int | None = None,
+    progress: Callable[[CrawlRun], None] | None = None,
+    run: CrawlRun | None = None,
+    trigger: str = "manual",
+    fetch_options: FetchOptions | None = None,
+    resolver=None,
+) -> CrawlRun:
+    """Crawl `site` and update its index; returns the finished CrawlRun.
+
+    Call from sync code on any schema: this enters the site's tenant_context. Raises
+    CrawlError when another crawl of the site holds the lock. `run` (a queued run, from the
+    Celery task) is used instead of a new one. An interrupted run of the site is resumed.
+    """
+    with tenant_context(site):
+        if not _try_lock():
+            raise CrawlError(f"a crawl of site {site.site_id!r} is already running")
+        try:
+            return _crawl_locked(
+                site,
+                max_pages=max_pages,
+                concurrency=concurrency,
+                progress=progress,
+                run=run,
+                trigger=trigger,
+                fetch_options=fetch_options,
+                resolver=resolver,
+            )
+        finally:
+            _unlock()
+
+
+def _crawl_locked(site, *, max_pages, concurrency, progress, run, trigger, fetch_options, resolver):
+    # We hold the lock, so a run still marked running died with its process.
+    CrawlRun.objects.filter(status=CrawlRun.Status.RUNNING).update(
+        status=CrawlRun.Status.INTERRUPTED
+    )
+    resume = (
+        CrawlRun.objects.filter(status=CrawlRun.Status.INTERRUPTED)
+        .exclude(frontier={})
+        .order_by("-created_at")
+        .first()
+    )
+    if run is not None:
+        run.refresh_from_db()
+        if run.status == CrawlRun.Status.SUCCEEDED or run.status == CrawlRun.Status.FAILED:
+            return run  # a redelivered task whose work is already done
+        if resume is not None and resume.pk != run.pk:
+            CrawlRun.objects.filter(pk=resume.pk).update(
+                status=CrawlRun.Status.FAILED, error="superseded by a newer run"
+            )
+            resume = None
+        if run.frontier:
+            resume = run
+    if resume is not None:
+        if run is not None and run.pk != resume.pk:
+            run.delete()
+        run = resume
+    elif run is None:
+        run = CrawlRun.objects.create(trigger=trigger)
+
+    cfg = CrawlSettings.load()
+    try:
+        plan = crawl_plan(site, cfg, max_pages=max_pages, concurrency=concurrency)
+    except CrawlError as exc:
+        run.status, run.error = CrawlRun.Status.FAILED, str(exc)
+        run.started_at = run.finished_at = timezone.now()
+        run.save()
+        raise
+    st = _State(run=run)
+    if run.frontier.get("todo"):
+        plan.resume_todo = list(run.frontier.get("todo", []))
+        plan.resume_done = list(run.frontier.get("done", []))
+        plan.already_scheduled = int(run.frontier.get("scheduled", 0))
+        st.seen_urls = set(run.frontier.get("seen_urls", []))
+    plan.known = {
+        u: (e, m) for u, e, m in Page.objects.values_list("url", "etag", "last_modified") if e or m
+    }
+    run.status = CrawlRun.Status.RUNNING
+    run.started_at = run.started_at or timezone.now()
+    run.error = ""
+    run.save()
+    config = text_config()
+    frontier = Frontier(plan, fetch_options, resolver=resolver)
+    frontier.start()
+    try:
+        for outcome in frontier.results():
+            try:
+                _process(outcome, st, frontier, config)
+            except Exception as exc:  # noqa: BLE001 - one page must not stop the crawl
+                log.exception("processing %s failed", outcome.url)
+                st.skip(outcome.url, reasons.ERROR, f"{type(exc).__name__}: {exc}", error=True)
+            frontier.done(outcome)
+            _flush(st, frontier)
+            if progress is not None:
+                progress(run)
+    except INTERRUPTIONS:
+        frontier.stop()
+        run.status = CrawlRun.Status.INTERRUPTED
+        _flush(st, frontier, force=True)
+        run.save(update_fields=["status"])
+        raise
+    except Exception as exc:
+        frontier.stop()
+        log.exception("crawl of %s failed", site.site_id)
+        run.status, run.error = CrawlRun.Status.FAILED, f"{type(exc).__name__}: {exc}"
+        _flush(st, frontier, force=True)
+        run.finished_at = timezone.now()
+        run.save()
+        return run
+    frontier.stop()
+    _finish(site, run, st, frontier)
+    return run
+
+
+def _finish(site, run: CrawlRun, st: _State, frontier: Frontier) -> None:
+    complete = not frontier.budget_hit
+    if st.ok_pages == 0:
+        run.status = CrawlRun.Status.FAILED
+        notes = "; ".join(frontier.robots_notes[:3])
+        run.error = "no page could be fetched; the previous index is kept" + (
+            f" ({notes})" if notes else ""
+        )
+    else:
+        run.status = CrawlRun.Status.SUCCEEDED
+        healthy = run.errors <= max(1, run.pages_fetched) // 2
+        if complete and healthy:
+            # Only a complete, healthy crawl knows which pages are no longer reachable.
+            for page in Page.objects.exclude(url__in=st.seen_urls):
+                page_remove(page)
+                run.pages_removed += 1
+    run.notes = "\n".join(frontier.robots_notes[:50])
+    index_stats_rebuild()
+    run.frontier = {}
+    run.finished_at = timezone.now()
+    run.heartbeat_at = run.finished_at
+    run.save()

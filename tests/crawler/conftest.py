@@ -1,0 +1,95 @@
+"""A real HTTP server on loopback that plays the customer's website.
+
+Routes map a path (with query) to a response: (status, headers, body), or a callable taking
+the handler and returning one. Every request is recorded in `server.requests`.
+"""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+
+class SiteServer:
+    def __init__(self, host: str = "127.0.0.1"):
+        self.routes: dict = {}
+        self.requests: list[tuple[str, dict]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server.requests.append((self.path, dict(self.headers)))
+                route = server.routes.get(self.path)
+                if route is None:
+                    route = (
+                        404,
+                        {"Content-Type": "text/html"},
+                        b"<html><body>Not found</body></html>",
+                    )
+                if callable(route):
+                    route = route(self)
+                    if route is None:
+                        return
+                status, headers, body = route
+                if isinstance(body, str):
+                    body = body.encode()
+                self.send_response(status)
+                headers = dict(headers)
+                headers.setdefault("Content-Type", "text/html; charset=utf-8")
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def page(self, path: str, html: str, status: int = 200, **headers):
+        self.routes[path] = (status, headers, html)
+
+    def paths(self) -> list[str]:
+        return [p for p, _ in self.requests]
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def web():
+    server = SiteServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def allow_private(settings):
+    settings.CLOOP_CRAWL_ALLOW_PRIVATE = True
+
+
+def html_page(title: str, body: str, *, links: list[str] = (), head: str = "") -> str:
+    nav = "".join(f'<a href="{u}">{u}</a> ' for u in links)
+    return (
+        f"<!doctype html><html lang='en'><head><title>{title}</title>{head}</head><body>"
+        f"<nav>{nav}</nav><main><h1>{title}</h1>{body}</main></body></html>"
+    )
