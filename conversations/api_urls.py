@@ -1,3 +1,31 @@
 """The customer REST API under /api/v1/ on the site's host."""
 
-urlpatterns: list = []
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from conversations import api
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("conversations/", api.ConversationList.as_view(), name="api-conversations"),
+    path(
+        "conversations/<int:pk>/",
+        api.ConversationDetail.as_view(),
+        name="api-conversation-detail",
+    ),
+    path("leads/", api.LeadList.as_view(), name="api-leads"),
+    path("leads.csv", api.LeadCSV.as_view(), name="api-leads-csv"),
+    path("data-requests/", api.DataRequestList.as_view(), name="api-data-requests"),
+    path(
+        "data-requests/<int:pk>/",
+        api.DataRequestDetail.as_view(),
+        name="api-data-request-detail",
+    ),
+    path("data-requests/<int:pk>/act/", api.DataRequestAct.as_view(), name="api-data-request-act"),
+    path("settings/", api.SiteSettingsView.as_view(), name="api-settings"),
+    path("crawl-runs/", api.CrawlRunList.as_view(), name="api-crawl-runs"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+]

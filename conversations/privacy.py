@@ -323,6 +323,8 @@ def subject_erase(
             request.handled_at = timezone.now()
             request.subject_email = ""
             request.subject_visitor_id = None
+            for needle in [*subject.emails, *(str(v) for v in subject.visitor_ids)]:
+                request.notes = _replace_ci(request.notes, needle, "[erased]")
             request.save()
         ErasureAudit.objects.create(
             request=request, subject_hash=subject_hash(subject.primary_identifier), counts=counts

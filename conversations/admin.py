@@ -1,0 +1,638 @@
+"""The customer's admin (site schema): transcripts, leads, the GDPR desk, site settings.
+
+Every action here is a thin shell over `conversations.exports`, `conversations.privacy` and
+`conversations.requests`. Admin requests arrive on the site's host, so the tenant middleware
+has already put the connection in the site's schema. In the public schema (Cloop staff) these
+models do not exist and are hidden.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django_tenants.utils import get_public_schema_name
+
+from conversations import admin_views, exports, privacy, requests
+from conversations.models import (
+    Conversation,
+    DataRequest,
+    ErasureAudit,
+    Lead,
+    SiteSettings,
+    Visitor,
+)
+
+
+class SiteSchemaOnlyAdmin(admin.ModelAdmin):
+    """Conversation data exists only in a site's schema; hidden in Cloop's staff admin."""
+
+    def _in_site(self) -> bool:
+        return connection.schema_name != get_public_schema_name()
+
+    def has_module_permission(self, request):
+        return self._in_site() and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._in_site() and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return self._in_site() and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._in_site() and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._in_site() and super().has_delete_permission(request, obj)
+
+
+# --- conversations ----------------------------------------------------------------------------
+
+
+class HasLeadFilter(admin.SimpleListFilter):
+    title = "lead (e-mail given)"
+    parameter_name = "lead"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "With e-mail"), ("no", "Without e-mail")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(has_email=True)
+        if self.value() == "no":
+            return queryset.filter(has_email=False)
+        return queryset
+
+
+@admin.register(Conversation)
+class ConversationAdmin(SiteSchemaOnlyAdmin):
+    list_display = (
+        "id",
+        "created_at",
+        "start_page",
+        "phase",
+        "message_count",
+        "has_email",
+        "updated_at",
+    )
+    list_filter = ("phase", ("created_at", admin.DateFieldListFilter), HasLeadFilter)
+    search_fields = ("messages__text",)
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    fields = (
+        "visitor",
+        "start_page_url",
+        "phase",
+        "created_at",
+        "updated_at",
+        "phase_history_table",
+        "transcript",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_messages=Count("messages", distinct=True),
+                has_email=Exists(Lead.objects.filter(conversation=OuterRef("pk"))),
+            )
+        )
+
+    def has_add_permission(self, request):
+        return False  # conversations come from the widget
+
+    def has_change_permission(self, request, obj=None):
+        return False  # transcripts are records: viewable, deletable, not editable
+
+    @admin.display(description="start page", ordering="start_page_url")
+    def start_page(self, obj):
+        url = obj.start_page_url
+        return url if len(url) <= 60 else url[:57] + "…"
+
+    @admin.display(description="messages", ordering="n_messages")
+    def message_count(self, obj):
+        return obj.n_messages
+
+    @admin.display(description="e-mail", boolean=True, ordering="has_email")
+    def has_email(self, obj):
+        return obj.has_email
+
+    @admin.display(description="phase history")
+    def phase_history_table(self, obj):
+        rows = obj.phase_history or []
+        if not rows:
+            return "—"
+        return format_html(
+            "<ol>{}</ol>",
+            format_html_join(
+                "",
+                "<li>{} <small>({})</small></li>",
+                ((h.get("phase", ""), h.get("at", "")) for h in rows),
+            ),
+        )
+
+    @admin.display(description="transcript")
+    def transcript(self, obj):
+        from django.template.loader import render_to_string
+
+        return render_to_string(
+            "admin/conversations/transcript.html",
+            {"messages": obj.messages.order_by("created_at", "id")},
+        )
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "overview/",
+                self.admin_site.admin_view(self.overview_view),
+                name="{}_{}_overview".format(*info),
+            )
+        ] + super().get_urls()
+
+    def overview_view(self, request):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Overview",
+            "opts": self.opts,
+            **admin_views.overview_data(),
+        }
+        return TemplateResponse(request, "admin/conversations/overview.html", context)
+
+
+# --- leads ------------------------------------------------------------------------------------
+
+
+@admin.register(Lead)
+class LeadAdmin(SiteSchemaOnlyAdmin):
+    list_display = (
+        "email",
+        "marketing_consent",
+        "consent_wording",
+        "consent_at",
+        "conversation_link",
+        "start_page",
+        "source",
+        "created_at",
+        "objected",
+    )
+    list_filter = ("marketing_consent", "source", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("email",)
+    date_hierarchy = "created_at"
+    raw_id_fields = ("visitor", "conversation")
+    actions = ["export_csv"]
+    change_list_template = "admin/conversations/lead/change_list.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("conversation", "visitor")
+
+    @admin.display(description="consent wording")
+    def consent_wording(self, obj):
+        t = obj.consent_text or ""
+        return t if len(t) <= 50 else t[:47] + "…"
+
+    @admin.display(description="conversation")
+    def conversation_link(self, obj):
+        if not obj.conversation_id:
+            return "—"
+        url = reverse("admin:conversations_conversation_change", args=[obj.conversation_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.conversation_id)
+
+    @admin.display(description="start page")
+    def start_page(self, obj):
+        return obj.conversation.start_page_url if obj.conversation_id else ""
+
+    @admin.display(description="objected", boolean=True)
+    def objected(self, obj):
+        return bool(obj.visitor_id and obj.visitor.objected)
+
+    @admin.action(description="Export selected leads as CSV (objected visitors left out)")
+    def export_csv(self, request, queryset):
+        return exports.leads_csv_response(
+            request, Lead.objects.filter(pk__in=queryset.values("pk"))
+        )
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "export.csv",
+                self.admin_site.admin_view(self.export_all_view),
+                name="{}_{}_export".format(*info),
+            )
+        ] + super().get_urls()
+
+    def export_all_view(self, request):
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        return exports.leads_csv_response(request)
+
+
+# --- visitors and the GDPR desk ---------------------------------------------------------------
+
+
+@admin.register(Visitor)
+class VisitorAdmin(SiteSchemaOnlyAdmin):
+    list_display = ("id", "first_seen", "last_seen", "objected", "objected_at")
+    list_filter = ("objected",)
+    search_fields = ("=id",)
+    readonly_fields = ("id", "first_seen", "last_seen", "objected", "objected_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # objection goes through a data request, which keeps the record
+
+
+class DataRequestForm(forms.ModelForm):
+    class Meta:
+        model = DataRequest
+        fields = (
+            "kind",
+            "subject_email",
+            "subject_visitor_id",
+            "received_on",
+            "extended_until",
+            "extension_reason",
+            "status",
+            "notes",
+        )
+
+    def clean(self):
+        data = super().clean()
+        # A handled erasure request keeps no identifiers; only new/open requests need one.
+        erased = self.instance.pk and self.instance.status != DataRequest.Status.OPEN
+        if not (data.get("subject_email") or data.get("subject_visitor_id") or erased):
+            raise forms.ValidationError("Name the subject by e-mail address and/or visitor id.")
+        until = data.get("extended_until")
+        if until:
+            received = data.get("received_on") or self.instance.received_on
+            latest = received + datetime.timedelta(days=requests.MAX_EXTENSION_DAYS)
+            if until > latest:
+                self.add_error("extended_until", f"At most three months from receipt: {latest}.")
+            if not (data.get("extension_reason") or "").strip():
+                self.add_error(
+                    "extension_reason", "An extension needs a reason (tell the subject)."
+                )
+        return data
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = "deadline"
+    parameter_name = "deadline"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", "Overdue"), ("soon", "Day 20 or later"), ("open", "Open")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "overdue":
+            return queryset.filter(requests.requests_overdue_q())
+        if self.value() == "soon":
+            return queryset.filter(pk__in=requests.requests_due_soon().values("pk"))
+        if self.value() == "open":
+            return queryset.filter(status=DataRequest.Status.OPEN)
+        return queryset
+
+
+@admin.register(DataRequest)
+class DataRequestAdmin(SiteSchemaOnlyAdmin):
+    form = DataRequestForm
+    list_display = (
+        "id",
+        "kind",
+        "subject",
+        "received_on",
+        "deadline_display",
+        "days_left_display",
+        "status",
+        "handled_by",
+        "handled_at",
+    )
+    list_filter = ("status", "kind", OverdueFilter)
+    search_fields = ("subject_email", "=subject_visitor_id", "notes")
+    readonly_fields = ("due_on", "days_left_display", "handled_by", "handled_at", "audit_entries")
+    change_form_template = "admin/conversations/datarequest/change_form.html"
+    actions = ["act_selected"]
+    fieldsets = (
+        (None, {"fields": ("kind", "subject_email", "subject_visitor_id", "notes")}),
+        (
+            "Deadline",
+            {
+                "fields": (
+                    "received_on",
+                    "due_on",
+                    "days_left_display",
+                    "extended_until",
+                    "extension_reason",
+                )
+            },
+        ),
+        ("Handling", {"fields": ("status", "handled_by", "handled_at", "audit_entries")}),
+    )
+
+    @admin.display(description="subject")
+    def subject(self, obj):
+        parts = [p for p in (obj.subject_email, str(obj.subject_visitor_id or "")) if p]
+        return " / ".join(parts) or "(erased)"
+
+    @admin.display(description="deadline", ordering="due_on")
+    def deadline_display(self, obj):
+        return obj.deadline
+
+    @admin.display(description="days left")
+    def days_left_display(self, obj):
+        if obj.pk is None:
+            return "—"
+        if obj.status != DataRequest.Status.OPEN:
+            return "—"
+        left = requests.request_days_left(obj)
+        if left < 0:
+            return format_html(
+                '<strong class="cloop-overdue" style="color:#ba2121">overdue by {} days</strong>',
+                -left,
+            )
+        style = "color:#b06000" if left <= 10 else ""
+        return format_html('<span style="{}">{}</span>', style, left)
+
+    @admin.display(description="erasure audit")
+    def audit_entries(self, obj):
+        rows = list(obj.audits.all()) if obj.pk else []
+        if not rows:
+            return "—"
+        return format_html_join(
+            "",
+            "<div>{} · hash {}… · {}</div>",
+            ((a.at, a.subject_hash[:16], json.dumps(a.counts)) for a in rows),
+        )
+
+    def save_model(self, request, obj, form, change):
+        if obj.status != DataRequest.Status.OPEN and not obj.handled_at:
+            obj.handled_at = timezone.now()
+            obj.handled_by = _who(request)
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Carry out selected erasure / objection requests")
+    def act_selected(self, request, queryset):
+        done = 0
+        for req in queryset.filter(status=DataRequest.Status.OPEN):
+            if req.kind == DataRequest.Kind.ACCESS:
+                self.message_user(
+                    request,
+                    f"Request {req.pk} is an access request: open it and download the export.",
+                    messages.WARNING,
+                )
+                continue
+            result = requests.request_act(req, by=_who(request))
+            done += 1
+            self.message_user(request, f"Request {req.pk}: {_describe(result)}", messages.SUCCESS)
+        if not done:
+            self.message_user(request, "Nothing carried out.", messages.INFO)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/export.json",
+                view(self.export_json_view),
+                name="{}_{}_export_json".format(*info),
+            ),
+            path(
+                "<int:pk>/export.html",
+                view(self.export_html_view),
+                name="{}_{}_export_html".format(*info),
+            ),
+            path("<int:pk>/act/", view(self.act_view), name="{}_{}_act".format(*info)),
+        ] + super().get_urls()
+
+    def _get(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(DataRequest, pk=pk)
+
+    def _export(self, request, pk):
+        req = self._get(request, pk)
+        if not (req.subject_email or req.subject_visitor_id):
+            return req, None
+        return req, privacy.subject_export(req.subject_email, req.subject_visitor_id)
+
+    def export_json_view(self, request, pk):
+        req, data = self._export(request, pk)
+        if data is None:
+            return HttpResponse("This request's subject has been erased.", status=410)
+        response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="subject-export-{req.pk}.json"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def export_html_view(self, request, pk):
+        req, data = self._export(request, pk)
+        if data is None:
+            return HttpResponse("This request's subject has been erased.", status=410)
+        response = HttpResponse(privacy.subject_export_html(data))
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def act_view(self, request, pk):
+        req = self._get(request, pk)
+        change_url = reverse("admin:conversations_datarequest_change", args=[req.pk])
+        if not self.has_change_permission(request, req):
+            return HttpResponse(status=403)
+        if request.method == "POST":
+            try:
+                result = requests.request_act(req, by=_who(request))
+            except privacy.PrivacyError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, _describe(result), messages.SUCCESS)
+            return HttpResponseRedirect(change_url)
+        preview = None
+        if req.subject_email or req.subject_visitor_id:
+            subject = privacy.subject_resolve(req.subject_email, req.subject_visitor_id)
+            preview = {
+                "visitors": len(subject.visitor_ids),
+                "emails": sorted(subject.emails),
+                "leads": subject.leads().count(),
+                "conversations": Conversation.objects.filter(
+                    visitor_id__in=subject.visitor_ids
+                ).count(),
+            }
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Carry out {req.get_kind_display().lower()} request {req.pk}",
+            "opts": self.opts,
+            "original": req,
+            "preview": preview,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/conversations/datarequest/act.html", context)
+
+
+@admin.register(ErasureAudit)
+class ErasureAuditAdmin(SiteSchemaOnlyAdmin):
+    list_display = ("at", "request", "short_hash", "counts")
+    readonly_fields = ("request", "subject_hash", "counts", "at")
+
+    @admin.display(description="subject hash")
+    def short_hash(self, obj):
+        return obj.subject_hash[:16] + "…"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the audit trail is the proof an erasure happened
+
+
+def _who(request) -> str:
+    user = getattr(request, "user", None)
+    return (
+        (getattr(user, "email", "") or getattr(user, "get_username", lambda: "")()) if user else ""
+    )
+
+
+def _describe(result: dict) -> str:
+    if "counts" in result:
+        c = result["counts"]
+        return (
+            f"Erased: {c['visitors']} visitor(s), {c['conversations']} conversation(s), "
+            f"{c['messages']} message(s), {c['leads']} lead(s)."
+        )
+    if "objection" in result:
+        o = result["objection"]
+        return (
+            f"Objection recorded: {o['visitors_flagged']} visitor(s) flagged; "
+            f"{o['leads_excluded']} lead(s) now left out of exports."
+        )
+    return "Access request marked done."
+
+
+# --- site settings ----------------------------------------------------------------------------
+
+
+class SiteSettingsForm(forms.ModelForm):
+    """SiteSettings plus the site's own fields kept in the public schema (contact, origins)."""
+
+    contact_email = forms.EmailField(
+        label="data-protection contact e-mail",
+        required=False,
+        help_text="Shown as [Customer Contact Email] in the privacy notice.",
+    )
+    allowed_origins = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="Origins allowed to embed the widget, one per line (https://www.example.com).",
+    )
+
+    class Meta:
+        model = SiteSettings
+        fields = (
+            "company_name",
+            "notice_published_on",
+            "privacy_notice_url",
+            "conversation_retention_days",
+            "lead_retention_days",
+            "daily_message_quota",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        site = getattr(connection, "tenant", None)
+        if site is not None and hasattr(site, "allowed_origins"):
+            self.fields["contact_email"].initial = site.contact_email
+            self.fields["allowed_origins"].initial = "\n".join(site.allowed_origins or [])
+
+    def clean_allowed_origins(self):
+        from tenants.services import SiteError, normalise_origin
+
+        out = []
+        for line in (self.cleaned_data.get("allowed_origins") or "").splitlines():
+            if line.strip():
+                try:
+                    out.append(normalise_origin(line))
+                except SiteError as exc:
+                    raise forms.ValidationError(str(exc)) from None
+        return sorted(set(out))
+
+
+@admin.register(SiteSettings)
+class SiteSettingsAdmin(SiteSchemaOnlyAdmin):
+    form = SiteSettingsForm
+    readonly_fields = ("notice_status",)
+    fieldsets = (
+        (
+            "Privacy notice",
+            {
+                "fields": (
+                    "notice_status",
+                    "company_name",
+                    "contact_email",
+                    "notice_published_on",
+                    "privacy_notice_url",
+                )
+            },
+        ),
+        ("Widget embedding", {"fields": ("allowed_origins",)}),
+        ("Retention", {"fields": ("conversation_retention_days", "lead_retention_days")}),
+        ("Quota", {"fields": ("daily_message_quota",)}),
+    )
+
+    def has_add_permission(self, request):
+        return False  # a singleton: there is exactly one
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        obj = SiteSettings.load()
+        return HttpResponseRedirect(
+            reverse("admin:conversations_sitesettings_change", args=[obj.pk])
+        )
+
+    @admin.display(description="notice page")
+    def notice_status(self, obj):
+        from conversations.notice import notice_missing, notice_url
+
+        site = connection.tenant
+        url = notice_url(site.site_id)
+        missing = notice_missing(site)
+        if missing:
+            return format_html(
+                '<a href="{}" target="_blank" rel="noopener">{}</a><br>'
+                '<strong style="color:#ba2121">Still showing placeholders: {}.</strong>',
+                url,
+                url,
+                ", ".join(m["placeholder"] for m in missing),
+            )
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a> — complete.', url, url
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        from tenants.models import Site
+
+        site = connection.tenant
+        Site.objects.filter(pk=site.pk).update(
+            contact_email=form.cleaned_data.get("contact_email") or "",
+            allowed_origins=form.cleaned_data.get("allowed_origins") or [],
+        )
+        site.contact_email = form.cleaned_data.get("contact_email") or ""
+        site.allowed_origins = form.cleaned_data.get("allowed_origins") or []

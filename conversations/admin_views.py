@@ -1,0 +1,142 @@
+"""Data behind the customer's overview page and the staff admin's per-site status.
+
+Preconditions: `overview_data` runs inside the site's schema; `site_status(site)` may be
+called from any schema and enters `tenant_context(site)` itself.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import connection
+from django.db.models import Count
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from conversations import requests
+from conversations.models import Conversation, Lead, Message, Phase
+
+DAYS = 30
+
+
+def _bars(pairs: list[tuple[str, int]]) -> list[dict]:
+    """Rows for a CSS bar chart: label, value and width in percent of the largest value."""
+    top = max((v for _, v in pairs), default=0) or 1
+    return [{"label": k, "value": v, "pct": round(100 * v / top, 1)} for k, v in pairs]
+
+
+def _per_day(queryset, field: str, today: datetime.date) -> list[dict]:
+    start = today - datetime.timedelta(days=DAYS - 1)
+    counts = dict(
+        queryset.filter(**{f"{field}__date__gte": start})
+        .annotate(day=TruncDate(field))
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    days = [start + datetime.timedelta(days=i) for i in range(DAYS)]
+    return _bars([(d.isoformat(), counts.get(d, 0)) for d in days])
+
+
+def _most_cited(since: datetime.datetime, limit: int = 10) -> list[dict]:
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT s->>'url', max(s->>'title'), count(*)
+            FROM conversations_message m, jsonb_array_elements(m.sources) s
+            WHERE m.role = 'assistant' AND m.created_at >= %s AND jsonb_typeof(m.sources) = 'array'
+            GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT %s
+            """,
+            [since, limit],
+        )
+        rows = cur.fetchall()
+    bars = _bars([(url or "", n) for url, _, n in rows])
+    for bar, (_, title, _) in zip(bars, rows, strict=True):
+        bar["title"] = title or bar["label"]
+    return bars
+
+
+def _unanswered(since: datetime.datetime, limit: int = 15) -> list[dict]:
+    """Visitor questions the bot declined (no content on the site): what to write next."""
+    refused = (
+        Message.objects.filter(role=Message.Role.ASSISTANT, refused=True, created_at__gte=since)
+        .select_related("reply_to")
+        .order_by("-created_at")[:limit]
+    )
+    return [
+        {
+            "question": m.reply_to.text if m.reply_to_id else "",
+            "at": m.created_at,
+            "conversation_id": m.conversation_id,
+        }
+        for m in refused
+    ]
+
+
+def _crawl_status() -> dict:
+    try:
+        from crawler.models import CrawlRun, Page
+    except ImportError:  # pragma: no cover - the crawler app is always installed
+        return {}
+    last = CrawlRun.objects.order_by("-created_at").first()
+    runs = list(CrawlRun.objects.order_by("-created_at")[:10])
+    return {
+        "pages": Page.objects.count(),
+        "last": last,
+        "runs": _bars([(f"#{r.pk} {r.status}", r.pages_indexed) for r in reversed(runs)]),
+    }
+
+
+def overview_data(now: datetime.datetime | None = None) -> dict:
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    since = now - datetime.timedelta(days=DAYS)
+    phases = dict(Conversation.objects.values_list("phase").annotate(n=Count("id")))
+    leads = Lead.objects.all()
+    refused_total = Message.objects.filter(
+        role=Message.Role.ASSISTANT, refused=True, created_at__gte=since
+    ).count()
+    answered_total = Message.objects.filter(
+        role=Message.Role.ASSISTANT, refused=False, created_at__gte=since
+    ).count()
+    return {
+        "days": DAYS,
+        "totals": {
+            "conversations": Conversation.objects.count(),
+            "conversations_recent": Conversation.objects.filter(created_at__gte=since).count(),
+            "leads": leads.count(),
+            "leads_consent": leads.filter(marketing_consent=True).count(),
+            "answered": answered_total,
+            "refused": refused_total,
+            "open_requests": requests.requests_open().count(),
+            "overdue_requests": requests.requests_overdue().count(),
+        },
+        "conversations_per_day": _per_day(Conversation.objects.all(), "created_at", today),
+        "leads_per_day": _per_day(leads, "created_at", today),
+        "phases": _bars([(label, phases.get(value, 0)) for value, label in Phase.choices]),
+        "answers": _bars([("answered", answered_total), ("could not answer", refused_total)]),
+        "unanswered": _unanswered(since),
+        "most_cited": _most_cited(since),
+        "crawl": _crawl_status(),
+    }
+
+
+def site_status(site) -> dict:
+    """Counts for the staff admin's site list, read inside the site's schema."""
+    if not site.ready:
+        return {}
+    from crawler.models import CrawlRun, Page
+
+    with tenant_context(site):
+        last = CrawlRun.objects.order_by("-created_at").first()
+        req = requests.requests_open().aggregate(
+            open=Count("id"), overdue=Count("id", filter=requests.requests_overdue_q())
+        )
+        return {
+            "pages_indexed": Page.objects.count(),
+            "last_crawl": f"{last.status} {last.created_at:%Y-%m-%d %H:%M}" if last else "never",
+            "conversations": Conversation.objects.count(),
+            "open_requests": req["open"],
+            "overdue_requests": req["overdue"],
+        }

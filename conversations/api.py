@@ -1,0 +1,387 @@
+"""The customer REST API (DRF) under /api/v1/ on the site's host.
+
+Requests on `<site_id>.<base domain>` are already in the site's schema (tenant middleware), and
+tokens and users live in that schema too, so a token of one site means nothing on another's
+host. Views are thin: they call the same functions as the admin and the staff commands.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef
+from django.shortcuts import get_object_or_404
+from django_tenants.utils import get_public_schema_name
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import generics, permissions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from conversations import exports, privacy, requests
+from conversations.models import Conversation, DataRequest, Lead, Message, SiteSettings
+
+
+class IsSiteStaff(permissions.BasePermission):
+    """A staff user of this site's schema, on this site's host (never the public schema)."""
+
+    message = "Sign in with a token of this site's admin user."
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(
+            connection.schema_name != get_public_schema_name()
+            and user
+            and user.is_authenticated
+            and user.is_active
+            and user.is_staff
+        )
+
+
+class SiteAPIView:
+    permission_classes = [IsSiteStaff]
+
+
+# --- serializers ------------------------------------------------------------------------------
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Message
+        fields = ("id", "role", "text", "sources", "refused", "created_at")
+
+
+class ConversationListSerializer(serializers.ModelSerializer):
+    message_count = serializers.IntegerField(read_only=True)
+    has_email = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Conversation
+        fields = (
+            "id",
+            "visitor",
+            "start_page_url",
+            "phase",
+            "message_count",
+            "has_email",
+            "created_at",
+            "updated_at",
+        )
+
+
+class ConversationDetailSerializer(ConversationListSerializer):
+    messages = MessageSerializer(many=True, read_only=True)
+
+    class Meta(ConversationListSerializer.Meta):
+        fields = (*ConversationListSerializer.Meta.fields, "phase_history", "messages")
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    start_page_url = serializers.CharField(source="conversation.start_page_url", default="")
+
+    class Meta:
+        model = Lead
+        fields = (
+            "id",
+            "email",
+            "marketing_consent",
+            "consent_text",
+            "consent_at",
+            "source",
+            "created_at",
+            "conversation",
+            "start_page_url",
+            "visitor",
+        )
+
+
+class DataRequestSerializer(serializers.ModelSerializer):
+    deadline = serializers.DateField(read_only=True)
+    days_left = serializers.SerializerMethodField()
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DataRequest
+        fields = (
+            "id",
+            "kind",
+            "subject_email",
+            "subject_visitor_id",
+            "received_on",
+            "due_on",
+            "extended_until",
+            "extension_reason",
+            "deadline",
+            "days_left",
+            "overdue",
+            "status",
+            "handled_by",
+            "handled_at",
+            "notes",
+        )
+        read_only_fields = (
+            "due_on",
+            "extended_until",
+            "extension_reason",
+            "status",
+            "handled_by",
+            "handled_at",
+        )
+
+    def get_days_left(self, obj) -> int:
+        return requests.request_days_left(obj)
+
+    def get_overdue(self, obj) -> bool:
+        return requests.request_is_overdue(obj)
+
+    def create(self, validated_data):
+        try:
+            return requests.request_create(
+                validated_data["kind"],
+                email=validated_data.get("subject_email") or "",
+                visitor_id=validated_data.get("subject_visitor_id"),
+                received_on=validated_data.get("received_on"),
+                notes=validated_data.get("notes") or "",
+            )
+        except privacy.PrivacyError as exc:
+            raise serializers.ValidationError({"subject": str(exc)}) from None
+
+
+class ActSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["carry_out", "extend", "reject"], default="carry_out")
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    until = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class SiteSettingsSerializer(serializers.ModelSerializer):
+    contact_email = serializers.EmailField(required=False, allow_blank=True)
+    allowed_origins = serializers.ListField(child=serializers.CharField(), required=False)
+    notice_url = serializers.SerializerMethodField()
+    notice_missing = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SiteSettings
+        fields = (
+            "company_name",
+            "contact_email",
+            "notice_published_on",
+            "privacy_notice_url",
+            "notice_url",
+            "notice_missing",
+            "allowed_origins",
+            "conversation_retention_days",
+            "lead_retention_days",
+            "daily_message_quota",
+        )
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        site = connection.tenant
+        data["contact_email"] = site.contact_email
+        data["allowed_origins"] = list(site.allowed_origins or [])
+        return data
+
+    def get_notice_url(self, obj) -> str:
+        from conversations.notice import notice_url
+
+        return notice_url(connection.tenant.site_id)
+
+    def get_notice_missing(self, obj) -> list[str]:
+        from conversations.notice import notice_missing
+
+        return [m["placeholder"] for m in notice_missing(connection.tenant)]
+
+    def validate_allowed_origins(self, value):
+        from tenants.services import SiteError, normalise_origin
+
+        try:
+            return sorted({normalise_origin(o) for o in value})
+        except SiteError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def update(self, instance, validated_data):
+        from tenants.models import Site
+
+        site = connection.tenant
+        site_fields = {}
+        if "contact_email" in validated_data:
+            site_fields["contact_email"] = validated_data.pop("contact_email")
+        if "allowed_origins" in validated_data:
+            site_fields["allowed_origins"] = validated_data.pop("allowed_origins")
+        instance = super().update(instance, validated_data)
+        if site_fields:
+            Site.objects.filter(pk=site.pk).update(**site_fields)
+            for k, v in site_fields.items():
+                setattr(site, k, v)
+        return instance
+
+
+# --- views ------------------------------------------------------------------------------------
+
+
+def _conversations():
+    return Conversation.objects.annotate(
+        message_count=Count("messages", distinct=True),
+        has_email=Exists(Lead.objects.filter(conversation=OuterRef("pk"))),
+    ).order_by("-created_at", "-id")
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("phase", str, description="exploring, learning or requesting_contact"),
+        OpenApiParameter("q", str, description="text search in the messages"),
+    ]
+)
+class ConversationList(SiteAPIView, generics.ListAPIView):
+    serializer_class = ConversationListSerializer
+
+    def get_queryset(self):
+        qs = _conversations()
+        phase = self.request.query_params.get("phase")
+        if phase:
+            qs = qs.filter(phase=phase)
+        q = self.request.query_params.get("q")
+        if q:
+            qs = qs.filter(pk__in=Message.objects.filter(text__icontains=q).values("conversation"))
+        return qs
+
+
+class ConversationDetail(SiteAPIView, generics.RetrieveAPIView):
+    serializer_class = ConversationDetailSerializer
+
+    def get_queryset(self):
+        return _conversations().prefetch_related("messages")
+
+
+class LeadList(SiteAPIView, generics.ListAPIView):
+    """Leads that may be exported (objected visitors and e-mails are left out)."""
+
+    serializer_class = LeadSerializer
+
+    def get_queryset(self):
+        return exports.leads_exportable().select_related("conversation").order_by("-created_at")
+
+
+class LeadCSV(SiteAPIView, APIView):
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request):
+        """The exportable leads as a streamed CSV file (formulas neutralised)."""
+        return exports.leads_csv_response(request._request)
+
+
+class DataRequestList(SiteAPIView, generics.ListCreateAPIView):
+    serializer_class = DataRequestSerializer
+
+    def get_queryset(self):
+        qs = DataRequest.objects.all()
+        state = self.request.query_params.get("status")
+        if state == "overdue":
+            return qs.filter(requests.requests_overdue_q())
+        if state:
+            qs = qs.filter(status=state)
+        return qs
+
+
+class DataRequestDetail(SiteAPIView, generics.RetrieveAPIView):
+    serializer_class = DataRequestSerializer
+    queryset = DataRequest.objects.all()
+
+
+class DataRequestAct(SiteAPIView, APIView):
+    @extend_schema(
+        request=ActSerializer,
+        responses={
+            200: inline_serializer(
+                "DataRequestActResult",
+                {
+                    "request": DataRequestSerializer(),
+                    "export": serializers.DictField(required=False),
+                    "counts": serializers.DictField(required=False),
+                    "objection": serializers.DictField(required=False),
+                },
+            ),
+            400: OpenApiResponse(description="not possible; the reason is in `detail`"),
+        },
+    )
+    def post(self, request, pk: int):
+        """Carry out the request (access → export, erasure → erase, objection → flag),
+        extend its deadline (`reason`, optional `until`) or reject it (`reason`)."""
+        req = get_object_or_404(DataRequest, pk=pk)
+        params = ActSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        action = params.validated_data["action"]
+        who = request.user.get_username()
+        try:
+            if action == "extend":
+                requests.request_extend(
+                    req,
+                    reason=params.validated_data["reason"],
+                    until=params.validated_data["until"],
+                )
+                result = {}
+            elif action == "reject":
+                requests.request_reject(req, by=who, reason=params.validated_data["reason"])
+                result = {}
+            else:
+                result = requests.request_act(req, by=who)
+        except privacy.PrivacyError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        req.refresh_from_db()
+        return Response({"request": DataRequestSerializer(req).data, **result})
+
+
+class SiteSettingsView(SiteAPIView, APIView):
+    @extend_schema(responses=SiteSettingsSerializer)
+    def get(self, request):
+        return Response(SiteSettingsSerializer(SiteSettings.load()).data)
+
+    @extend_schema(request=SiteSettingsSerializer, responses=SiteSettingsSerializer)
+    def patch(self, request):
+        serializer = SiteSettingsSerializer(SiteSettings.load(), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(SiteSettingsSerializer(SiteSettings.load()).data)
+
+
+class CrawlRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    trigger = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    pages_fetched = serializers.IntegerField()
+    pages_indexed = serializers.IntegerField()
+    pages_skipped = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    error = serializers.CharField()
+
+
+class CrawlRunList(SiteAPIView, APIView):
+    @extend_schema(responses=CrawlRunSerializer(many=True))
+    def get(self, request):
+        from crawler.models import CrawlRun
+
+        runs = CrawlRun.objects.order_by("-created_at")[:100]
+        return Response(CrawlRunSerializer(runs, many=True).data)
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: CrawlRunSerializer,
+            409: OpenApiResponse(description="a crawl is already queued or running"),
+        },
+    )
+    def post(self, request):
+        """Start a crawl of the site in the background (Celery)."""
+        from conversations.crawl_start import CrawlBusy, crawl_start
+
+        try:
+            run = crawl_start(connection.tenant)
+        except CrawlBusy as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(CrawlRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,58 @@
+"""`manage.py gdpr <site_id> export|erase|object (--email E | --visitor-id V) [--json]`.
+
+The same functions as the admin's data-request actions (conversations.privacy).
+"""
+
+import json as jsonlib
+
+from django.core.management.base import CommandError
+from django_tenants.utils import tenant_context
+
+from conversations import privacy
+from tenants.management.commands._base import StaffCommand
+from tenants.services import site_get
+
+
+class Command(StaffCommand):
+    help = "Export, erase or flag as objecting everything about one data subject of a site."
+
+    def add_command_arguments(self, parser):
+        parser.add_argument("site_id")
+        parser.add_argument("action", choices=["export", "erase", "object"])
+        who = parser.add_mutually_exclusive_group(required=True)
+        who.add_argument("--email")
+        who.add_argument("--visitor-id", dest="visitor_id")
+        parser.add_argument("--yes", action="store_true", help="erase without asking")
+        parser.add_argument("-o", "--output", help="export: write the JSON to this file")
+        parser.add_argument("--html", help="export: also write the readable page to this file")
+
+    def run(self, site_id, action, email=None, visitor_id=None, json=False, **options):
+        site = site_get(site_id)
+        try:
+            with tenant_context(site):
+                if action == "export":
+                    result = privacy.subject_export(email, visitor_id)
+                    if options.get("html"):
+                        with open(options["html"], "w", encoding="utf-8") as f:
+                            f.write(privacy.subject_export_html(result))
+                    if options.get("output"):
+                        with open(options["output"], "w", encoding="utf-8") as f:
+                            jsonlib.dump(result, f, ensure_ascii=False, indent=2)
+                elif action == "erase":
+                    if not (options.get("yes") or json) and options.get("interactive", True):
+                        answer = input(f"Erase everything about {email or visitor_id}? [y/N] ")
+                        if answer.strip().lower() not in ("y", "yes"):
+                            raise CommandError("cancelled; nothing was erased")
+                    result = privacy.subject_erase(email, visitor_id, handled_by="gdpr command")
+                else:
+                    result = privacy.subject_object(email, visitor_id, handled_by="gdpr command")
+        except privacy.PrivacyError as exc:
+            raise CommandError(str(exc)) from exc
+        if json:
+            self.emit_json({"site_id": site_id, "action": action, "result": result})
+        elif action == "export" and not options.get("output"):
+            self.stdout.write(jsonlib.dumps(result, ensure_ascii=False, indent=2))
+        else:
+            self.stdout.write(
+                f"{action}: {jsonlib.dumps(result if action != 'export' else 'written')}"
+            )

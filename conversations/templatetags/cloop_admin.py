@@ -1,0 +1,30 @@
+"""Admin index alerts: overdue data requests and unfilled privacy-notice placeholders."""
+
+from django import template
+from django.db import connection
+from django.template.loader import render_to_string
+from django_tenants.utils import get_public_schema_name
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def cloop_admin_alerts(context):
+    """Empty in the staff (public) admin; in a site's admin, what needs the customer's eye."""
+    if connection.schema_name == get_public_schema_name():
+        return ""
+    from conversations import requests
+    from conversations.notice import notice_missing, notice_url
+
+    site = connection.tenant
+    return render_to_string(
+        "admin/conversations/alerts.html",
+        {
+            "site": site,
+            "overdue": list(requests.requests_overdue()[:20]),
+            "due_soon": requests.requests_due_soon().count(),
+            "missing": notice_missing(site),
+            "notice_url": notice_url(site.site_id),
+        },
+        request=context.get("request"),
+    )
