@@ -174,6 +174,13 @@ class LiveASGIServer:
         return f"http://{site.site_id}.localhost:{self.port}"
 
 
+@pytest.fixture(autouse=True)
+def _live_server_helper():
+    """Replaces pytest-django's helper of the same name: it expects its own live_server (and
+    would add transactional_db, whose flush empties the public tables); ours needs neither."""
+    yield
+
+
 @pytest.fixture
 def live_server(live_db, settings):
     """A real ASGI server (HTTP + WebSocket) on a free loopback port."""
