@@ -99,6 +99,7 @@ def demo_page(request, page: str = "home"):
             "page": entry,
             "slug": page,
             "nav": demo.NAV,
+            "all_pages": list(demo.PAGES.items()),
             "widget_src": f"{urls.public_base_url()}/widget.js",
             "widget_site": site_id,
         },

@@ -1,8 +1,23 @@
-"""Create the `demo` site once (used by `make run`) and print its admin login."""
+"""Create the `demo` site once (used by `make run`), crawl the bundled demo website, print the login.
 
+The demo website is served by Cloop itself at <public_base_url>/demo/. `make run` calls this
+before its ASGI server is up, so for the crawl the command serves the application itself for
+a moment (uvicorn in a thread, on the same port) unless something already answers there.
+"""
+
+from __future__ import annotations
+
+import asyncio
 import secrets
+import threading
+import time
+from contextlib import contextmanager
+from urllib.parse import urlsplit
 
+import httpx
 from django.core.management.base import BaseCommand
+from django.test.utils import override_settings
+from django_tenants.utils import tenant_context
 
 from cloop import embedded
 from tenants import urls
@@ -11,10 +26,24 @@ from tenants.services import site_create
 
 DEMO_SITE_ID = "demo"
 DEMO_ADMIN = "admin@demo.example"
+DEMO_WIDGET = {
+    "bot_name": "Northwind helper",
+    "greeting": "Hi! I can answer questions about our bikes, prices, service and stores.",
+    "starter_questions": [
+        "How much does the E-Cruiser cost?",
+        "Can I ride in winter?",
+        "What does the warranty cover?",
+    ],
+    "primary_color": "#143d2b",
+}
 
 
 class Command(BaseCommand):
-    help = "Create the demo site (idempotent) and print its admin login."
+    help = "Create the demo site (idempotent), crawl the demo website once, print its admin login."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--recrawl", action="store_true", help="crawl even if indexed")
+        parser.add_argument("--no-crawl", action="store_true", help="skip the crawl")
 
     def handle(self, *args, **o):
         secret_file = embedded.data_dir() / "demo-admin-password.txt"
@@ -32,8 +61,103 @@ class Command(BaseCommand):
             secret_file.write_text(password + "\n")
             secret_file.chmod(0o600)
             self.stdout.write(f"[cloop] created the demo site '{DEMO_SITE_ID}'")
+        site = Site.objects.get(site_id=DEMO_SITE_ID)
+        demo_settings_ensure(site)
+        if not o["no_crawl"] and (o["recrawl"] or not demo_indexed(site)):
+            self._crawl(site)
         password = secret_file.read_text().strip() if secret_file.exists() else "(see create_site)"
         self.stdout.write(
             f"[cloop] demo admin login: {urls.admin_url(DEMO_SITE_ID)}  "
             f"user {DEMO_ADMIN}  password {password}"
         )
+
+    def _crawl(self, site):
+        try:
+            from crawler.services import crawl_run
+        except ImportError:  # the crawler is optional for the demo
+            self.stdout.write("[cloop] the crawler is not available; the demo is not indexed")
+            return
+        self.stdout.write(f"[cloop] crawling the demo website {site.url} ...")
+        started = time.monotonic()
+        try:
+            # The demo website is Cloop's own, on loopback: the only private address we allow.
+            with serving(urls.public_base_url()), override_settings(CLOOP_CRAWL_ALLOW_PRIVATE=True):
+                run = crawl_run(site, trigger="manual")
+        except Exception as exc:  # noqa: BLE001 - `make run` goes on without the index
+            self.stderr.write(
+                f"[cloop] warning: the demo crawl failed: {type(exc).__name__}: {exc}"
+            )
+            return
+        self.stdout.write(
+            f"[cloop] demo crawl {run.status}: {run.pages_indexed} pages indexed, "
+            f"{run.errors} errors, {time.monotonic() - started:.1f} s"
+        )
+
+
+def demo_settings_ensure(site: Site) -> None:
+    """Give the demo its widget look and keep the crawl inside /demo/ (first time only)."""
+    from widget.models import WidgetSettings
+
+    with tenant_context(site):
+        ws = WidgetSettings.load()
+        if not ws.bot_name:
+            for key, value in DEMO_WIDGET.items():
+                setattr(ws, key, value)
+            ws.save()
+        try:
+            from crawler.models import CrawlSettings
+        except ImportError:
+            return
+        cfg = CrawlSettings.load()
+        if not cfg.include_patterns:
+            cfg.include_patterns = ["/demo/*"]
+            # Scheduled crawls run without the loopback exception; the demo never changes.
+            cfg.recrawl_interval_hours = 0
+            cfg.save()
+
+
+def demo_indexed(site: Site) -> bool:
+    try:
+        from crawler.models import Page
+    except ImportError:
+        return False
+    with tenant_context(site):
+        return Page.objects.exists()
+
+
+def _answers(base: str) -> bool:
+    try:
+        return httpx.get(base + "/healthz", timeout=2).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+@contextmanager
+def serving(base: str):
+    """Serve the ASGI application on `base`'s port for the duration, unless it already is."""
+    if _answers(base):
+        yield
+        return
+    import uvicorn
+
+    port = urlsplit(base).port or 80
+    server = uvicorn.Server(
+        uvicorn.Config(
+            "cloop.asgi:application",
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+        )
+    )
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(10)
