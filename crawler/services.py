@@ -9,6 +9,7 @@ serving answers; an interrupted run keeps its frontier and the next `crawl_run` 
 
 from __future__ import annotations
 
+import datetime
 import logging
 import time
 from collections.abc import Callable
@@ -31,6 +32,17 @@ log = logging.getLogger(__name__)
 MAX_REPORT_ENTRIES = 10_000
 FLUSH_SECONDS = 2.0
 SNAPSHOT_SECONDS = 10.0
+
+
+RESUME_MAX_DAYS = 2
+_COUNTS = (
+    "pages_fetched",
+    "pages_indexed",
+    "pages_unchanged",
+    "pages_skipped",
+    "pages_removed",
+    "errors",
+)
 
 
 class CrawlError(Exception):
@@ -259,29 +271,14 @@ def _crawl_locked(site, *, max_pages, concurrency, progress, run, trigger, fetch
     CrawlRun.objects.filter(status=CrawlRun.Status.RUNNING).update(
         status=CrawlRun.Status.INTERRUPTED
     )
-    resume = (
-        CrawlRun.objects.filter(status=CrawlRun.Status.INTERRUPTED)
-        .exclude(frontier={})
-        .order_by("-created_at")
-        .first()
-    )
     if run is not None:
         run.refresh_from_db()
-        if run.status == CrawlRun.Status.SUCCEEDED or run.status == CrawlRun.Status.FAILED:
+        if run.status in (CrawlRun.Status.SUCCEEDED, CrawlRun.Status.FAILED):
             return run  # a redelivered task whose work is already done
-        if resume is not None and resume.pk != run.pk:
-            CrawlRun.objects.filter(pk=resume.pk).update(
-                status=CrawlRun.Status.FAILED, error="superseded by a newer run"
-            )
-            resume = None
-        if run.frontier:
-            resume = run
-    if resume is not None:
-        if run is not None and run.pk != resume.pk:
-            run.delete()
-        run = resume
-    elif run is None:
+    else:
         run = CrawlRun.objects.create(trigger=trigger)
+    if not run.frontier.get("todo"):
+        _resume_into(run)
 
     cfg = CrawlSettings.load()
     try:
@@ -335,6 +332,25 @@ def _crawl_locked(site, *, max_pages, concurrency, progress, run, trigger, fetch
     frontier.stop()
     _finish(site, run, st, frontier)
     return run
+
+
+def _resume_into(run: CrawlRun) -> None:
+    """Carry the frontier and report of the latest interrupted run over to `run`."""
+    cutoff = timezone.now() - datetime.timedelta(days=RESUME_MAX_DAYS)
+    for old in CrawlRun.objects.filter(status=CrawlRun.Status.INTERRUPTED).exclude(pk=run.pk):
+        fresh = (old.heartbeat_at or old.created_at) >= cutoff
+        if fresh and old.frontier.get("todo") and not run.frontier.get("todo"):
+            run.frontier = old.frontier
+            for f in _COUNTS:
+                setattr(run, f, getattr(old, f))
+            run.skipped = list(old.skipped)
+            run.started_at = old.started_at
+            old.error = f"interrupted; resumed by run {run.pk}"
+        else:
+            old.error = old.error or "interrupted; not resumed"
+        old.status = CrawlRun.Status.FAILED
+        old.frontier = {}
+        old.save(update_fields=["status", "error", "frontier"])
 
 
 def _finish(site, run: CrawlRun, st: _State, frontier: Frontier) -> None:

@@ -1,0 +1,257 @@
+"""The customer's admin for crawling: settings, runs with their reports, indexed pages.
+
+Admin requests arrive on the site's host, so the connection is already in the site's
+schema. These models do not exist in the public schema (Cloop staff) and are hidden there.
+Starting a crawl is a thin shell over crawler.tasks.crawl_queue.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import connection
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django_tenants.utils import get_public_schema_name
+
+from crawler.models import CrawlRun, CrawlSettings, Page
+from crawler.urls import BadURL, normalise_url
+
+
+class SiteSchemaOnly(admin.ModelAdmin):
+    def _in_site(self) -> bool:
+        return connection.schema_name != get_public_schema_name()
+
+    def has_module_permission(self, request):
+        return self._in_site() and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._in_site() and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return self._in_site() and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class LinesField(forms.CharField):
+    """A list edited as one item per line."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 80})
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return "\n".join(value)
+        return value
+
+    def to_python(self, value):
+        text = super().to_python(value) or ""
+        return [ln.strip() for ln in text.splitlines() if ln.strip()]
+
+
+class CrawlSettingsForm(forms.ModelForm):
+    start_urls = LinesField(required=False, help_text=CrawlSettings.start_urls.field.help_text)
+    allowed_hosts = LinesField(
+        required=False, help_text=CrawlSettings.allowed_hosts.field.help_text
+    )
+    include_patterns = LinesField(
+        required=False, help_text=CrawlSettings.include_patterns.field.help_text
+    )
+    exclude_patterns = LinesField(
+        required=False, help_text=CrawlSettings.exclude_patterns.field.help_text
+    )
+
+    class Meta:
+        model = CrawlSettings
+        fields = (
+            "start_urls",
+            "allowed_hosts",
+            "include_patterns",
+            "exclude_patterns",
+            "max_pages",
+            "recrawl_interval_hours",
+            "connections_per_host",
+        )
+
+    def clean_start_urls(self):
+        out = []
+        for u in self.cleaned_data["start_urls"]:
+            try:
+                out.append(normalise_url(u))
+            except BadURL as exc:
+                raise forms.ValidationError(f"{u}: {exc}") from None
+        return out
+
+    def clean_allowed_hosts(self):
+        out = []
+        for h in self.cleaned_data["allowed_hosts"]:
+            host = h.lower().strip().rstrip(".")
+            if "://" in host or "/" in host or " " in host:
+                raise forms.ValidationError(f"{h}: give a host name only, like www.example.com")
+            out.append(host)
+        return out
+
+    def _patterns(self, name):
+        out = []
+        for p in self.cleaned_data[name]:
+            if not (p.startswith("/") or p.startswith("*")):
+                raise forms.ValidationError(f"{p}: a path pattern starts with / or *")
+            out.append(p)
+        return out
+
+    def clean_include_patterns(self):
+        return self._patterns("include_patterns")
+
+    def clean_exclude_patterns(self):
+        return self._patterns("exclude_patterns")
+
+
+@admin.register(CrawlSettings)
+class CrawlSettingsAdmin(SiteSchemaOnly):
+    form = CrawlSettingsForm
+    fieldsets = (
+        ("What to crawl", {"fields": ("start_urls", "allowed_hosts")}),
+        ("Which paths", {"fields": ("include_patterns", "exclude_patterns")}),
+        (
+            "How much and how often",
+            {"fields": ("max_pages", "recrawl_interval_hours", "connections_per_host")},
+        ),
+    )
+
+    def changelist_view(self, request, extra_context=None):
+        obj = CrawlSettings.load()
+        return HttpResponseRedirect(reverse("admin:crawler_crawlsettings_change", args=[obj.pk]))
+
+
+def _skipped_table(entries: list[dict]):
+    if not entries:
+        return "—"
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td><a href='{}' rel='noopener noreferrer' target='_blank'>{}</a></td>"
+        "<td>{}</td></tr>",
+        (
+            (e.get("reason", ""), e.get("url", ""), e.get("url", ""), e.get("detail", ""))
+            for e in entries
+        ),
+    )
+    return format_html(
+        "<table><thead><tr><th>reason</th><th>URL</th><th>detail</th></tr></thead>"
+        "<tbody>{}</tbody></table>",
+        rows,
+    )
+
+
+@admin.register(CrawlRun)
+class CrawlRunAdmin(SiteSchemaOnly):
+    change_list_template = "admin/crawler/crawlrun/change_list.html"
+    list_display = (
+        "id",
+        "status",
+        "trigger",
+        "created_at",
+        "duration",
+        "pages_fetched",
+        "pages_indexed",
+        "pages_unchanged",
+        "pages_removed",
+        "pages_skipped",
+        "errors",
+    )
+    list_filter = ("status", "trigger")
+    fields = (
+        "status",
+        "trigger",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "duration",
+        "pages_fetched",
+        "pages_indexed",
+        "pages_unchanged",
+        "pages_removed",
+        "pages_skipped",
+        "errors",
+        "error",
+        "notes",
+        "skipped_by_reason",
+        "skipped_report",
+    )
+    readonly_fields = fields
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a run is a record; view only
+
+    @admin.display(description="seconds")
+    def duration(self, obj):
+        return obj.seconds if obj.finished_at else "—"
+
+    @admin.display(description="not indexed, by reason")
+    def skipped_by_reason(self, obj):
+        counts = Counter(e.get("reason", "") for e in obj.skipped or [])
+        if not counts:
+            return "—"
+        return ", ".join(f"{r}: {n}" for r, n in counts.most_common())
+
+    @admin.display(description="every URL not indexed")
+    def skipped_report(self, obj):
+        return _skipped_table(obj.skipped or [])
+
+    def get_urls(self):
+        return [
+            path(
+                "crawl-now/",
+                self.admin_site.admin_view(self.crawl_now_view),
+                name="crawler_crawlrun_crawl_now",
+            ),
+            *super().get_urls(),
+        ]
+
+    def crawl_now_view(self, request):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_view_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        from crawler.tasks import crawl_queue
+
+        busy = CrawlRun.objects.filter(
+            status__in=[CrawlRun.Status.QUEUED, CrawlRun.Status.RUNNING]
+        ).first()
+        if busy is not None:
+            self.message_user(
+                request, f"Crawl {busy.pk} is already {busy.status}.", messages.WARNING
+            )
+        else:
+            run = crawl_queue(connection.tenant, trigger="admin")
+            self.message_user(request, f"Crawl {run.pk} queued.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:crawler_crawlrun_changelist"))
+
+
+@admin.register(Page)
+class PageAdmin(SiteSchemaOnly):
+    list_display = ("url", "title", "language", "chunk_count", "fetched_at")
+    search_fields = ("url", "title")
+    fields = ("url", "title", "language", "etag", "last_modified", "fetched_at", "sections")
+    readonly_fields = fields
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="passages")
+    def chunk_count(self, obj):
+        return obj.chunks.count()
+
+    @admin.display(description="indexed sections")
+    def sections(self, obj):
+        return format_html_join(
+            "",
+            "<p><strong>{}</strong> <code>#{}</code><br>{}</p>",
+            ((c.heading, c.anchor, c.text[:400]) for c in obj.chunks.all()),
+        )

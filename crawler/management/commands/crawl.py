@@ -1,0 +1,116 @@
+"""`manage.py crawl <site_id>`: crawl a site now (progress on stderr), or queue it (--queue)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+from django.core.management.base import CommandError
+from django_tenants.utils import tenant_context
+
+from crawler.models import CrawlRun
+from crawler.services import CrawlError, crawl_run
+from crawler.tasks import crawl_queue
+from tenants.management.commands._base import StaffCommand
+from tenants.services import site_get
+
+
+def _positive(value: str) -> int:
+    import argparse
+
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+class Command(StaffCommand):
+    help = "Crawl a site and update its search index (or hand the crawl to Celery with --queue)."
+
+    def add_command_arguments(self, parser):
+        parser.add_argument("site_id")
+        parser.add_argument(
+            "--concurrency", type=_positive, help="connections per host (default: settings)"
+        )
+        parser.add_argument("--max-pages", type=_positive, help="page budget of this crawl")
+        parser.add_argument("--queue", action="store_true", help="run it on a Celery worker")
+
+    def run(self, **o):
+        site = site_get(o["site_id"])
+        if not site.ready:
+            raise CommandError(f"site {site.site_id!r} is not ready (its schema is being made)")
+        if o["concurrency"] and o["concurrency"] > 16:
+            raise CommandError("--concurrency is at most 16")
+        if o["queue"]:
+            with tenant_context(site):
+                busy = CrawlRun.objects.filter(
+                    status__in=[CrawlRun.Status.QUEUED, CrawlRun.Status.RUNNING]
+                ).first()
+                if busy is not None:
+                    raise CommandError(f"crawl run {busy.pk} is already {busy.status}")
+                run = crawl_queue(site, trigger="manual")
+            self._report(site, run, o, queued=True)
+            return
+        progress = None if o["json"] else self._progress()
+        try:
+            run = crawl_run(
+                site,
+                max_pages=o["max_pages"],
+                concurrency=o["concurrency"],
+                progress=progress,
+            )
+        except CrawlError as exc:
+            raise CommandError(str(exc)) from exc
+        if progress is not None:
+            self.stderr.write("")
+        self._report(site, run, o)
+        if run.status == CrawlRun.Status.FAILED:
+            raise CommandError(f"crawl failed: {run.error}")
+
+    def _progress(self):
+        last = [0.0]
+
+        def show(run: CrawlRun):
+            now = time.monotonic()
+            if now - last[0] < 0.2:
+                return
+            last[0] = now
+            self.stderr.write(
+                f"\rfetched {run.pages_fetched}  indexed {run.pages_indexed}  "
+                f"unchanged {run.pages_unchanged}  skipped {run.pages_skipped}  "
+                f"errors {run.errors}",
+                ending="",
+            )
+            self.stderr.flush()
+
+        return show
+
+    def _report(self, site, run: CrawlRun, o, queued=False):
+        summary = run.summary(site.site_id)
+        if o["json"]:
+            self.emit_json(summary)
+            return
+        if queued:
+            self.stdout.write(f"Queued crawl run {run.pk} of {site.site_id}.")
+            return
+        self.stdout.write(
+            f"Crawl {run.pk} of {site.site_id}: {run.status} in {run.seconds:.1f} s — "
+            f"{run.pages_fetched} fetched, {run.pages_indexed} indexed, "
+            f"{run.pages_unchanged} unchanged, {run.pages_removed} removed, "
+            f"{run.pages_skipped} not indexed, {run.errors} errors"
+        )
+        if run.error:
+            self.stdout.write(f"Error: {run.error}")
+        if run.notes:
+            self.stdout.write("Notes:\n  " + run.notes.replace("\n", "\n  "))
+        if run.skipped:
+            counts = Counter(s["reason"] for s in run.skipped)
+            self.stdout.write(
+                "Not indexed: " + ", ".join(f"{r} {n}" for r, n in counts.most_common())
+            )
+            for s in run.skipped:
+                detail = f" ({s['detail']})" if s.get("detail") else ""
+                self.stdout.write(f"  {s['reason']:<16} {s['url']}{detail}")

@@ -1,0 +1,113 @@
+"""Celery entry points of the crawler: thin shells around crawler.services.crawl_run.
+
+Both tasks run inside one site's schema (tenant-schemas-celery sets it from the
+`_schema_name` header). `crawl_site` is acks_late and idempotent: a redelivered or duplicate
+message finds its run finished (and returns) or resumes it from the saved frontier; a second
+worker that finds the site's crawl lock taken returns without doing anything.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from cloop.celery import app, tenant_task_send
+from crawler.models import CrawlRun, CrawlSettings
+from crawler.services import CrawlError, crawl_run
+
+log = logging.getLogger(__name__)
+
+# A queued run whose message never arrived (broker lost, worker down for days) stops
+# blocking new crawls after this long.
+QUEUED_STALE = datetime.timedelta(hours=6)
+
+
+def _site():
+    if connection.schema_name == get_public_schema_name():
+        return None
+    tenant = getattr(connection, "tenant", None)
+    if tenant is None or not getattr(tenant, "ready", False):
+        return None  # being created (migrations may be incomplete) or deleted
+    return tenant
+
+
+@app.task(
+    name="crawler.crawl_site",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    # A big site needs longer than the default task limit; the run resumes if cut off.
+    soft_time_limit=25 * 60,
+    time_limit=30 * 60,
+)
+def crawl_site(self, run_id: int | None = None, trigger: str = "task") -> dict | None:
+    site = _site()
+    if site is None:
+        log.warning("crawl_site outside a ready site's schema (%s)", connection.schema_name)
+        return None
+    run = None
+    if run_id is not None:
+        run = CrawlRun.objects.filter(pk=run_id).first()
+        if run is None:
+            return None  # deleted meanwhile
+    try:
+        run = crawl_run(site, run=run, trigger=trigger)
+    except CrawlError as exc:
+        log.info("crawl of %s not started: %s", site.site_id, exc)
+        return None
+    return run.summary(site.site_id)
+
+
+def crawl_queue(site, *, trigger: str = "manual") -> CrawlRun:
+    """Create a queued run and hand it to a worker once the transaction commits.
+
+    Precondition: inside `site`'s schema. The message names the schema explicitly, so it is
+    right whatever schema the connection is on when the on_commit callback fires.
+    """
+    run = CrawlRun.objects.create(status=CrawlRun.Status.QUEUED, trigger=trigger)
+    schema = site.schema_name
+
+    def send():
+        result = tenant_task_send(crawl_site, schema, run.pk, trigger)
+        with schema_context(schema):
+            CrawlRun.objects.filter(pk=run.pk).update(task_id=result.id or "")
+
+    transaction.on_commit(send)
+    return run
+
+
+def crawl_due_check() -> str:
+    """'due', or why the current site is not due for a scheduled re-crawl (current schema)."""
+    cfg = CrawlSettings.load()
+    if cfg.recrawl_interval_hours <= 0:
+        return "scheduled crawls are off"
+    now = timezone.now()
+    CrawlRun.objects.filter(
+        status=CrawlRun.Status.QUEUED, created_at__lt=now - QUEUED_STALE
+    ).update(status=CrawlRun.Status.FAILED, error="never started (message lost)")
+    if CrawlRun.objects.filter(
+        status__in=[CrawlRun.Status.QUEUED, CrawlRun.Status.RUNNING]
+    ).exists():
+        return "a crawl is queued or running"
+    last = CrawlRun.objects.exclude(status=CrawlRun.Status.QUEUED).order_by("-created_at").first()
+    interval = datetime.timedelta(hours=cfg.recrawl_interval_hours)
+    if last is not None and last.created_at > now - interval:
+        return "crawled recently"
+    return "due"
+
+
+@app.task(name="crawler.crawl_due", ignore_result=True)
+def crawl_due() -> str | None:
+    """Beat entry, fanned out to every site's schema: queue a crawl if the site is due."""
+    site = _site()
+    if site is None:
+        return None
+    why = crawl_due_check()
+    if why == "due":
+        crawl_queue(site, trigger="schedule")
+    return why
