@@ -1,0 +1,103 @@
+import csv
+import io
+import json
+
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from conversations import exports, privacy
+from conversations.models import Lead
+from tests.conversations.admin_data import lead_make, person_make, visitor_make
+
+
+def _rows(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_it_neutralises_cells_a_spreadsheet_would_evaluate():
+    for dangerous in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://x")'):
+        assert exports.csv_safe(dangerous) == "'" + dangerous
+    assert exports.csv_safe("plain, with comma") == "plain, with comma"
+    assert exports.csv_safe(None) == ""
+    assert exports.csv_safe(True) == "yes"
+
+
+def test_it_writes_every_field_and_escapes_hostile_values(in_site_a):
+    v, convs, lead = person_make("ok@example.com")
+    lead_make(
+        visitor_make(),
+        email="evil@example.com",
+        consent_text='=cmd|" /C calc"!A0\nsecond line, "quoted"',
+        marketing_consent=False,
+    )
+    text = "".join(exports.leads_csv_iter())
+    rows = _rows(text)
+    assert [r["email"] for r in rows] == ["ok@example.com", "evil@example.com"]
+    assert rows[0]["marketing_consent"] == "yes"
+    assert rows[0]["consent_text"] == "Send me news"
+    assert rows[0]["start_page_url"] == convs[0].start_page_url
+    assert rows[0]["conversation_id"] == str(convs[0].pk)
+    assert rows[0]["visitor_id"] == str(v.id)
+    assert rows[1]["consent_text"] == '\'=cmd|" /C calc"!A0\nsecond line, "quoted"'
+    assert list(rows[0].keys()) == [name for name, _ in exports.COLUMNS]
+
+
+def test_it_leaves_objected_visitors_and_emails_out_of_every_export(in_site_a, site_a, tmp_path):
+    person_make("stay@example.com")
+    v, _, _ = person_make("gone@example.com")
+    lead_make(None, email="Quiet@Example.com", source="admin")
+    privacy.subject_object(visitor_id=str(v.id))
+    privacy.subject_object(email="quiet@example.com")
+    emails = [r["email"] for r in _rows("".join(exports.leads_csv_iter()))]
+    assert emails == ["stay@example.com"]
+    out = tmp_path / "leads.csv"
+    call_command("export_leads", "site-a", "-o", str(out))
+    assert [r["email"] for r in _rows(out.read_text())] == ["stay@example.com"]
+
+
+def test_it_streams_the_export_in_pages(in_site_a, site_a, monkeypatch):
+    monkeypatch.setattr(exports, "PAGE_SIZE", 50)
+    v = visitor_make()
+    Lead.objects.bulk_create(
+        [Lead(visitor=v, email=f"p{i}@example.com", created_at=timezone.now()) for i in range(230)]
+    )
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_superuser("exp@a.test", "exp@a.test", "pw-123456")
+    client = Client(HTTP_HOST=site_a.host)
+    client.force_login(user)
+    response = client.get("/admin/conversations/lead/export.csv")
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"].startswith("text/csv")
+    chunks = list(response.streaming_content)
+    assert len(chunks) == 1 + 5  # header, then 230 rows in pages of 50
+    rows = _rows(b"".join(chunks).decode())
+    assert len(rows) == 230 and len({r["email"] for r in rows}) == 230
+
+
+def test_it_exports_only_the_selected_leads_from_the_admin_action(in_site_a, site_a):
+    a = person_make("sel1@example.com")[2]
+    person_make("sel2@example.com")
+    c = person_make("sel3@example.com")[2]
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_superuser("act@a.test", "act@a.test", "pw-123456")
+    client = Client(HTTP_HOST=site_a.host)
+    client.force_login(user)
+    response = client.post(
+        "/admin/conversations/lead/",
+        {"action": "export_csv", "_selected_action": [a.pk, c.pk]},
+    )
+    assert response.status_code == 200 and response.streaming
+    rows = _rows(b"".join(response.streaming_content).decode())
+    assert sorted(r["email"] for r in rows) == ["sel1@example.com", "sel3@example.com"]
+
+
+def test_it_reports_the_row_count_as_json(in_site_a, site_a, capsys, tmp_path):
+    person_make("j1@example.com")
+    person_make("j2@example.com")
+    call_command("export_leads", "site-a", "-o", str(tmp_path / "x.csv"), "--json")
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["rows"] == 2
