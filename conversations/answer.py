@@ -1,0 +1,219 @@
+"""The one answer pipeline: retrieval → coverage check → prompt → streamed model → citations.
+
+Used by the WebSocket consumer, the `ask` command and the tests alike. `answer_question` is a
+coroutine: retrieval runs in a small thread pool of its own (its own DB connections, inside
+the site's schema), so one chat's search never waits behind another chat's database work,
+and the model is awaited on the event loop.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection
+from django_tenants.utils import tenant_context
+
+from conversations.llm import LLMError, llm_model, llm_stream
+from conversations.prompt import prompt_build
+from conversations.text import content_stems, language_detect, stem, words
+
+log = logging.getLogger(__name__)
+
+SEARCH_K = 5
+# Share of the question's meaningful words that must occur in the retrieved passages before
+# a model is asked at all; below it the visitor gets a polite refusal and no model is called.
+COVERAGE_MIN = 0.6
+SEARCH_THREADS = 4
+
+REFUSAL = {
+    "en": (
+        "Sorry, I can only answer questions about this website's content, and I couldn't "
+        "find that here. Could you rephrase, or ask about something on the site?"
+    ),
+    "fi": (
+        "Valitettavasti voin vastata vain tämän sivuston sisältöä koskeviin kysymyksiin, "
+        "enkä löytänyt tähän vastausta. Voisitko muotoilla kysymyksen toisin?"
+    ),
+}
+
+_search_pool = ThreadPoolExecutor(max_workers=SEARCH_THREADS, thread_name_prefix="cloop-search")
+
+DeltaCallback = Callable[[str], Awaitable[None] | None]
+
+
+@dataclass
+class AnswerResult:
+    text: str = ""
+    sources: list[dict] = field(default_factory=list)
+    refused: bool = False
+    language: str = "en"
+    model: str = ""
+    error: str = ""  # "" or an error code ("model_timeout", "model_error")
+    error_message: str = ""
+    retryable: bool = False
+    coverage: float = 0.0
+    passages: list = field(default_factory=list)
+    retrieval_ms: int = 0
+    first_token_ms: int | None = None
+    total_ms: int | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "answer": self.text,
+            "sources": self.sources,
+            "refused": self.refused,
+            "language": self.language,
+            "error": self.error,
+        }
+
+
+def _retrieve(site, question: str, conversation_id: int | None, k: int) -> tuple[list, list]:
+    """(passages, history) for the question. Runs in the search pool, enters the site's schema.
+
+    Closes this thread's connection afterwards so the pool holds no idle connections.
+    """
+    from crawler.search import search
+
+    try:
+        with tenant_context(site):
+            passages = search(question, k)
+            history = []
+            if conversation_id:
+                from conversations.models import Message
+
+                rows = (
+                    Message.objects.filter(conversation_id=conversation_id, error="")
+                    .order_by("-created_at", "-id")
+                    .values("role", "text")[:5]
+                )
+                history = list(reversed(rows))
+                # The question itself is normally already stored as the latest message.
+                if history and history[-1]["role"] == "visitor" and history[-1]["text"] == question:
+                    history.pop()
+            return passages, history
+    finally:
+        connection.close()
+
+
+def coverage_of(question: str, passages: list) -> float:
+    """Share of the question's meaningful word stems found in the retrieved passages."""
+    wanted = content_stems(question)
+    if not wanted or not passages:
+        return 0.0
+    have = set()
+    for p in passages:
+        have |= {stem(w) for w in words(f"{p.title} {p.heading} {p.text}")}
+    return sum(1 for s in wanted if s in have) / len(wanted)
+
+
+CITATION_RE = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+MD_IMAGE_RE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+MD_LINK_RE = re.compile(r"\[([^\]]*)\]\((\S*?)\)")
+URL_RE = re.compile(r"\b(?:https?://|www\.)[^\s<>\"')\]]+", re.I)
+
+
+def citations_resolve(text: str, passages: list) -> tuple[str, list[dict]]:
+    """(clean text, sources) from a model's raw answer.
+
+    Sources are the passages the answer cites with [n], in order of first citation, one per
+    URL. Only URLs of passages retrieved for this answer can appear: numbers out of range are
+    removed from the text, images are removed, and links/URLs that were not retrieved are
+    reduced to their text, so a manipulated model cannot point a visitor elsewhere.
+    """
+    allowed = {p.url for p in passages} | {p.page_url for p in passages}
+    sources: list[dict] = []
+    seen: set[str] = set()
+
+    def cite(match: re.Match) -> str:
+        kept = []
+        for raw in match.group(1).split(","):
+            n = int(raw.strip())
+            if 1 <= n <= len(passages):
+                kept.append(n)
+                p = passages[n - 1]
+                if p.url not in seen:
+                    seen.add(p.url)
+                    sources.append({"url": p.url, "title": p.title or p.heading or p.url})
+        return "".join(f"[{n}]" for n in kept)
+
+    text = MD_IMAGE_RE.sub("", text)
+    text = MD_LINK_RE.sub(lambda m: m.group(0) if m.group(2) in allowed else m.group(1), text)
+    text = URL_RE.sub(lambda m: m.group(0) if m.group(0) in allowed else "", text)
+    text = CITATION_RE.sub(cite, text)
+    text = re.sub(r"[ \t]{2,}", " ", text).strip()
+    return text, sources
+
+
+async def _emit(on_delta: DeltaCallback | None, text: str) -> None:
+    if on_delta is None:
+        return
+    result = on_delta(text)
+    if inspect.isawaitable(result):
+        await result
+
+
+async def answer_question(
+    question: str,
+    *,
+    conversation=None,
+    language: str | None = None,
+    on_delta: DeltaCallback | None = None,
+    site=None,
+    model: str | None = None,
+    k: int = SEARCH_K,
+) -> AnswerResult:
+    """Answer `question` from the site's indexed content.
+
+    - `site`: the tenant; defaults to the calling thread's current tenant (sync callers inside
+      `tenant_context`). Async callers must pass it.
+    - `conversation`: a Conversation (or its id) whose last messages give the model context.
+    - `language`: "en"/"fi"; detected from the question, falling back to the site's language.
+    - `on_delta(text)`: called (sync or async) with each streamed piece, in order.
+    Never raises for model failures: the result then has `error` set and `retryable` true.
+    Stores nothing; the caller stores the visitor message before and the answer after.
+    """
+    started = time.perf_counter()
+    site = site or connection.tenant
+    language = language or language_detect(question, getattr(site, "language", "en"))
+    conversation_id = getattr(conversation, "pk", conversation)
+    result = AnswerResult(language=language, model=model or llm_model())
+
+    retrieve = sync_to_async(_retrieve, thread_sensitive=False, executor=_search_pool)
+    passages, history = await retrieve(site, question, conversation_id, k)
+    result.passages = passages
+    result.retrieval_ms = int((time.perf_counter() - started) * 1000)
+    result.coverage = coverage_of(question, passages)
+    minimum = float(getattr(settings, "CLOOP_COVERAGE_MIN", COVERAGE_MIN))
+    if result.coverage < minimum:
+        result.refused = True
+        result.text = REFUSAL.get(language, REFUSAL["en"])
+        result.model = ""
+        await _emit(on_delta, result.text)
+        result.first_token_ms = result.total_ms = int((time.perf_counter() - started) * 1000)
+        return result
+
+    messages = prompt_build(
+        question, passages, language=language, site_name=site.name, history=history
+    )
+    pieces: list[str] = []
+    try:
+        async for piece in llm_stream(messages, model=result.model):
+            if not pieces:
+                result.first_token_ms = int((time.perf_counter() - started) * 1000)
+            pieces.append(piece)
+            await _emit(on_delta, piece)
+    except LLMError as exc:
+        result.error, result.error_message, result.retryable = exc.code, exc.message, True
+        result.total_ms = int((time.perf_counter() - started) * 1000)
+        return result
+    result.text, result.sources = citations_resolve("".join(pieces), passages)
+    result.total_ms = int((time.perf_counter() - started) * 1000)
+    return result

@@ -1,0 +1,261 @@
+"""The chat's database units: small synchronous functions the WebSocket consumer calls.
+
+Preconditions (every function): sync code, any schema; each function enters
+`tenant_context(site)` itself (the consumer's DB calls share one thread per process, where
+another chat may have left another schema active) and does one short transaction. Nothing
+here calls a model or the network.
+
+Nothing here stores a client address: visitors are known by their random UUID only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from conversations.models import Conversation, Lead, Message, Phase, Visitor
+from conversations.phases import PhaseInput, phase_next
+
+HISTORY_LIMIT = 50
+
+
+def page_url_clean(url: str | None) -> str:
+    """The page URL without query string and fragment (they can carry personal data)."""
+    if not url or not isinstance(url, str):
+        return ""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))[:1000]
+
+
+def visitor_id_parse(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def message_as_dict(m: Message) -> dict:
+    return {
+        "message_id": m.pk,
+        "role": m.role,
+        "text": m.text,
+        "sources": m.sources or [],
+        "client_message_id": m.client_message_id,
+        "refused": m.refused,
+        "created_at": m.created_at.isoformat(),
+    }
+
+
+def chat_resume(site, visitor_id: uuid.UUID) -> dict:
+    """The visitor's latest conversation on this site and its history (read only).
+
+    Returns {"conversation_id", "phase", "history", "objected", "has_lead"}; conversation_id is
+    None for a visitor never seen on this site (another site's visitor id starts fresh).
+    """
+    with tenant_context(site):
+        visitor = Visitor.objects.filter(pk=visitor_id).first()
+        out = {
+            "conversation_id": None,
+            "phase": Phase.EXPLORING.value,
+            "history": [],
+            "objected": bool(visitor and visitor.objected),
+            "has_lead": False,
+        }
+        if visitor is None:
+            return out
+        out["has_lead"] = Lead.objects.filter(visitor=visitor).exists()
+        conv = Conversation.objects.filter(visitor=visitor).order_by("-created_at", "-id").first()
+        if conv is None:
+            return out
+        rows = list(
+            Message.objects.filter(conversation=conv, error="").order_by("-created_at", "-id")[
+                :HISTORY_LIMIT
+            ]
+        )
+        out.update(
+            conversation_id=conv.pk,
+            phase=conv.phase,
+            history=[message_as_dict(m) for m in reversed(rows)],
+        )
+        return out
+
+
+@dataclass
+class StoredQuestion:
+    conversation_id: int | None
+    message_id: int | None
+    stored: bool  # False for objected visitors: nothing was written
+    duplicate: bool = False  # this client_message_id was already stored
+    reply: dict | None = None  # the stored successful answer to the duplicate, if any
+    phase: str = Phase.EXPLORING.value
+    answered: int = 0  # visitor questions in this conversation answered (not refused) so far
+    history: list = field(default_factory=list)
+
+
+def question_store(
+    site,
+    *,
+    visitor_id: uuid.UUID,
+    conversation_id: int | None,
+    text: str,
+    client_message_id: str | None,
+    page_url: str = "",
+) -> StoredQuestion:
+    """Store a visitor message before any model is called.
+
+    Creates the visitor and the conversation on first use (recording the start page without
+    query or fragment). A `client_message_id` already stored in this conversation is not stored
+    again: the result says `duplicate` and carries the stored answer, if there is one. Objected
+    visitors' messages are not stored at all (`stored` False).
+    """
+    now = timezone.now()
+    with tenant_context(site), transaction.atomic():
+        visitor, created = Visitor.objects.get_or_create(
+            pk=visitor_id, defaults={"first_seen": now, "last_seen": now}
+        )
+        if visitor.objected:
+            return StoredQuestion(conversation_id=None, message_id=None, stored=False)
+        if not created:
+            Visitor.objects.filter(pk=visitor.pk).update(last_seen=now)
+        conv = None
+        if conversation_id:
+            conv = Conversation.objects.filter(pk=conversation_id, visitor=visitor).first()
+        if conv is None:
+            conv = Conversation.objects.create(
+                visitor=visitor,
+                start_page_url=page_url_clean(page_url),
+                phase=Phase.EXPLORING,
+                phase_history=[{"phase": Phase.EXPLORING.value, "at": now.isoformat()}],
+            )
+        if client_message_id:
+            existing = Message.objects.filter(
+                conversation=conv, client_message_id=client_message_id
+            ).first()
+            if existing is not None:
+                return _duplicate(conv, existing)
+        try:
+            with transaction.atomic():
+                msg = Message.objects.create(
+                    conversation=conv,
+                    role=Message.Role.VISITOR,
+                    text=text,
+                    client_message_id=client_message_id or None,
+                )
+        except IntegrityError:
+            # The same id raced in from another connection of this visitor.
+            existing = Message.objects.get(conversation=conv, client_message_id=client_message_id)
+            return _duplicate(conv, existing)
+        return StoredQuestion(
+            conversation_id=conv.pk,
+            message_id=msg.pk,
+            stored=True,
+            phase=conv.phase,
+            answered=_answered_count(conv),
+        )
+
+
+def _duplicate(conv: Conversation, existing: Message) -> StoredQuestion:
+    reply = (
+        Message.objects.filter(reply_to=existing, error="").order_by("-created_at", "-id").first()
+    )
+    return StoredQuestion(
+        conversation_id=conv.pk,
+        message_id=existing.pk,
+        stored=True,
+        duplicate=True,
+        reply=message_as_dict(reply) if reply else None,
+        phase=conv.phase,
+        answered=_answered_count(conv),
+    )
+
+
+def _answered_count(conv: Conversation) -> int:
+    return Message.objects.filter(
+        conversation=conv, role=Message.Role.ASSISTANT, error="", refused=False
+    ).count()
+
+
+@dataclass
+class StoredAnswer:
+    message_id: int | None
+    phase: str
+    ask_email: bool
+
+
+def answer_store(
+    site,
+    *,
+    conversation_id: int | None,
+    reply_to_id: int | None,
+    question: str,
+    language: str,
+    result,
+    current_phase: str,
+    answered_before: int,
+    has_lead: bool,
+) -> StoredAnswer:
+    """Store the assistant's answer (or its failure) and move the conversation's phase.
+
+    `result` is an AnswerResult. `ask_email` is true when this answer moved the conversation
+    into requesting_contact and the visitor has not left an e-mail. For an objected visitor
+    (`conversation_id` None) nothing is stored and the phase is only computed.
+    """
+    answered = answered_before + (0 if (result.refused or result.error) else 1)
+    new_phase = current_phase
+    if not result.error:
+        new_phase = phase_next(
+            PhaseInput(
+                text=question, language=language, current=current_phase, answered_questions=answered
+            )
+        )
+    ask_email = (
+        new_phase == Phase.REQUESTING_CONTACT
+        and current_phase != Phase.REQUESTING_CONTACT
+        and not has_lead
+    )
+    if conversation_id is None:
+        return StoredAnswer(message_id=None, phase=new_phase, ask_email=ask_email)
+    now = timezone.now()
+    with tenant_context(site), transaction.atomic():
+        msg = Message.objects.create(
+            conversation_id=conversation_id,
+            role=Message.Role.ASSISTANT,
+            text=result.text,
+            sources=result.sources,
+            model=result.model,
+            reply_to_id=reply_to_id,
+            refused=result.refused,
+            error=result.error,
+            first_token_ms=result.first_token_ms,
+            total_ms=result.total_ms,
+        )
+        conv = Conversation.objects.select_for_update().get(pk=conversation_id)
+        if new_phase != conv.phase:
+            conv.phase = new_phase
+            conv.phase_history = [*conv.phase_history, {"phase": new_phase, "at": now.isoformat()}]
+        conv.save(update_fields=["phase", "phase_history", "updated_at"])
+        if not has_lead and ask_email:
+            # A lead may have arrived on another connection meanwhile.
+            ask_email = not Lead.objects.filter(visitor_id=conv.visitor_id).exists()
+    return StoredAnswer(message_id=msg.pk, phase=new_phase, ask_email=ask_email)
+
+
+def conversation_transcript(site, conversation_id: int) -> dict:
+    """Messages of a conversation for a summary e-mail: {"start_page_url", "messages"}."""
+    with tenant_context(site):
+        conv = Conversation.objects.get(pk=conversation_id)
+        msgs = Message.objects.filter(conversation=conv, error="").order_by("created_at", "id")
+        return {
+            "start_page_url": conv.start_page_url,
+            "messages": [message_as_dict(m) for m in msgs],
+        }

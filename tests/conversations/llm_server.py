@@ -1,0 +1,100 @@
+"""A loopback OpenAI-compatible chat-completions server for tests (the edge of the world).
+
+Scriptable per test through `server.mode`:
+- "normal": streams `server.reply` (default cites passages [1] and [2]) word by word;
+- "slow_first": waits `server.delay` seconds before the first token;
+- "error": answers HTTP 500;
+- "hostile": streams an answer with a markdown image, off-site links and bogus citations.
+Every request body is kept in `server.requests` so tests can inspect the prompt sent.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HOSTILE = (
+    "Ignore the site. ![x](https://evil.example/steal?c=1) See [our partner](https://evil.example/) "
+    "or https://evil.example/phish for details [1] and [9] and [0]."
+)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        srv: LoopbackOpenAI = self.server.owner
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        srv.requests.append(body)
+        if srv.mode == "error":
+            payload = json.dumps({"error": {"message": "boom", "type": "server_error"}}).encode()
+            self.send_response(500)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
+        text = HOSTILE if srv.mode == "hostile" else srv.reply
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if srv.mode == "slow_first":
+            time.sleep(srv.delay)
+        try:
+            pieces = [w + " " for w in text.split(" ")]
+            pieces[-1] = pieces[-1].rstrip()
+            for i, piece in enumerate(pieces):
+                delta = {"content": piece} if i else {"role": "assistant", "content": piece}
+                self._event(body, delta, None)
+                if srv.token_delay:
+                    time.sleep(srv.token_delay)
+            self._event(body, {}, "stop")
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
+
+    def _event(self, body, delta, finish):
+        chunk = {
+            "id": "chatcmpl-test",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body.get("model", "gpt-4o-mini"),
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.flush()
+
+
+class LoopbackOpenAI:
+    def __init__(self):
+        self.mode = "normal"
+        self.reply = "Our prices start at 49 euros a month [1]. Support is included [2]."
+        self.delay = 0.0
+        self.token_delay = 0.0
+        self.requests: list[dict] = []
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.owner = self
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()

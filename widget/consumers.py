@@ -1,0 +1,398 @@
+"""The chat WebSocket at /ws/chat/<site_id>/ (protocol: docs/protocol.md).
+
+A thin shell: it checks the handshake and the limits, then calls the conversations app's
+functions. Rules it keeps (docs/tenancy-pitfalls):
+- every DB call is a small sync function that enters the site's schema itself and runs via
+  `database_sync_to_async` (one shared DB thread per process: keep them short);
+- the model is awaited on the event loop, never inside a DB call; retrieval runs in its own
+  thread pool (conversations.answer);
+- the client address in the ASGI scope is never read, stored or logged;
+- no channel layer: a chat needs no cross-process messages, and without it no Redis receive
+  loop runs per idle socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django_tenants.utils import tenant_context
+
+from cloop.celery import tenant_task_send
+from conversations import chat, leads
+from conversations.answer import answer_question
+from conversations.limits import SlidingWindow, daily_quota_hit, visitor_rate_hit
+from conversations.models import Lead, Phase, SiteSettings
+from conversations.text import language_detect
+from widget.tenancy import origin_allowed, scope_origin, site_resolve
+
+log = logging.getLogger(__name__)
+
+MAX_FRAME_BYTES = 8 * 1024
+MAX_MESSAGE_CHARS = 4000
+MAX_CLIENT_ID_CHARS = 64
+IDLE_SECONDS = 600
+CLOSE_TOO_BIG = 1009
+CLOSE_IDLE = 4000
+
+
+def _hello_load(site, visitor_id: uuid.UUID) -> dict:
+    """Resume data, widget settings and the site's quota in one DB unit (enters the schema)."""
+    from widget.services import widget_settings_as_dict
+
+    data = chat.chat_resume(site, visitor_id)
+    data["settings"] = widget_settings_as_dict(site)
+    with tenant_context(site):
+        data["quota"] = SiteSettings.load().daily_message_quota
+    return data
+
+
+def _forget(site, visitor_id: uuid.UUID) -> dict:
+    from conversations.privacy import subject_erase
+
+    with tenant_context(site):
+        return subject_erase(visitor_id=visitor_id)
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    # An alias with no configuration: Channels then attaches no channel layer.
+    channel_layer_alias = "cloop-chat-no-layer"
+
+    async def connect(self):
+        self.site = None
+        self.visitor_id: uuid.UUID | None = None
+        self.conversation_id: int | None = None
+        self.phase = Phase.EXPLORING.value
+        self.has_lead = False
+        self.page_url = ""
+        self.language = "en"
+        self.widget_settings: dict = {}
+        self.quota = 0
+        self.window = SlidingWindow()
+        self.answer_task: asyncio.Task | None = None
+        self.idle_task: asyncio.Task | None = None
+        self.last_activity = time.monotonic()
+
+        site_id = self.scope["url_route"]["kwargs"]["site_id"]
+        site = await site_resolve(site_id)
+        if site is None or not origin_allowed(site, scope_origin(self.scope)):
+            # Closing before accepting makes the server answer the handshake with 403.
+            await self.close()
+            return
+        self.site = site
+        self.language = site.language if site.language in ("en", "fi") else "en"
+        await self.accept()
+        self.idle_task = asyncio.create_task(self._idle_watch())
+
+    async def disconnect(self, code):
+        for task in (self.answer_task, self.idle_task):
+            if task is not None and not task.done():
+                task.cancel()
+
+    # --- framing ------------------------------------------------------------------------
+
+    async def send_json(self, payload: dict) -> None:
+        await self.send(text_data=json.dumps(payload, ensure_ascii=False))
+
+    async def send_error(self, code: str, message: str, **extra) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message, **extra})
+
+    async def receive(self, text_data=None, bytes_data=None):
+        self.last_activity = time.monotonic()
+        if bytes_data is not None:
+            if len(bytes_data) > MAX_FRAME_BYTES:
+                await self.close(code=CLOSE_TOO_BIG)
+                return
+            await self.send_error("bad_frame", "Send JSON text frames.")
+            return
+        if len((text_data or "").encode("utf-8")) > MAX_FRAME_BYTES:
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        try:
+            frame = json.loads(text_data or "")
+        except ValueError:
+            await self.send_error("bad_json", "The frame is not valid JSON.")
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self.send_error("bad_frame", 'A frame is a JSON object with a "type".')
+            return
+        kind = frame["type"]
+        if kind == "ping":
+            await self.send_json({"type": "pong"})
+            return
+        if kind == "hello":
+            await self.on_hello(frame)
+            return
+        handler = {
+            "message": self.on_message,
+            "email": self.on_email,
+            "summary": self.on_summary,
+            "forget": self.on_forget,
+        }.get(kind)
+        if handler is None:
+            await self.send_error("unknown_type", f"Unknown frame type {kind[:40]!r}.")
+            return
+        if self.visitor_id is None:
+            await self.send_error("hello_required", "Send hello first.")
+            return
+        await handler(frame)
+
+    async def _idle_watch(self):
+        idle = float(getattr(settings, "CLOOP_WS_IDLE_SECONDS", IDLE_SECONDS))
+        while True:
+            remaining = self.last_activity + idle - time.monotonic()
+            if remaining <= 0:
+                if self.answer_task is None or self.answer_task.done():
+                    await self.close(code=CLOSE_IDLE)
+                    return
+                remaining = idle
+            await asyncio.sleep(remaining)
+
+    # --- hello --------------------------------------------------------------------------
+
+    async def on_hello(self, frame: dict):
+        if self.answer_task is not None and not self.answer_task.done():
+            await self.send_error("busy", "Wait for the current answer to finish.")
+            return
+        given = frame.get("visitor_id")
+        vid = chat.visitor_id_parse(given) if given else uuid.uuid4()
+        if vid is None:
+            await self.send_error("bad_visitor_id", "visitor_id must be a UUID.")
+            return
+        lang = frame.get("language")
+        if lang in ("en", "fi"):
+            self.language = lang
+        page_url = frame.get("page_url")
+        self.page_url = page_url if isinstance(page_url, str) else ""
+        data = await database_sync_to_async(_hello_load)(self.site, vid)
+        self.visitor_id = vid
+        self.conversation_id = data["conversation_id"]
+        self.phase = data["phase"]
+        self.has_lead = data["has_lead"]
+        self.widget_settings = data["settings"]
+        self.quota = data["quota"]
+        await self.send_json(
+            {
+                "type": "ready",
+                "visitor_id": str(vid),
+                "conversation_id": self.conversation_id,
+                "phase": self.phase,
+                "history": data["history"],
+                "settings": self.widget_settings,
+            }
+        )
+
+    # --- message → delta… → answer ------------------------------------------------------
+
+    async def on_message(self, frame: dict):
+        text = frame.get("text")
+        cmid = frame.get("client_message_id")
+        if cmid is not None and (
+            not isinstance(cmid, str) or not cmid.strip() or len(cmid) > MAX_CLIENT_ID_CHARS
+        ):
+            await self.send_error(
+                "invalid_message", "client_message_id must be a short string (≤ 64 chars)."
+            )
+            return
+        if not isinstance(text, str) or not text.strip():
+            await self.send_error(
+                "invalid_message", "The message has no text.", client_message_id=cmid
+            )
+            return
+        if len(text) > MAX_MESSAGE_CHARS:
+            await self.send_error(
+                "message_too_long",
+                f"A message is at most {MAX_MESSAGE_CHARS} characters.",
+                client_message_id=cmid,
+            )
+            return
+        if self.answer_task is not None and not self.answer_task.done():
+            await self.send_error(
+                "busy", "Wait for the current answer to finish.", client_message_id=cmid
+            )
+            return
+        wait = self.window.hit()
+        if not wait:
+            wait = await visitor_rate_hit(self.site.schema_name, str(self.visitor_id))
+        if wait:
+            await self.send_error(
+                "rate_limited",
+                "Too many messages; wait a moment.",
+                client_message_id=cmid,
+                retry_after=int(wait) + 1,
+            )
+            return
+        if await daily_quota_hit(self.site.schema_name, self.quota):
+            await self.send_error(
+                "quota_exceeded",
+                "This chat has answered all the questions it can today. Try again tomorrow.",
+                client_message_id=cmid,
+            )
+            return
+        self.answer_task = asyncio.create_task(self._answer(text.strip(), cmid))
+
+    async def _answer(self, text: str, cmid: str | None):
+        try:
+            await self._answer_inner(text, cmid)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("chat answer failed on site %s", self.site.site_id)
+            await self.send_error(
+                "internal_error",
+                "Something went wrong; your message was kept. Try again.",
+                client_message_id=cmid,
+                retryable=True,
+            )
+
+    async def _answer_inner(self, text: str, cmid: str | None):
+        stored = await database_sync_to_async(chat.question_store)(
+            self.site,
+            visitor_id=self.visitor_id,
+            conversation_id=self.conversation_id,
+            text=text,
+            client_message_id=cmid,
+            page_url=self.page_url,
+        )
+        if stored.conversation_id is not None:
+            self.conversation_id = stored.conversation_id
+        if stored.duplicate and stored.reply is not None:
+            # A resend of an answered message: the stored answer again, no second answer.
+            reply = stored.reply
+            await self.send_json(
+                {
+                    "type": "answer",
+                    "message_id": reply["message_id"],
+                    "conversation_id": self.conversation_id,
+                    "client_message_id": cmid,
+                    "text": reply["text"],
+                    "sources": reply["sources"],
+                    "refused": reply["refused"],
+                    "phase": self.phase,
+                    "ask_email": False,
+                    "duplicate": True,
+                }
+            )
+            return
+        language = language_detect(text, self.language)
+
+        async def on_delta(piece: str):
+            await self.send_json({"type": "delta", "text": piece, "client_message_id": cmid})
+
+        result = await answer_question(
+            text,
+            conversation=stored.conversation_id,
+            language=language,
+            on_delta=on_delta,
+            site=self.site,
+        )
+        saved = await database_sync_to_async(chat.answer_store)(
+            self.site,
+            conversation_id=stored.conversation_id,
+            reply_to_id=stored.message_id,
+            question=text,
+            language=language,
+            result=result,
+            current_phase=self.phase,
+            answered_before=stored.answered,
+            has_lead=self.has_lead,
+        )
+        if result.error:
+            await self.send_error(
+                result.error,
+                result.error_message,
+                client_message_id=cmid,
+                retryable=True,
+            )
+            return
+        self.phase = saved.phase
+        await self.send_json(
+            {
+                "type": "answer",
+                "message_id": saved.message_id,
+                "conversation_id": self.conversation_id,
+                "client_message_id": cmid,
+                "text": result.text,
+                "sources": result.sources,
+                "refused": result.refused,
+                "phase": saved.phase,
+                "ask_email": saved.ask_email,
+            }
+        )
+
+    # --- email, summary, forget ---------------------------------------------------------
+
+    async def on_email(self, frame: dict):
+        consent_text = self.widget_settings.get("consent_text", "")
+        try:
+            lead = await database_sync_to_async(leads.lead_save)(
+                self.site,
+                visitor_id=self.visitor_id,
+                conversation_id=self.conversation_id,
+                email=frame.get("email"),
+                marketing_consent=frame.get("marketing_consent") is True,
+                consent_text=consent_text,
+                source=Lead.Source.WIDGET,
+            )
+        except leads.LeadError as exc:
+            await self.send_error(exc.code, exc.message)
+            return
+        self.has_lead = True
+        await self.send_json(
+            {
+                "type": "email_saved",
+                "email": lead["email"],
+                "marketing_consent": lead["marketing_consent"],
+            }
+        )
+
+    async def on_summary(self, frame: dict):
+        if self.conversation_id is None:
+            await self.send_error("no_conversation", "There is no conversation to summarise yet.")
+            return
+        email = frame.get("email")
+        try:
+            if email is not None:
+                await database_sync_to_async(leads.lead_save)(
+                    self.site,
+                    visitor_id=self.visitor_id,
+                    conversation_id=self.conversation_id,
+                    email=email,
+                    marketing_consent=False,
+                    source=Lead.Source.SUMMARY,
+                )
+                email = leads.email_clean(email)
+                self.has_lead = True
+            else:
+                email = await database_sync_to_async(leads.lead_latest_email)(
+                    self.site, self.visitor_id
+                )
+        except leads.LeadError as exc:
+            await self.send_error(exc.code, exc.message)
+            return
+        if not email:
+            await self.send_error("email_required", "Give an e-mail address for the summary.")
+            return
+        from conversations.tasks import summary_send_task
+
+        # Publishing talks to the broker: off the event loop, not on the DB thread.
+        await sync_to_async(tenant_task_send, thread_sensitive=False)(
+            summary_send_task, self.site.schema_name, self.conversation_id, email, self.language
+        )
+        await self.send_json({"type": "summary_sent", "email": email})
+
+    async def on_forget(self, frame: dict):
+        if self.answer_task is not None and not self.answer_task.done():
+            self.answer_task.cancel()
+        counts = await database_sync_to_async(_forget)(self.site, self.visitor_id)
+        self.conversation_id = None
+        self.phase = Phase.EXPLORING.value
+        self.has_lead = False
+        await self.send_json({"type": "forgotten", "counts": counts})
