@@ -12,11 +12,15 @@ Pure functions: no database, no network.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, field
 
 import lxml.html
 from lxml import etree
+
+# trafilatura logs every page it cannot use at ERROR; the crawl report says it once.
+logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 BLOCKS = {
@@ -63,6 +67,8 @@ BOILERPLATE_RE = re.compile(
 )
 BOILERPLATE_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search", "dialog"}
 WS_RE = re.compile(r"[ \t\r\f\v]+")
+# Control characters and replacement characters: what binary junk decodes to.
+JUNK_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]+")
 HEADERLINK_CHARS = "¶§#🔗"
 
 
@@ -114,6 +120,7 @@ def parse_html(html: str | bytes) -> lxml.html.HtmlElement | None:
 
 
 def _clean(text: str) -> str:
+    text = JUNK_RE.sub(" ", text)
     lines = [WS_RE.sub(" ", ln).strip() for ln in text.split("\n")]
     out = "\n".join(ln for ln in lines if ln)
     return out.strip()

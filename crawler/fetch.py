@@ -45,6 +45,8 @@ class FetchOptions:
     backoff: float = 1.0
     max_retry_after: float = 120.0
     max_bytes: int = MAX_BYTES
+    # "address:port" pairs the SSRF guard lets through although they are not public.
+    allow_addresses: tuple[str, ...] = ()
 
 
 @dataclass
@@ -128,7 +130,9 @@ class Fetcher:
             ),
         )
         # Every TCP connection goes through the SSRF guard (httpx has no public hook for it).
-        transport._pool._network_backend = CheckedBackend(resolver)
+        transport._pool._network_backend = CheckedBackend(
+            resolver, exempt=self.options.allow_addresses
+        )
         self.client = httpx.AsyncClient(
             transport=transport,
             follow_redirects=False,
@@ -261,6 +265,8 @@ class Robots:
     parser: Protego | None
     # RFC 9309: unreachable (5xx, network error) means everything is disallowed.
     disallow_all: bool = False
+    # The host's address is refused by the SSRF guard: nothing on it is fetched.
+    blocked: bool = False
     sitemaps: list[str] = field(default_factory=list)
     detail: str = ""
 
@@ -308,7 +314,9 @@ async def robots_fetch(fetcher: Fetcher, origin: str) -> Robots:
     if r.reason == reasons.TOO_LARGE:
         # Parse the first part, as RFC 9309 allows; here we simply do not have it.
         return Robots(None, detail="robots.txt too large: allow all")
-    if r.reason in (reasons.ERROR, reasons.BLOCKED) or r.status >= 500:
+    if r.reason == reasons.BLOCKED:
+        return Robots(None, disallow_all=True, blocked=True, detail=r.detail)
+    if r.reason == reasons.ERROR or r.status >= 500:
         return Robots(
             None, disallow_all=True, detail=f"robots.txt unreachable ({r.detail or r.status})"
         )

@@ -285,7 +285,7 @@ class Frontier:
             async with gate[0]:
                 if origin not in self.robots:
                     self.robots[origin] = await robots_fetch(self.fetcher, origin)
-                    if self.robots[origin].detail:
+                    if self.robots[origin].detail and not self.robots[origin].blocked:
                         self.robots_notes.append(f"{origin}: {self.robots[origin].detail}")
         return self.robots[origin]
 
@@ -372,7 +372,10 @@ class Frontier:
             reason, detail = self.check_rules(nxt)
             if reason:
                 return Fetched(url=nxt, reason=reason, detail=f"redirected to {nxt}: {detail}")
-            if not (await self._robots_for(nxt)).allowed(nxt):
+            robots = await self._robots_for(nxt)
+            if robots.blocked:
+                return Fetched(url=nxt, reason=reasons.BLOCKED, detail=robots.detail)
+            if not robots.allowed(nxt):
                 return Fetched(url=nxt, reason=reasons.ROBOTS, detail=f"redirected to {nxt}")
             hops.append(nxt)
             url = nxt
@@ -398,6 +401,8 @@ class Frontier:
 
     async def _visit(self, url: str) -> Outcome:
         robots = await self._robots_for(url)
+        if robots.blocked:
+            return Outcome(url=url, reason=reasons.BLOCKED, detail=robots.detail)
         if not robots.allowed(url):
             detail = "robots.txt unreachable" if robots.disallow_all else "disallowed by robots.txt"
             return Outcome(url=url, reason=reasons.ROBOTS, detail=detail)

@@ -71,18 +71,23 @@ def resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
-def addresses_check(host: str, port: int, addresses: Iterable[str]) -> list[str]:
-    """The addresses, or BlockedAddress if any of them (or the port) is not allowed."""
+def addresses_check(
+    host: str, port: int, addresses: Iterable[str], exempt: frozenset[str] = frozenset()
+) -> list[str]:
+    """The addresses, or BlockedAddress if any of them (or the port) is not allowed.
+
+    `exempt` holds "address:port" pairs an operator allows explicitly (an intranet server).
+    """
     addresses = list(addresses)
     if not addresses:
         raise BlockedAddress(f"{host} does not resolve")
-    if allow_private():
+    if allow_private() or all(f"{a}:{port}" in exempt for a in addresses):
         return addresses
-    if port not in ALLOWED_PORTS:
-        raise BlockedAddress(f"port {port} is not allowed (only 80 and 443)")
     bad = [a for a in addresses if not address_is_public(a)]
     if bad:
         raise BlockedAddress(f"{host} resolves to a non-public address ({bad[0]})")
+    if port not in ALLOWED_PORTS:
+        raise BlockedAddress(f"port {port} is not allowed (only 80 and 443)")
     return addresses
 
 
@@ -92,11 +97,16 @@ class CheckedBackend(httpcore.AsyncNetworkBackend):
     `resolver(host, port) -> list[str]` is injectable so tests can play a rebinding DNS.
     """
 
-    def __init__(self, resolver: Callable[[str, int], list[str]] | None = None):
+    def __init__(
+        self,
+        resolver: Callable[[str, int], list[str]] | None = None,
+        exempt: Iterable[str] = (),
+    ):
         from httpcore._backends.auto import AutoBackend
 
         self._inner = AutoBackend()
         self._resolver = resolver or resolve
+        self._exempt = frozenset(exempt)
 
     async def connect_tcp(
         self, host, port, timeout=None, local_address=None, socket_options=None
@@ -107,7 +117,7 @@ class CheckedBackend(httpcore.AsyncNetworkBackend):
             )
         except OSError as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        addresses = addresses_check(host, port, addresses)
+        addresses = addresses_check(host, port, addresses, self._exempt)
         last: Exception | None = None
         for address in addresses:
             try:
