@@ -86,8 +86,7 @@ def _lines(rows: list[tuple], writer) -> str:
     return "".join(writer.writerow([csv_safe(v) for v in row]) for row in rows)
 
 
-def _pages(queryset, schema: str | None) -> Iterator[list[tuple]]:
-    schema = schema or connection.schema_name
+def _pages(queryset, schema: str) -> Iterator[list[tuple]]:
     qs = leads_exportable(queryset)
     last = 0
     while True:
@@ -100,18 +99,26 @@ def _pages(queryset, schema: str | None) -> Iterator[list[tuple]]:
 
 def leads_csv_iter(queryset=None, *, schema: str | None = None) -> Iterator[str]:
     """CSV text of the exportable leads, one page of rows per chunk (keyset pagination)."""
+    # Read the schema now, not when the generator first runs (possibly on another connection).
+    return _csv_iter(queryset, schema or connection.schema_name)
+
+
+def _csv_iter(queryset, schema: str) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow([name for name, _ in COLUMNS])
     for rows in _pages(queryset, schema):
         yield _lines(rows, writer)
 
 
-async def leads_csv_aiter(queryset=None, *, schema: str | None = None) -> AsyncIterator[str]:
+def leads_csv_aiter(queryset=None, *, schema: str | None = None) -> AsyncIterator[str]:
     """The same rows for an ASGI response: each page is read in the DB thread."""
-    schema = schema or connection.schema_name
-    qs = leads_exportable(queryset)
+    return _csv_aiter(queryset, schema or connection.schema_name)
+
+
+async def _csv_aiter(queryset, schema: str) -> AsyncIterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow([name for name, _ in COLUMNS])
+    qs = leads_exportable(queryset)
     last = 0
     fetch = sync_to_async(_page)
     while True:
@@ -143,7 +150,7 @@ def leads_csv_write(fileobj, queryset=None) -> int:
     writer = csv.writer(_Echo())
     fileobj.write(writer.writerow([name for name, _ in COLUMNS]))
     n = 0
-    for rows in _pages(queryset, None):
+    for rows in _pages(queryset, connection.schema_name):
         fileobj.write(_lines(rows, writer))
         n += len(rows)
     return n

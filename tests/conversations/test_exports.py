@@ -101,3 +101,35 @@ def test_it_reports_the_row_count_as_json(in_site_a, site_a, capsys, tmp_path):
     call_command("export_leads", "site-a", "-o", str(tmp_path / "x.csv"), "--json")
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["rows"] == 2
+
+
+def test_it_streams_over_the_real_asgi_server_in_the_sites_schema(live_server, site_a, site_b):
+    import httpx
+    from django.contrib.auth import get_user_model
+    from django_tenants.utils import tenant_context
+    from rest_framework.authtoken.models import Token
+
+    with tenant_context(site_b):
+        lead_make(visitor_make(), email="b-only@example.com")
+    with tenant_context(site_a):
+        v = visitor_make()
+        Lead.objects.bulk_create(
+            [Lead(visitor=v, email=f"s{i}@example.com", consent_text="=1+2") for i in range(2500)]
+        )
+        user = get_user_model().objects.create_user(
+            "asgi@a.test", "asgi@a.test", "pw-123456", is_staff=True
+        )
+        token = Token.objects.create(user=user).key
+    chunks = []
+    with httpx.stream(
+        "GET",
+        live_server.url + "/api/v1/leads.csv",
+        headers={"Authorization": f"Token {token}", "Host": f"{site_a.host}:{live_server.port}"},
+        timeout=30,
+    ) as response:
+        assert response.status_code == 200
+        chunks.extend(response.iter_raw())
+    rows = _rows(b"".join(chunks).decode())
+    assert len(rows) == 2500
+    assert {r["consent_text"] for r in rows} == {"'=1+2"}
+    assert "b-only@example.com" not in {r["email"] for r in rows}
