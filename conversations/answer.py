@@ -124,24 +124,25 @@ def citations_resolve(text: str, passages: list) -> tuple[str, list[dict]]:
     """(clean text, sources) from a model's raw answer.
 
     Sources are the passages the answer cites with [n], in order of first citation, one per
-    URL. Only URLs of passages retrieved for this answer can appear: numbers out of range are
+    URL; the markers in the returned text are renumbered so that [n] is `sources[n-1]`. Only URLs of passages retrieved for this answer can appear: numbers out of range are
     removed from the text, images are removed, and links/URLs that were not retrieved are
     reduced to their text, so a manipulated model cannot point a visitor elsewhere.
     """
     allowed = {p.url for p in passages} | {p.page_url for p in passages}
     sources: list[dict] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}  # url -> its number in `sources` (1-based)
 
     def cite(match: re.Match) -> str:
-        kept = []
+        kept: list[int] = []
         for raw in match.group(1).split(","):
             n = int(raw.strip())
             if 1 <= n <= len(passages):
-                kept.append(n)
                 p = passages[n - 1]
                 if p.url not in seen:
-                    seen.add(p.url)
+                    seen[p.url] = len(sources) + 1
                     sources.append({"url": p.url, "title": p.title or p.heading or p.url})
+                if seen[p.url] not in kept:
+                    kept.append(seen[p.url])
         return "".join(f"[{n}]" for n in kept)
 
     text = MD_IMAGE_RE.sub("", text)

@@ -148,3 +148,30 @@ def test_it_lets_an_erasure_delete_conversations_with_many_messages_quickly(in_s
     conversation_make(v, messages=200)
     counts = privacy.subject_erase(email="ivy@example.com")
     assert counts["messages"] == 200
+
+
+def test_it_makes_the_chat_engine_store_nothing_for_an_objecting_subject(in_site_a, site_a):
+    from conversations.chat import question_store
+
+    v, convs, _ = person_make("obj-chat@example.com", messages=2)
+    before = Message.objects.count()
+    privacy.subject_object(email="obj-chat@example.com")
+    stored = question_store(
+        site_a,
+        visitor_id=v.id,
+        conversation_id=convs[0].pk,
+        text="please keep this",
+        client_message_id="c-1",
+    )
+    assert stored.stored is False
+    assert Message.objects.count() == before
+    assert not Message.objects.filter(text="please keep this").exists()
+    # A visitor id objected before it ever chatted is refused too.
+    fresh = uuid.uuid4()
+    privacy.subject_object(visitor_id=str(fresh))
+    assert (
+        question_store(
+            site_a, visitor_id=fresh, conversation_id=None, text="hi", client_message_id=None
+        ).stored
+        is False
+    )

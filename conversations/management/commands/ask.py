@@ -1,0 +1,68 @@
+"""`manage.py ask <site_id> "question" [--json]`: ask a site's bot from the terminal.
+
+Uses the same pipeline as the chat (`conversations.answer.answer_question`); stores nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from django.core.management.base import CommandError
+
+from conversations.answer import answer_question
+from conversations.models import Phase
+from conversations.phases import PhaseInput, phase_next
+from tenants.management.commands._base import StaffCommand
+from tenants.services import site_get
+
+
+class Command(StaffCommand):
+    help = "Ask a site's chat bot a question (answer streamed; --json for machine output)."
+
+    def add_command_arguments(self, parser):
+        parser.add_argument("site_id")
+        parser.add_argument("question")
+        parser.add_argument("--model", default=None, help="litellm model name for this call")
+
+    def run(self, **o):
+        site = site_get(o["site_id"])
+        if not site.ready:
+            raise CommandError(f"site {site.site_id!r} is not ready (its schema is being made)")
+        question = o["question"].strip()
+        if not question:
+            raise CommandError("the question is empty")
+        as_json = o.get("json")
+
+        def on_delta(piece: str) -> None:
+            if not as_json:
+                self.stdout.write(piece, ending="")
+                self.stdout.flush()
+
+        result = asyncio.run(
+            answer_question(question, site=site, on_delta=on_delta, model=o.get("model"))
+        )
+        if result.error:
+            raise CommandError(f"{result.error}: {result.error_message}")
+        phase = phase_next(
+            PhaseInput(
+                text=question,
+                language=result.language,
+                current=Phase.EXPLORING,
+                answered_questions=0 if result.refused else 1,
+            )
+        )
+        data = {
+            "answer": result.text,
+            "sources": result.sources,
+            "refused": result.refused,
+            "phase": phase,
+        }
+        if as_json:
+            self.emit_json(data)
+            return
+        self.stdout.write("")
+        for n, s in enumerate(result.sources, start=1):
+            self.stdout.write(f"  [{n}] {s['title']} — {s['url']}")
+        if result.refused:
+            self.stdout.write("(refused: the site's content does not cover this question)")
+        self.stdout.write(f"phase: {phase}")

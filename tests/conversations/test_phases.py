@@ -1,0 +1,58 @@
+import pytest
+
+from conversations.models import Phase
+from conversations.phases import PhaseInput, RuleClassifier, phase_next
+
+
+def step(text, current=Phase.EXPLORING, answered=1, language="en"):
+    return phase_next(
+        PhaseInput(text=text, language=language, current=current, answered_questions=answered)
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("What do you do?", "en", Phase.EXPLORING),
+        ("Tell me about your company", "en", Phase.EXPLORING),
+        ("How does the billing work?", "en", Phase.LEARNING),
+        ("What is the difference between Basic and Pro?", "en", Phase.LEARNING),
+        ("How much does the Pro plan cost?", "en", Phase.LEARNING),
+        ("Can someone contact me about a quote?", "en", Phase.REQUESTING_CONTACT),
+        ("I'd like to book a demo", "en", Phase.REQUESTING_CONTACT),
+        ("Please call me tomorrow", "en", Phase.REQUESTING_CONTACT),
+        ("Mitä te teette?", "fi", Phase.EXPLORING),
+        ("Miten laskutus toimii?", "fi", Phase.LEARNING),
+        ("Paljonko Pro-paketti maksaa?", "fi", Phase.LEARNING),
+        ("Ottakaa yhteyttä, haluan tarjouksen", "fi", Phase.REQUESTING_CONTACT),
+        ("Voisitteko soittaa minulle?", "fi", Phase.REQUESTING_CONTACT),
+    ],
+)
+def test_it_classifies_phases_in_english_and_finnish(text, language, expected):
+    assert step(text, language=language) == expected
+
+
+def test_it_moves_to_learning_after_several_answered_questions():
+    assert step("Tell me about your company", answered=2) == Phase.EXPLORING
+    assert step("Tell me about your company", answered=3) == Phase.LEARNING
+
+
+def test_it_never_moves_a_phase_backwards():
+    assert step("What do you do?", current=Phase.LEARNING) == Phase.LEARNING
+    assert step("What do you do?", current=Phase.REQUESTING_CONTACT) == Phase.REQUESTING_CONTACT
+
+
+class AlwaysContact:
+    def classify(self, data):
+        return Phase.REQUESTING_CONTACT
+
+
+def test_it_uses_the_classifier_named_in_settings(settings):
+    settings.CLOOP_PHASE_CLASSIFIER = "tests.conversations.test_phases.AlwaysContact"
+    assert step("What do you do?") == Phase.REQUESTING_CONTACT
+    assert (
+        phase_next(
+            PhaseInput("What do you do?", "en", Phase.EXPLORING, 0), classifier=RuleClassifier()
+        )
+        == Phase.EXPLORING
+    )
