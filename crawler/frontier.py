@@ -246,7 +246,8 @@ class Frontier:
         try:
             url = normalise_url(raw, base)
         except BadURL as exc:
-            if base is None:
+            # mailto:, tel:, javascript: links are normal; a broken web link is reported.
+            if str(raw).strip().lower().startswith(("http:", "https:", "//")):
                 key = f"bad:{raw}"
                 if key not in self.seen:
                     self.seen.add(key)
@@ -362,13 +363,15 @@ class Frontier:
                 r.url = url
                 return r
             if len(hops) > 5:
-                return Fetched(url=url, reason=reasons.REDIRECT, detail="more than 5 redirects")
+                return Fetched(url=hops[0], reason=reasons.REDIRECT, detail="more than 5 redirects")
             try:
                 nxt = normalise_url(r.redirect_to, url)
             except BadURL as exc:
                 return Fetched(url=url, reason=reasons.REDIRECT, detail=f"bad redirect: {exc}")
             if nxt in hops:
-                return Fetched(url=url, reason=reasons.REDIRECT, detail="redirect loop")
+                return Fetched(
+                    url=hops[0], reason=reasons.REDIRECT, detail=f"redirect loop via {url}"
+                )
             reason, detail = self.check_rules(nxt)
             if reason:
                 return Fetched(url=nxt, reason=reason, detail=f"redirected to {nxt}: {detail}")
@@ -379,7 +382,7 @@ class Frontier:
                 return Fetched(url=nxt, reason=reasons.ROBOTS, detail=f"redirected to {nxt}")
             hops.append(nxt)
             url = nxt
-        return Fetched(url=url, reason=reasons.REDIRECT, detail="more than 5 redirects")
+        return Fetched(url=hops[0], reason=reasons.REDIRECT, detail="more than 5 redirects")
 
     async def _worker(self):
         while True:

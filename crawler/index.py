@@ -134,6 +134,7 @@ def page_index(
     etag: str = "",
     last_modified: str = "",
     config: str | None = None,
+    links: list[str] | None = None,
 ) -> IndexResult:
     """Store one extracted page unless its content is unchanged (then nothing is written)."""
     existing = Page.objects.filter(url=url).first()
@@ -144,10 +145,13 @@ def page_index(
         return IndexResult(None, status)
     digest = ex.content_hash
     if existing is not None and existing.content_hash == digest:
-        if (etag and etag != existing.etag) or (
-            last_modified and last_modified != existing.last_modified
-        ):
-            Page.objects.filter(pk=existing.pk).update(etag=etag, last_modified=last_modified)
+        changed = {}
+        if etag != existing.etag or last_modified != existing.last_modified:
+            changed.update(etag=etag[:500], last_modified=last_modified[:100])
+        if links is not None and links != existing.links:
+            changed["links"] = links
+        if changed:
+            Page.objects.filter(pk=existing.pk).update(**changed)
         return IndexResult(existing, "unchanged")
     config = config or text_config()
     with transaction.atomic():
@@ -163,6 +167,8 @@ def page_index(
         page.etag = etag[:500]
         page.last_modified = last_modified[:100]
         page.content_hash = digest
+        if links is not None:
+            page.links = links
         page.fetched_at = timezone.now()
         page.save()
         _chunks_write(page, ex, config)

@@ -127,6 +127,8 @@ class Page(models.Model):
     etag = models.CharField(max_length=500, blank=True)
     last_modified = models.CharField(max_length=100, blank=True)
     content_hash = models.CharField(max_length=64, blank=True)
+    # Links found on the page: a 304 on re-crawl still leads the crawl on to them.
+    links = models.JSONField(default=list, blank=True)
     fetched_at = models.DateTimeField(null=True, blank=True)
     indexed_at = models.DateTimeField(auto_now=True)
     # The run that last saw this page (fetched or 304): pages not seen by a complete crawl go.

@@ -123,6 +123,9 @@ def _process(o: Outcome, st: _State, frontier: Frontier, config: str) -> None:
     run.pages_fetched += 1
     url = f.url
     if f.status == 304:
+        known = Page.objects.filter(url=url).values_list("links", flat=True).first()
+        if known:
+            frontier.links_add(known, url)
         st.seen_urls.add(url)
         st.ok_pages += 1
         run.pages_unchanged += 1
@@ -177,6 +180,7 @@ def _process(o: Outcome, st: _State, frontier: Frontier, config: str) -> None:
         etag=f.headers.get("etag", ""),
         last_modified=f.headers.get("last-modified", ""),
         config=config,
+        links=_links_absolute(ex.links, url),
     )
     if res.status == "empty":
         st.skip(url, reasons.EMPTY, "no text in the main content")
@@ -187,6 +191,16 @@ def _process(o: Outcome, st: _State, frontier: Frontier, config: str) -> None:
         run.pages_indexed += 1
     else:
         run.pages_unchanged += 1
+
+
+def _links_absolute(links: list[str], base: str) -> list[str]:
+    out = []
+    for link in links:
+        try:
+            out.append(normalise_url(link, base))
+        except BadURL:
+            continue
+    return list(dict.fromkeys(out))[:2000]
 
 
 def _flush(st: _State, frontier: Frontier, *, force=False) -> None:

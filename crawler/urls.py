@@ -69,7 +69,10 @@ def normalise_url(url: str, base: str | None = None) -> str:
 
 def dedupe_key(url: str) -> str:
     """`/docs` and `/docs/` are the same page on practically every site."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
     path = parts.path.rstrip("/") or "/"
     for suffix in ("/index.html", "/index.htm", "/index.php"):
         if path.endswith(suffix):

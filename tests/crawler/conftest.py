@@ -7,6 +7,7 @@ the handler and returning one. Every request is recorded in `server.requests`.
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 class SiteServer:
     def __init__(self, host: str = "127.0.0.1"):
         self.routes: dict = {}
-        self.requests: list[tuple[str, dict]] = []
+        self.requests: list[tuple[str, dict, float]] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -25,7 +26,7 @@ class SiteServer:
                 pass
 
             def do_GET(self):
-                server.requests.append((self.path, dict(self.headers)))
+                server.requests.append((self.path, dict(self.headers), time.monotonic()))
                 route = server.routes.get(self.path)
                 if route is None:
                     route = (
@@ -62,7 +63,10 @@ class SiteServer:
         self.routes[path] = (status, headers, html)
 
     def paths(self) -> list[str]:
-        return [p for p, _ in self.requests]
+        return [r[0] for r in self.requests]
+
+    def count(self, path: str) -> int:
+        return self.paths().count(path)
 
     def start(self):
         self.thread.start()
