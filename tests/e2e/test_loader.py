@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import chat_frame, demo_url
 
@@ -65,7 +66,7 @@ def test_it_opens_and_closes_with_the_keyboard(page, demo_site, live_server):
     page.wait_for_function(
         "document.activeElement && document.activeElement.dataset.cloop === 'frame'"
     )
-    frame.wait_for_function("document.activeElement.dataset.cloop === 'input'")
+    expect(frame.locator('[data-cloop="input"]')).to_be_focused()
     assert launcher.get_attribute("aria-expanded") == "true"
     page.keyboard.press("Escape")
     page.wait_for_function(

@@ -30,7 +30,7 @@ DEMO_WIDGET = {
     "bot_name": "Northwind helper",
     "greeting": "Hi! I can answer questions about our bikes, prices, service and stores.",
     "starter_questions": [
-        "How much does the E-Cruiser cost?",
+        "What is the price of the E-Cruiser?",
         "Can I ride in winter?",
         "What does the warranty cover?",
     ],

@@ -69,7 +69,6 @@
   var handlers = {
     ready: function (m) {
       ready = true; attempt = 0; setStatus("");
-      hasEmail = !!(m.email || m.has_email || (m.lead && m.lead.email));
       renderHistory(m.history || []);
       pump();
     },
@@ -92,12 +91,17 @@
       pump();
     },
     error: function (m) {
-      showTyping(false);
-      if (stream) { stream.el.remove(); stream = null; }
-      var msg = inflight; inflight = null;
-      if (msg) { queue.splice(queue.indexOf(msg), 1); failed = msg; }
-      showError(m.message || S.error, !!msg);
-      pump();
+      var code = String(m.code || "");
+      if (code === "email_required") { wantSummary = true; showEmail(); return; }
+      if (!emailForm.hidden && /email/.test(code)) { $("cw-email-error").textContent = m.message || S.email_invalid; return; }
+      var msg = inflight;
+      if (msg && (m.client_message_id == null || m.client_message_id === msg.id)) {
+        showTyping(false);
+        if (stream) { stream.el.remove(); stream = null; }
+        inflight = null; queue.splice(queue.indexOf(msg), 1); failed = msg;
+        showError(m.message || S.error, true);
+        pump();
+      } else showError(m.message || S.error, false);
     },
     email_saved: function () {
       hasEmail = true; emailForm.hidden = true;
@@ -342,8 +346,8 @@
   });
   $("cw-summary").onclick = function () {
     toggleMenu(false);
-    if (hasEmail) send({ type: "summary" });
-    else { wantSummary = true; showEmail(); }
+    // The server knows whether it has an e-mail; "email_required" brings up the form.
+    if (!send({ type: "summary" })) showError(S.error, false);
   };
   $("cw-forget").onclick = function () { toggleMenu(false); confirmBox.hidden = false; $("cw-confirm-no").focus(); };
   $("cw-confirm-no").onclick = function () { confirmBox.hidden = true; input.focus(); };
