@@ -1,0 +1,114 @@
+"""No client address is stored anywhere; summary e-mails go through a worker over SMTP."""
+
+import asyncio
+import uuid
+
+import redis
+from django.conf import settings
+from django.db import connection
+
+from conversations.models import Lead
+from tests.conversations.conftest import smtp_server  # noqa: F401 - fixture
+from tests.conversations.pages import PAGES_A, index_pages
+from tests.conversations.wsclient import ChatClient
+from widget.tenancy import site_cache_clear
+
+CLIENT_IP = "127.0.0.1"  # the test client's address as the server sees it
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def tables_containing(schema: str, needle: str) -> list[str]:
+    """Every (table.column) of `schema` with a text-like value containing `needle`."""
+    found = []
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = %s AND data_type IN "
+            "('text', 'character varying', 'character', 'json', 'jsonb', 'inet', 'cidr')",
+            [schema],
+        )
+        for table, column in cur.fetchall():
+            cur.execute(
+                f'SELECT count(*) FROM "{schema}"."{table}" WHERE "{column}"::text LIKE %s',  # noqa: S608
+                [f"%{needle}%"],
+            )
+            if cur.fetchone()[0]:
+                found.append(f"{table}.{column}")
+    return found
+
+
+def test_it_stores_no_client_ip_anywhere_after_a_chat(live_server, site_a, site_b):
+    index_pages(site_a, PAGES_A)
+    site_cache_clear()
+    vid = str(uuid.uuid4())
+
+    async def scenario():
+        async with ChatClient.connect(live_server, site_a.site_id) as c:
+            await c.hello(vid, page_url="http://site-a.test/pricing")
+            await c.ask("How much does the Pro plan cost?", "m1")
+            await c.ask("Can someone contact me about a quote?", "m2")
+            await c.send(type="email", email="anna@example.fi", marketing_consent=True)
+            await c.until("email_saved")
+            await c.ask("What is the capital of France?", "m3")
+        async with ChatClient.connect(live_server, site_a.site_id) as c:
+            await c.hello(vid)
+
+    run(scenario())
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM %s.conversations_message" % site_a.schema_name)  # noqa: S608
+        assert cur.fetchone()[0] == 6  # the chat was stored...
+    # ...but no column of any table of the site's schema, or of public, holds the address.
+    assert tables_containing(site_a.schema_name, CLIENT_IP) == []
+    assert tables_containing("public", CLIENT_IP) == []
+    # Nor any Redis key or string value (rate-limit and quota keys included).
+    r = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(r.scan_iter(count=1000))
+    assert any(b"cloop:rl:visitor" in k for k in keys)  # the limiter did write its keys
+    for key in keys:
+        assert CLIENT_IP.encode() not in key
+        if r.type(key) == b"string":
+            assert CLIENT_IP.encode() not in (r.get(key) or b"")
+
+
+def test_it_sends_a_summary_email_when_asked(live_server, site_a, celery_worker_live, smtp_server):  # noqa: F811
+    index_pages(site_a, PAGES_A)
+    site_cache_clear()
+
+    async def scenario():
+        async with ChatClient.connect(live_server, site_a.site_id) as c:
+            await c.hello(str(uuid.uuid4()))
+            await c.send(type="summary")
+            too_early, _ = await c.until("summary_sent")
+            answer, _ = await c.ask("How much does the Pro plan cost?", "m1")
+            await c.send(type="summary")
+            no_email, _ = await c.until("summary_sent")
+            await c.send(type="summary", email="bad@")
+            bad, _ = await c.until("summary_sent")
+            await c.send(type="summary", email="anna@example.fi")
+            sent, _ = await c.until("summary_sent")
+            return too_early, answer, no_email, bad, sent
+
+    too_early, answer, no_email, bad, sent = run(scenario())
+    assert too_early["code"] == "no_conversation"
+    assert no_email["code"] == "email_required"
+    assert bad["code"] == "invalid_email"
+    assert sent == {"type": "summary_sent", "email": "anna@example.fi"}
+    messages = smtp_server.wait(1)
+    assert len(messages) == 1
+    rcpt, msg = messages[0]
+    assert rcpt == ["anna@example.fi"]
+    body = msg.get_body(preferencelist=("plain",)).get_content()
+    assert "How much does the Pro plan cost?" in body
+    assert answer["text"] in body
+    from django_tenants.utils import tenant_context
+
+    with tenant_context(site_a):
+        lead = Lead.objects.get()
+    assert (lead.email, lead.source, lead.marketing_consent) == (
+        "anna@example.fi",
+        "summary",
+        False,
+    )
