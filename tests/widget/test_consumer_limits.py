@@ -8,7 +8,7 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from conversations.models import Message, SiteSettings
-from tests.conversations.conftest import openai_server  # noqa: F401 - fixture
+from tests.conversations.conftest import *  # noqa: F403 - the openai_server fixture
 from tests.conversations.pages import PAGES_A, index_pages
 from tests.conversations.wsclient import ChatClient
 from widget.tenancy import site_cache_clear

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connection
 
 from conversations.models import Lead
-from tests.conversations.conftest import smtp_server  # noqa: F401 - fixture
+from tests.conversations.conftest import *  # noqa: F403 - the smtp_server fixture
 from tests.conversations.pages import PAGES_A, index_pages
 from tests.conversations.wsclient import ChatClient
 from widget.tenancy import site_cache_clear
@@ -58,7 +58,7 @@ def test_it_stores_no_client_ip_anywhere_after_a_chat(live_server, site_a, site_
 
     run(scenario())
     with connection.cursor() as cur:
-        cur.execute("SELECT count(*) FROM %s.conversations_message" % site_a.schema_name)  # noqa: S608
+        cur.execute(f'SELECT count(*) FROM "{site_a.schema_name}".conversations_message')  # noqa: S608
         assert cur.fetchone()[0] == 6  # the chat was stored...
     # ...but no column of any table of the site's schema, or of public, holds the address.
     assert tables_containing(site_a.schema_name, CLIENT_IP) == []
@@ -73,7 +73,7 @@ def test_it_stores_no_client_ip_anywhere_after_a_chat(live_server, site_a, site_
             assert CLIENT_IP.encode() not in (r.get(key) or b"")
 
 
-def test_it_sends_a_summary_email_when_asked(live_server, site_a, celery_worker_live, smtp_server):  # noqa: F811
+def test_it_sends_a_summary_email_when_asked(live_server, site_a, celery_worker_live, smtp_server):
     index_pages(site_a, PAGES_A)
     site_cache_clear()
 
