@@ -24,7 +24,7 @@ from django_tenants.utils import schema_context
 from conversations.models import Lead
 from conversations.privacy import objected_emails
 
-PAGE_SIZE = 2000
+PAGE_SIZE = 5000
 # Cells a spreadsheet would read as a formula (CSV injection, OWASP): prefixed with a quote.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -74,12 +74,21 @@ class _Echo:
 
 
 def _page(schema: str, queryset, after_pk: int) -> list[tuple]:
+    """One page of rows after `after_pk`, in the given schema.
+
+    Runs the ORM's SQL on a plain cursor: Django's per-value converters cost three times the
+    query itself here, and csv_safe formats the database's own types (aware datetimes, UUIDs).
+    """
+    page = (
+        queryset.filter(pk__gt=after_pk)
+        .order_by("pk")
+        .values_list(*(f for _, f in COLUMNS))[:PAGE_SIZE]
+    )
     with schema_context(schema):
-        return list(
-            queryset.filter(pk__gt=after_pk)
-            .order_by("pk")
-            .values_list(*(f for _, f in COLUMNS))[:PAGE_SIZE]
-        )
+        sql, params = page.query.sql_with_params()
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
 
 
 def _lines(rows: list[tuple], writer) -> str:
