@@ -223,6 +223,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "conversations.retention_purge",
         "schedule": 24 * 3600,  # daily: nothing outlives its retention period by over a day
     },
+    "data-requests-reminder-daily": {
+        "task": "conversations.requests_remind",
+        "schedule": 24 * 3600,
+    },
     # Hourly check per site; crawls only sites whose re-crawl interval has passed.
     "crawl-due-hourly": {"task": "crawler.crawl_due", "schedule": 3600},
 }

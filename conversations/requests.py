@@ -131,3 +131,42 @@ def request_reject(req: DataRequest, *, by: str, reason: str) -> DataRequest:
     req.notes = (req.notes + "\n" if req.notes else "") + f"Rejected: {reason.strip()}"
     req.save(update_fields=["status", "handled_by", "handled_at", "notes"])
     return req
+
+
+def requests_reminder_send(today: datetime.date | None = None) -> int:
+    """E-mail the site's team about requests at day 20 or later and overdue ones.
+
+    Recipients: the site's data-protection contact and the active staff users of this site.
+    Sent daily (beat) while anything is pending; returns the number of messages sent (0 or 1).
+    """
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.mail import EmailMessage
+    from django.db import connection
+    from django.template.loader import render_to_string
+
+    from tenants.urls import admin_url
+
+    today = today or timezone.localdate()
+    overdue = list(requests_overdue(today))
+    soon = list(requests_due_soon(today))
+    if not overdue and not soon:
+        return 0
+    site = connection.tenant
+    users = get_user_model().objects.filter(is_active=True, is_staff=True).exclude(email="")
+    recipients = sorted(
+        {e for e in [site.contact_email, *users.values_list("email", flat=True)] if e}
+    )
+    if not recipients:
+        return 0
+    body = render_to_string(
+        "emails/requests_reminder.txt",
+        {
+            "site": site,
+            "overdue": [(r, -request_days_left(r, today)) for r in overdue],
+            "soon": [(r, request_days_left(r, today)) for r in soon],
+            "admin_url": admin_url(site.site_id) + "conversations/datarequest/?deadline=open",
+        },
+    )
+    subject = f"[{site.name}] data requests: {len(overdue)} overdue, {len(soon)} due within 10 days"
+    return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, recipients).send()

@@ -1,4 +1,5 @@
-"""Nightly retention purge (Celery beat). Thin: the work is `conversations.retention`.
+"""Daily housekeeping of the customer's data (Celery beat): the retention purge
+(`conversations.retention`) and the data-request reminder (`conversations.requests`). Thin.
 
 The beat entry (CELERY_BEAT_SCHEDULE in cloop/settings.py) is fanned out by
 tenant-schemas-celery's TenantAwareScheduler to every site's schema, so the task runs inside
@@ -11,19 +12,33 @@ from celery import shared_task
 from django.db import connection
 from django_tenants.utils import get_public_schema_name
 
+from conversations.requests import requests_reminder_send
 from conversations.retention import retention_purge
 
 log = logging.getLogger(__name__)
 
 
+def _in_ready_site(name: str) -> bool:
+    if connection.schema_name == get_public_schema_name():
+        log.warning("%s called in the public schema; nothing to do", name)
+        return False
+    tenant = getattr(connection, "tenant", None)
+    # A site being created may not have all its migrations yet.
+    return tenant is None or getattr(tenant, "ready", True)
+
+
 @shared_task(name="conversations.retention_purge", ignore_result=True)
 def retention_purge_task(dry_run: bool = False) -> dict | None:
-    if connection.schema_name == get_public_schema_name():
-        log.warning("retention_purge called in the public schema; nothing to do")
+    if not _in_ready_site("retention_purge"):
         return None
-    tenant = getattr(connection, "tenant", None)
-    if tenant is not None and not getattr(tenant, "ready", True):
-        return None  # being created; its migrations may not be complete yet
     counts = retention_purge(dry_run=dry_run)
     log.info("retention purge in %s: %s", connection.schema_name, counts)
     return counts
+
+
+@shared_task(name="conversations.requests_remind", ignore_result=True)
+def requests_remind_task() -> int:
+    """Mail the site's team while data requests are at day 20+ or overdue."""
+    if not _in_ready_site("requests_remind"):
+        return 0
+    return requests_reminder_send()

@@ -98,3 +98,30 @@ def test_it_downloads_the_subject_export_as_json_and_html_from_the_desk(in_site_
     assert data["leads"][0]["email"] == "k@example.com"
     html = client.get(f"/admin/conversations/datarequest/{r.pk}/export.html").content.decode()
     assert "k@example.com" in html and "Your rights" in html
+
+
+def test_it_mails_the_team_about_requests_at_day_20_and_overdue(in_site_a, site_a, smtp_server):
+    get_user_model().objects.create_user("team@a.test", "team@a.test", "pw-123456", is_staff=True)
+    today = D(2026, 3, 1)
+    assert requests.requests_reminder_send(today) == 0  # nothing pending: no mail
+    DataRequest.objects.create(
+        kind="erasure", subject_email="m@example.com", received_on=D(2026, 1, 2)
+    )
+    DataRequest.objects.create(
+        kind="access", subject_email="n@example.com", received_on=D(2026, 2, 8)
+    )
+    DataRequest.objects.create(
+        kind="access", subject_email="o@example.com", received_on=D(2026, 2, 25)
+    )
+    assert requests.requests_reminder_send(today) == 1
+    ((rcpt, msg),) = smtp_server.wait(1)
+    assert sorted(rcpt) == ["privacy@site-a.test", "team@a.test"]
+    assert "1 overdue, 1 due within 10 days" in msg["Subject"]
+    body = msg.get_body().get_content()
+    assert "28 days overdue" in body and "9 days left" in body
+    assert "m@example.com" not in body  # subjects are not named in mail
+
+
+def test_it_schedules_the_reminder_daily(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["data-requests-reminder-daily"]
+    assert entry["task"] == "conversations.requests_remind" and entry["schedule"] <= 24 * 3600
