@@ -28,3 +28,10 @@ def cloop_admin_alerts(context):
         },
         request=context.get("request"),
     )
+
+
+@register.filter
+def http_url(value) -> str:
+    """The URL if it is http(s), else "": stored sources never become javascript: links."""
+    text = str(value or "")
+    return text if text.lower().startswith(("http://", "https://")) else ""

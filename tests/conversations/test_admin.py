@@ -157,3 +157,26 @@ def test_it_shows_each_sites_status_in_the_staff_admin(site_a, site_b, db):
     assert admin_obj.conversations_count(rows["site-b"]) == 0
     page = response.content.decode()
     assert "pages indexed" in page.lower() and "overdue" in page.lower()
+
+
+def test_it_escapes_visitor_text_in_the_transcript_and_overview(owner_a):
+    conv = conversation_make(visitor_make(), messages=0)
+    q = Message.objects.create(
+        conversation=conv, role="visitor", text="<script>alert('x')</script><img src=x>"
+    )
+    Message.objects.create(
+        conversation=conv,
+        role="assistant",
+        refused=True,
+        reply_to=q,
+        text="no",
+        sources=[{"url": "javascript:alert(1)", "title": "<b>t</b>"}],
+    )
+    for url in (
+        f"/admin/conversations/conversation/{conv.pk}/change/",
+        "/admin/conversations/conversation/overview/",
+    ):
+        page = owner_a.get(url).content.decode()
+        assert "<script>alert('x')</script>" not in page and "<img src=x>" not in page
+        assert "&lt;script&gt;" in page
+        assert 'href="javascript:' not in page

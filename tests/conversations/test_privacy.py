@@ -175,3 +175,12 @@ def test_it_makes_the_chat_engine_store_nothing_for_an_objecting_subject(in_site
         ).stored
         is False
     )
+
+
+def test_it_reports_bad_gdpr_command_input_as_a_command_error(in_site_a):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="invalid e-mail"):
+        call_command("gdpr", "site-a", "erase", "--email", "nope", "--json")
+    with pytest.raises(CommandError, match="unknown site"):
+        call_command("gdpr", "no-such-site", "export", "--email", "a@example.com")
