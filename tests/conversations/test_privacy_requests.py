@@ -125,3 +125,34 @@ def test_it_mails_the_team_about_requests_at_day_20_and_overdue(in_site_a, site_
 def test_it_schedules_the_reminder_daily(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["data-requests-reminder-daily"]
     assert entry["task"] == "conversations.requests_remind" and entry["schedule"] <= 24 * 3600
+
+
+def test_it_logs_and_extends_requests_through_the_admin_form(in_site_a, site_a):
+    user = get_user_model().objects.create_superuser("r@a.test", "r@a.test", "pw-123456")
+    client = Client(HTTP_HOST=site_a.host)
+    client.force_login(user)
+    form = {
+        "kind": "access",
+        "subject_email": "",
+        "subject_visitor_id": "",
+        "received_on": "2026-11-02",
+        "extended_until": "",
+        "extension_reason": "",
+        "status": "open",
+        "notes": "",
+    }
+    missing = client.post("/admin/conversations/datarequest/add/", form)
+    assert missing.status_code == 200 and b"Name the subject" in missing.content
+    form["subject_email"] = "p@example.com"
+    assert client.post("/admin/conversations/datarequest/add/", form).status_code == 302
+    r = DataRequest.objects.get(subject_email="p@example.com")
+    assert r.due_on == D(2026, 12, 2)
+    change = f"/admin/conversations/datarequest/{r.pk}/change/"
+    too_long = client.post(change, {**form, "extended_until": "2027-03-01"})
+    assert b"At most three months" in too_long.content
+    no_reason = client.post(change, {**form, "extended_until": "2027-01-15"})
+    assert b"needs a reason" in no_reason.content
+    ok = client.post(change, {**form, "extended_until": "2027-01-15", "extension_reason": "many"})
+    assert ok.status_code == 302
+    r.refresh_from_db()
+    assert r.deadline == D(2027, 1, 15)
