@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import connection
+from django.db import close_old_connections, connection
 from django_tenants.utils import tenant_context
 
 from conversations.llm import LLMError, llm_model, llm_stream
@@ -78,10 +78,13 @@ class AnswerResult:
 def _retrieve(site, question: str, conversation_id: int | None, k: int) -> tuple[list, list]:
     """(passages, history) for the question. Runs in the search pool, enters the site's schema.
 
-    Closes this thread's connection afterwards so the pool holds no idle connections.
+    Each pool thread keeps its own connection between calls (CONN_MAX_AGE applies, checked
+    by close_old_connections); under tests it is closed after each call so no thread holds a
+    connection to the test database when it is dropped.
     """
     from crawler.search import search
 
+    close_old_connections()
     try:
         with tenant_context(site):
             passages = search(question, k)
@@ -100,7 +103,8 @@ def _retrieve(site, question: str, conversation_id: int | None, k: int) -> tuple
                     history.pop()
             return passages, history
     finally:
-        connection.close()
+        if settings.TESTING:
+            connection.close()
 
 
 def coverage_of(question: str, passages: list) -> float:

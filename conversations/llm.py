@@ -25,6 +25,10 @@ MAX_TOKENS = 400
 
 litellm.drop_params = True  # provider-specific params are dropped rather than failing a chat
 litellm.suppress_debug_info = True
+# Message text never goes to litellm's logging callbacks, and streams skip its per-chunk
+# logging bookkeeping (Cloop registers no callbacks; the work is pure overhead per token).
+litellm.turn_off_message_logging = True
+litellm.disable_streaming_logging = True
 offline_register()
 
 

@@ -68,9 +68,19 @@ def extractive_answer(messages: list[dict]) -> str:
     return " ".join(f"{sentence} [{number}]" for number, _, sentence in chosen)
 
 
+WORDS_PER_CHUNK = 3
+
+
 def _tokens(text: str) -> list[str]:
-    """Split into word-sized pieces that concatenate back to exactly `text`."""
-    return re.findall(r"\S+\s*|\s+", text)
+    """Split into pieces of a few words that concatenate back to exactly `text`.
+
+    A few words per chunk is about what hosted models send per event, and keeps the
+    per-chunk cost (litellm, JSON, WebSocket frame) in proportion.
+    """
+    words_ = re.findall(r"\S+\s*|\s+", text)
+    return [
+        "".join(words_[i : i + WORDS_PER_CHUNK]) for i in range(0, len(words_), WORDS_PER_CHUNK)
+    ]
 
 
 def _chunk(text: str, finished: bool) -> GenericStreamingChunk:
