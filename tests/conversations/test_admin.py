@@ -120,17 +120,40 @@ def test_it_saves_site_settings_including_origins_and_contact(owner_a, site_a):
             "conversation_retention_days": "90",
             "lead_retention_days": "365",
             "daily_message_quota": "1000",
+            "widget_bot_name": "Aino",
+            "widget_greeting": "Hei! Ask me anything.",
+            "widget_starter_questions": "What does Pro cost?\nDo you ship abroad?",
+            "widget_primary_color": "#112233",
+            "widget_position": "left",
+            "widget_privacy_url": "",
+            "widget_consent_text": "Send me news",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
+    from django.apps import apps
+
+    ws = apps.get_model("widget", "WidgetSettings").load()
+    assert ws.bot_name == "Aino" and ws.position == "left" and ws.primary_color == "#112233"
+    assert ws.starter_questions == ["What does Pro cost?", "Do you ship abroad?"]
     s = SiteSettings.load()
     assert s.company_name == "Site A Oy" and s.conversation_retention_days == 90
     # A fresh copy: the session-wide site_a object must keep its values for other tests.
     saved = type(site_a).objects.get(pk=site_a.pk)
     assert saved.allowed_origins == ["https://shop.site-a.test", "https://www.site-a.test"]
     assert saved.contact_email == "dpo@site-a.test"
-    bad = owner_a.post(url, {"allowed_origins": "ftp://x", "conversation_retention_days": "0"})
-    assert bad.status_code == 200 and "invalid origin" in bad.content.decode()
+    bad = owner_a.post(
+        url,
+        {
+            "allowed_origins": "ftp://x",
+            "conversation_retention_days": "0",
+            "widget_primary_color": "red",
+            "widget_starter_questions": "\n".join(f"q{i}" for i in range(7)),
+        },
+    )
+    page = bad.content.decode()
+    assert bad.status_code == 200 and "invalid origin" in page
+    assert "#rrggbb" in page and "At most 6 starter questions" in page
+    assert apps.get_model("widget", "WidgetSettings").load().primary_color == "#112233"
 
 
 def test_it_shows_each_sites_status_in_the_staff_admin(site_a, site_b, db):

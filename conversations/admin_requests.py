@@ -1,0 +1,306 @@
+"""The GDPR desk in the customer's admin: data requests, visitors, the erasure audit trail.
+
+Thin shells over `conversations.requests` and `conversations.privacy`. Preconditions: admin
+requests on the site's host (the connection is in the site's schema).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from conversations import privacy, requests
+from conversations.admin import SiteSchemaOnlyAdmin
+from conversations.models import Conversation, DataRequest, ErasureAudit, Visitor
+
+# --- visitors and the GDPR desk ---------------------------------------------------------------
+
+
+@admin.register(Visitor)
+class VisitorAdmin(SiteSchemaOnlyAdmin):
+    list_display = ("id", "first_seen", "last_seen", "objected", "objected_at")
+    list_filter = ("objected",)
+    search_fields = ("=id",)
+    readonly_fields = ("id", "first_seen", "last_seen", "objected", "objected_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # objection goes through a data request, which keeps the record
+
+
+class DataRequestForm(forms.ModelForm):
+    class Meta:
+        model = DataRequest
+        fields = (
+            "kind",
+            "subject_email",
+            "subject_visitor_id",
+            "received_on",
+            "extended_until",
+            "extension_reason",
+            "status",
+            "notes",
+        )
+
+    def clean(self):
+        data = super().clean()
+        # A handled erasure request keeps no identifiers; only new/open requests need one.
+        erased = self.instance.pk and self.instance.status != DataRequest.Status.OPEN
+        if not (data.get("subject_email") or data.get("subject_visitor_id") or erased):
+            raise forms.ValidationError("Name the subject by e-mail address and/or visitor id.")
+        until = data.get("extended_until")
+        if until:
+            received = data.get("received_on") or self.instance.received_on
+            latest = received + datetime.timedelta(days=requests.MAX_EXTENSION_DAYS)
+            if until > latest:
+                self.add_error("extended_until", f"At most three months from receipt: {latest}.")
+            if not (data.get("extension_reason") or "").strip():
+                self.add_error(
+                    "extension_reason", "An extension needs a reason (tell the subject)."
+                )
+        return data
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = "deadline"
+    parameter_name = "deadline"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", "Overdue"), ("soon", "Day 20 or later"), ("open", "Open")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "overdue":
+            return queryset.filter(requests.requests_overdue_q())
+        if self.value() == "soon":
+            return queryset.filter(pk__in=requests.requests_due_soon().values("pk"))
+        if self.value() == "open":
+            return queryset.filter(status=DataRequest.Status.OPEN)
+        return queryset
+
+
+@admin.register(DataRequest)
+class DataRequestAdmin(SiteSchemaOnlyAdmin):
+    form = DataRequestForm
+    list_display = (
+        "id",
+        "kind",
+        "subject",
+        "received_on",
+        "deadline_display",
+        "days_left_display",
+        "status",
+        "handled_by",
+        "handled_at",
+    )
+    list_filter = ("status", "kind", OverdueFilter)
+    search_fields = ("subject_email", "=subject_visitor_id", "notes")
+    readonly_fields = ("due_on", "days_left_display", "handled_by", "handled_at", "audit_entries")
+    change_form_template = "admin/conversations/datarequest/change_form.html"
+    actions = ["act_selected"]
+    fieldsets = (
+        (None, {"fields": ("kind", "subject_email", "subject_visitor_id", "notes")}),
+        (
+            "Deadline",
+            {
+                "fields": (
+                    "received_on",
+                    "due_on",
+                    "days_left_display",
+                    "extended_until",
+                    "extension_reason",
+                )
+            },
+        ),
+        ("Handling", {"fields": ("status", "handled_by", "handled_at", "audit_entries")}),
+    )
+
+    @admin.display(description="subject")
+    def subject(self, obj):
+        parts = [p for p in (obj.subject_email, str(obj.subject_visitor_id or "")) if p]
+        return " / ".join(parts) or "(erased)"
+
+    @admin.display(description="deadline", ordering="due_on")
+    def deadline_display(self, obj):
+        return obj.deadline
+
+    @admin.display(description="days left")
+    def days_left_display(self, obj):
+        if obj.pk is None:
+            return "—"
+        if obj.status != DataRequest.Status.OPEN:
+            return "—"
+        left = requests.request_days_left(obj)
+        if left < 0:
+            return format_html(
+                '<strong class="cloop-overdue" style="color:#ba2121">overdue by {} days</strong>',
+                -left,
+            )
+        style = "color:#b06000" if left <= 10 else ""
+        return format_html('<span style="{}">{}</span>', style, left)
+
+    @admin.display(description="erasure audit")
+    def audit_entries(self, obj):
+        rows = list(obj.audits.all()) if obj.pk else []
+        if not rows:
+            return "—"
+        return format_html_join(
+            "",
+            "<div>{} · hash {}… · {}</div>",
+            ((a.at, a.subject_hash[:16], json.dumps(a.counts)) for a in rows),
+        )
+
+    def save_model(self, request, obj, form, change):
+        if obj.status != DataRequest.Status.OPEN and not obj.handled_at:
+            obj.handled_at = timezone.now()
+            obj.handled_by = _who(request)
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Carry out selected erasure / objection requests")
+    def act_selected(self, request, queryset):
+        done = 0
+        for req in queryset.filter(status=DataRequest.Status.OPEN):
+            if req.kind == DataRequest.Kind.ACCESS:
+                self.message_user(
+                    request,
+                    f"Request {req.pk} is an access request: open it and download the export.",
+                    messages.WARNING,
+                )
+                continue
+            result = requests.request_act(req, by=_who(request))
+            done += 1
+            self.message_user(request, f"Request {req.pk}: {_describe(result)}", messages.SUCCESS)
+        if not done:
+            self.message_user(request, "Nothing carried out.", messages.INFO)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/export.json",
+                view(self.export_json_view),
+                name="{}_{}_export_json".format(*info),
+            ),
+            path(
+                "<int:pk>/export.html",
+                view(self.export_html_view),
+                name="{}_{}_export_html".format(*info),
+            ),
+            path("<int:pk>/act/", view(self.act_view), name="{}_{}_act".format(*info)),
+        ] + super().get_urls()
+
+    def _get(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(DataRequest, pk=pk)
+
+    def _export(self, request, pk):
+        req = self._get(request, pk)
+        if not (req.subject_email or req.subject_visitor_id):
+            return req, None
+        return req, privacy.subject_export(req.subject_email, req.subject_visitor_id)
+
+    def export_json_view(self, request, pk):
+        req, data = self._export(request, pk)
+        if data is None:
+            return HttpResponse("This request's subject has been erased.", status=410)
+        response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="subject-export-{req.pk}.json"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def export_html_view(self, request, pk):
+        req, data = self._export(request, pk)
+        if data is None:
+            return HttpResponse("This request's subject has been erased.", status=410)
+        response = HttpResponse(privacy.subject_export_html(data))
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def act_view(self, request, pk):
+        req = self._get(request, pk)
+        change_url = reverse("admin:conversations_datarequest_change", args=[req.pk])
+        if not self.has_change_permission(request, req):
+            return HttpResponse(status=403)
+        if request.method == "POST":
+            try:
+                result = requests.request_act(req, by=_who(request))
+            except privacy.PrivacyError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, _describe(result), messages.SUCCESS)
+            return HttpResponseRedirect(change_url)
+        preview = None
+        if req.subject_email or req.subject_visitor_id:
+            subject = privacy.subject_resolve(req.subject_email, req.subject_visitor_id)
+            preview = {
+                "visitors": len(subject.visitor_ids),
+                "emails": sorted(subject.emails),
+                "leads": subject.leads().count(),
+                "conversations": Conversation.objects.filter(
+                    visitor_id__in=subject.visitor_ids
+                ).count(),
+            }
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Carry out {req.get_kind_display().lower()} request {req.pk}",
+            "opts": self.opts,
+            "original": req,
+            "preview": preview,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/conversations/datarequest/act.html", context)
+
+
+@admin.register(ErasureAudit)
+class ErasureAuditAdmin(SiteSchemaOnlyAdmin):
+    list_display = ("at", "request", "short_hash", "counts")
+    readonly_fields = ("request", "subject_hash", "counts", "at")
+
+    @admin.display(description="subject hash")
+    def short_hash(self, obj):
+        return obj.subject_hash[:16] + "…"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the audit trail is the proof an erasure happened
+
+
+def _who(request) -> str:
+    user = getattr(request, "user", None)
+    return (
+        (getattr(user, "email", "") or getattr(user, "get_username", lambda: "")()) if user else ""
+    )
+
+
+def _describe(result: dict) -> str:
+    if "counts" in result:
+        c = result["counts"]
+        return (
+            f"Erased: {c['visitors']} visitor(s), {c['conversations']} conversation(s), "
+            f"{c['messages']} message(s), {c['leads']} lead(s)."
+        )
+    if "objection" in result:
+        o = result["objection"]
+        return (
+            f"Objection recorded: {o['visitors_flagged']} visitor(s) flagged; "
+            f"{o['leads_excluded']} lead(s) now left out of exports."
+        )
+    return "Access request marked done."

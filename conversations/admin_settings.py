@@ -1,0 +1,214 @@
+"""The customer's "Site settings" page: notice fields, embedding origins, retention, quota and
+the widget's appearance and texts, on one page.
+
+The site's contact e-mail and allowed origins live on the Site row (public schema); the
+widget's appearance lives in the widget app's WidgetSettings singleton. The widget model is
+looked up through the app registry, not imported: conversations does not depend on widget.
+Preconditions: admin requests on the site's host (the connection is in the site's schema).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.apps import apps
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.forms.models import fields_for_model
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+
+from conversations.admin import SiteSchemaOnlyAdmin
+from conversations.models import SiteSettings
+
+WIDGET_FIELDS = (
+    "bot_name",
+    "greeting",
+    "starter_questions",
+    "primary_color",
+    "position",
+    "privacy_url",
+    "consent_text",
+)
+
+
+def widget_settings_model():
+    try:
+        return apps.get_model("widget", "WidgetSettings")
+    except LookupError:  # pragma: no cover - the widget app is always installed
+        return None
+
+
+class LinesField(forms.CharField):
+    """A list of texts edited one per line."""
+
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list | tuple) else value
+
+    def to_python(self, value):
+        return [ln.strip() for ln in (super().to_python(value) or "").splitlines() if ln.strip()]
+
+
+class SiteSettingsForm(forms.ModelForm):
+    """SiteSettings plus the Site row's contact and origins plus the widget's settings."""
+
+    contact_email = forms.EmailField(
+        label="data-protection contact e-mail",
+        required=False,
+        help_text="Shown as [Customer Contact Email] in the privacy notice.",
+    )
+    allowed_origins = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="Origins allowed to embed the widget, one per line (https://www.example.com).",
+    )
+
+    class Meta:
+        model = SiteSettings
+        fields = (
+            "company_name",
+            "notice_published_on",
+            "privacy_notice_url",
+            "conversation_retention_days",
+            "lead_retention_days",
+            "daily_message_quota",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        site = getattr(connection, "tenant", None)
+        if site is not None and hasattr(site, "allowed_origins"):
+            self.fields["contact_email"].initial = site.contact_email
+            self.fields["allowed_origins"].initial = "\n".join(site.allowed_origins or [])
+        model = widget_settings_model()
+        self.widget_settings = model.load() if model is not None else None
+        if self.widget_settings is not None:
+            for name, field in fields_for_model(model, fields=WIDGET_FIELDS).items():
+                if name == "starter_questions":
+                    field = LinesField(
+                        required=False, help_text="One question per line (at most 6)."
+                    )
+                field.required = False
+                field.initial = getattr(self.widget_settings, name)
+                self.fields[f"widget_{name}"] = field
+
+    def clean_allowed_origins(self):
+        from tenants.services import SiteError, normalise_origin
+
+        out = []
+        for line in (self.cleaned_data.get("allowed_origins") or "").splitlines():
+            if line.strip():
+                try:
+                    out.append(normalise_origin(line))
+                except SiteError as exc:
+                    raise forms.ValidationError(str(exc)) from None
+        return sorted(set(out))
+
+    def clean(self):
+        data = super().clean()
+        ws = self.widget_settings
+        if ws is not None:
+            for name in WIDGET_FIELDS:
+                key = f"widget_{name}"
+                if key in data:
+                    value = data[key]
+                    if value is None and name in ("primary_color", "position"):
+                        value = ws._meta.get_field(name).get_default()
+                    setattr(ws, name, value if value is not None else "")
+            try:
+                ws.full_clean(exclude=["id", "updated_at"])
+            except ValidationError as exc:
+                for name, errors in exc.message_dict.items():
+                    key = f"widget_{name}" if f"widget_{name}" in self.fields else None
+                    self.add_error(key, errors)
+        return data
+
+
+@admin.register(SiteSettings)
+class SiteSettingsAdmin(SiteSchemaOnlyAdmin):
+    form = SiteSettingsForm
+    readonly_fields = ("notice_status",)
+
+    def get_fieldsets(self, request, obj=None):
+        sets = [
+            (
+                "Privacy notice",
+                {
+                    "fields": (
+                        "notice_status",
+                        "company_name",
+                        "contact_email",
+                        "notice_published_on",
+                        "privacy_notice_url",
+                    )
+                },
+            ),
+            ("Widget embedding", {"fields": ("allowed_origins",)}),
+        ]
+        if widget_settings_model() is not None:
+            sets.append(
+                (
+                    "Widget appearance and texts",
+                    {
+                        "fields": tuple(f"widget_{n}" for n in WIDGET_FIELDS),
+                        "description": "Empty texts use the default wording in the site's language.",
+                    },
+                )
+            )
+        sets += [
+            ("Retention", {"fields": ("conversation_retention_days", "lead_retention_days")}),
+            ("Quota", {"fields": ("daily_message_quota",)}),
+        ]
+        return sets
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The widget fields are added by the form itself; keep the ModelAdmin from checking
+        # them against SiteSettings.
+        kwargs["fields"] = [*SiteSettingsForm.Meta.fields, "contact_email", "allowed_origins"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def has_add_permission(self, request):
+        return False  # a singleton: there is exactly one
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        obj = SiteSettings.load()
+        return HttpResponseRedirect(
+            reverse("admin:conversations_sitesettings_change", args=[obj.pk])
+        )
+
+    @admin.display(description="notice page")
+    def notice_status(self, obj):
+        from conversations.notice import notice_missing, notice_url
+
+        site = connection.tenant
+        url = notice_url(site.site_id)
+        missing = notice_missing(site)
+        if missing:
+            return format_html(
+                '<a href="{}" target="_blank" rel="noopener">{}</a><br>'
+                '<strong style="color:#ba2121">Still showing placeholders: {}.</strong>',
+                url,
+                url,
+                ", ".join(m["placeholder"] for m in missing),
+            )
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a> — complete.', url, url
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        from tenants.models import Site
+
+        site = connection.tenant
+        contact = form.cleaned_data.get("contact_email") or ""
+        origins = form.cleaned_data.get("allowed_origins") or []
+        Site.objects.filter(pk=site.pk).update(contact_email=contact, allowed_origins=origins)
+        site.contact_email, site.allowed_origins = contact, origins
+        if form.widget_settings is not None:
+            form.widget_settings.save()
