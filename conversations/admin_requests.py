@@ -210,7 +210,7 @@ class DataRequestAdmin(SiteSchemaOnlyAdmin):
         req = self._get(request, pk)
         if not (req.subject_email or req.subject_visitor_id):
             return req, None
-        return req, privacy.subject_export(req.subject_email, req.subject_visitor_id)
+        return req, privacy.subject_export(req.subject_email, req.subject_visitor_id, widen=True)
 
     def export_json_view(self, request, pk):
         req, data = self._export(request, pk)
@@ -244,7 +244,7 @@ class DataRequestAdmin(SiteSchemaOnlyAdmin):
             return HttpResponseRedirect(change_url)
         preview = None
         if req.subject_email or req.subject_visitor_id:
-            subject = privacy.subject_resolve(req.subject_email, req.subject_visitor_id)
+            subject = privacy.subject_resolve(req.subject_email, req.subject_visitor_id, widen=True)
             preview = {
                 "visitors": len(subject.visitor_ids),
                 "emails": sorted(subject.emails),

@@ -85,16 +85,29 @@ def subject_clean(email: str | None = None, visitor_id=None) -> tuple[str, uuid.
     return email.lower(), vid
 
 
-def subject_resolve(email: str | None = None, visitor_id=None) -> Subject:
-    """Widen the given identifiers to every e-mail and visitor id linked to them by leads."""
+def subject_resolve(email: str | None = None, visitor_id=None, *, widen: bool = False) -> Subject:
+    """The identifiers of the subject.
+
+    Always: the given e-mail, the given visitor id, and the visitors who left that e-mail.
+    With `widen` (the customer has verified who is asking: the request desk, the `gdpr`
+    command, the API) also, transitively, every other e-mail those visitors left and every
+    visitor who left one of them. Without it (the widget's `forget`, which only proves
+    possession of one browser's visitor id) another visitor's data is never reached through
+    an e-mail address anyone could have typed.
+    """
     email, vid = subject_clean(email, visitor_id)
     subject = Subject(given_email=email, given_visitor_id=vid)
     if email:
         subject.emails.add(email)
+        subject.visitor_ids |= set(
+            Lead.objects.annotate(email_l=Lower("email"))
+            .filter(email_l=email, visitor_id__isnull=False)
+            .values_list("visitor_id", flat=True)
+        )
     if vid:
         subject.visitor_ids.add(vid)
     # A few rounds reach the fixpoint: a visitor left two addresses, one of them used elsewhere.
-    for _ in range(5):
+    for _ in range(5 if widen else 0):
         rows = list(subject.leads().values_list("email_l", "visitor_id"))
         emails = subject.emails | {e for e, _ in rows if e}
         vids = subject.visitor_ids | {v for _, v in rows if v}
@@ -175,13 +188,13 @@ def subject_information(site_settings: SiteSettings | None = None) -> dict:
     }
 
 
-def subject_export(email: str | None = None, visitor_id=None) -> dict:
+def subject_export(email: str | None = None, visitor_id=None, *, widen: bool = False) -> dict:
     """Everything held about the subject on this site, as a JSON-serialisable dict.
 
     Holds nothing about anyone else: only the subject's visitors, their conversations (whose
     messages are the subject's chat with the bot), their leads and the requests about them.
     """
-    subject = subject_resolve(email, visitor_id)
+    subject = subject_resolve(email, visitor_id, widen=widen)
     site_settings = SiteSettings.load()
     tenant = getattr(connection, "tenant", None)
     visitors = []
@@ -282,6 +295,7 @@ def subject_erase(
     *,
     request: DataRequest | None = None,
     handled_by: str = "",
+    widen: bool = False,
 ) -> dict:
     """Hard-delete every row about the subject; return the counts per kind.
 
@@ -290,7 +304,7 @@ def subject_erase(
     one ErasureAudit row holding only a keyed HMAC of the identifier and the counts. When
     `request` is given it is marked done.
     """
-    subject = subject_resolve(email, visitor_id)
+    subject = subject_resolve(email, visitor_id, widen=widen)
     with transaction.atomic():
         counts = {
             "visitors": 0,
@@ -385,6 +399,7 @@ def subject_object(
     *,
     request: DataRequest | None = None,
     handled_by: str = "",
+    widen: bool = False,
 ) -> dict:
     """Flag the subject as objecting: their visitors store no new messages and their leads
     leave every export.
@@ -393,7 +408,7 @@ def subject_object(
     for a first chat afterwards. An e-mail objection is kept as a done objection DataRequest
     (the `request` given, or a new one), which the lead exports consult.
     """
-    subject = subject_resolve(email, visitor_id)
+    subject = subject_resolve(email, visitor_id, widen=widen)
     now = timezone.now()
     with transaction.atomic():
         existing = set(

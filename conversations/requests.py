@@ -102,7 +102,8 @@ def request_is_overdue(req: DataRequest, today: datetime.date | None = None) -> 
 
 
 def request_act(req: DataRequest, *, by: str = "") -> dict:
-    """Carry out the request and mark it done. Returns what the action produced:
+    """Carry out the request and mark it done (the customer has verified the requester, so
+    the subject is widened to every linked e-mail and visitor). Returns what it produced:
 
     access → {"export": <subject_export dict>}, erasure → {"counts": ...},
     objection → {"objection": ...}.
@@ -111,15 +112,15 @@ def request_act(req: DataRequest, *, by: str = "") -> dict:
         raise privacy.PrivacyError(f"request {req.pk} is already {req.status}")
     email, vid = req.subject_email, req.subject_visitor_id
     if req.kind == DataRequest.Kind.ACCESS:
-        data = privacy.subject_export(email, vid)
+        data = privacy.subject_export(email, vid, widen=True)
         req.status = DataRequest.Status.DONE
         req.handled_by = by
         req.handled_at = timezone.now()
         req.save(update_fields=["status", "handled_by", "handled_at"])
         return {"export": data}
     if req.kind == DataRequest.Kind.ERASURE:
-        return {"counts": privacy.subject_erase(email, vid, request=req, handled_by=by)}
-    return {"objection": privacy.subject_object(email, vid, request=req, handled_by=by)}
+        return {"counts": privacy.subject_erase(email, vid, request=req, handled_by=by, widen=True)}
+    return {"objection": privacy.subject_object(email, vid, request=req, handled_by=by, widen=True)}
 
 
 def request_reject(req: DataRequest, *, by: str, reason: str) -> DataRequest:

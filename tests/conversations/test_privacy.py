@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from conversations import privacy
 from conversations.models import DataRequest, ErasureAudit, Lead, Message, Visitor
-from tests.conversations.admin_data import conversation_make, lead_make, person_make
+from tests.conversations.admin_data import conversation_make, lead_make, person_make, visitor_make
 
 
 def test_it_exports_every_row_about_the_subject_and_nothing_about_anyone_else(in_site_a):
@@ -78,8 +78,20 @@ def test_it_erases_by_visitor_id_including_the_emails_that_visitor_left(in_site_
     v, _, lead = person_make("erin@example.com")
     # An e-mail-only lead from another visit is the same subject.
     lead_make(None, email="erin@example.com", source="admin")
-    privacy.subject_erase(visitor_id=str(v.id))
+    privacy.subject_erase(visitor_id=str(v.id), widen=True)
     assert privacy.schema_scan(["erin@example.com", str(v.id)]) == []
+
+
+def test_it_keeps_a_forget_from_reaching_other_visitors_through_a_typed_email(in_site_a):
+    victim, _, _ = person_make("victim@example.com")
+    attacker = visitor_make()
+    lead_make(attacker, conversation_make(attacker), email="victim@example.com")
+    # What the widget's `forget` calls: only the browser's own visitor id is proven.
+    counts = privacy.subject_erase(visitor_id=str(attacker.id))
+    assert counts["visitors"] == 1 and counts["leads"] == 1
+    assert privacy.schema_scan([str(attacker.id)]) == []
+    assert Visitor.objects.filter(pk=victim.pk).exists()
+    assert Lead.objects.filter(visitor=victim, email="victim@example.com").exists()
 
 
 def test_it_flags_an_objecting_visitor_and_keeps_the_flag_for_unknown_ids(in_site_a):

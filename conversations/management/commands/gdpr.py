@@ -31,7 +31,7 @@ class Command(StaffCommand):
         try:
             with tenant_context(site):
                 if action == "export":
-                    result = privacy.subject_export(email, visitor_id)
+                    result = privacy.subject_export(email, visitor_id, widen=True)
                     if options.get("html"):
                         with open(options["html"], "w", encoding="utf-8") as f:
                             f.write(privacy.subject_export_html(result))
@@ -43,9 +43,13 @@ class Command(StaffCommand):
                         answer = input(f"Erase everything about {email or visitor_id}? [y/N] ")
                         if answer.strip().lower() not in ("y", "yes"):
                             raise CommandError("cancelled; nothing was erased")
-                    result = privacy.subject_erase(email, visitor_id, handled_by="gdpr command")
+                    result = privacy.subject_erase(
+                        email, visitor_id, handled_by="gdpr command", widen=True
+                    )
                 else:
-                    result = privacy.subject_object(email, visitor_id, handled_by="gdpr command")
+                    result = privacy.subject_object(
+                        email, visitor_id, handled_by="gdpr command", widen=True
+                    )
         except privacy.PrivacyError as exc:
             raise CommandError(str(exc)) from exc
         if json:
