@@ -35,3 +35,12 @@ def http_url(value) -> str:
     """The URL if it is http(s), else "": stored sources never become javascript: links."""
     text = str(value or "")
     return text if text.lower().startswith(("http://", "https://")) else ""
+
+
+@register.simple_tag
+def cloop_admin_brand() -> str:
+    """'Cloop — <site name>' in a site's admin, 'Cloop staff' in the platform's own."""
+    if connection.schema_name == get_public_schema_name():
+        return "Cloop staff"
+    site = getattr(connection, "tenant", None)
+    return f"Cloop — {getattr(site, 'name', '') or getattr(site, 'site_id', '')}"

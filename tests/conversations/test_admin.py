@@ -31,6 +31,7 @@ def test_it_shows_a_customer_only_its_own_sites_conversations(site_a, site_b, db
     assert login.status_code == 302  # signed in on site A's host
     page = client.get("/admin/conversations/conversation/").content.decode()
     assert "own-a-page" in page and "secret-b-page" not in page
+    assert "Cloop — Site A Oy" in page
     # The same session on site B's host is nobody there: sent to B's login page.
     client_b = Client(HTTP_HOST=site_b.host)
     client_b.cookies = client.cookies
@@ -55,6 +56,7 @@ def test_it_hides_conversation_models_from_the_staff_admin(db):
         assert client.login(username="staff@cloop.test", password="pw-123456")
     page = client.get("/admin/").content.decode()
     assert "Sites" in page and "Data requests" not in page and "Conversations" not in page
+    assert "Cloop staff" in page
 
 
 def test_it_lists_conversations_with_counts_and_filters_by_phase_and_lead(owner_a):
