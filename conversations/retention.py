@@ -28,38 +28,51 @@ def retention_cutoffs(now: datetime.datetime | None = None) -> dict[str, datetim
     }
 
 
+BATCH = 500  # conversations per transaction: bounded locks and memory on a first big purge
+
+
 def retention_purge(*, now: datetime.datetime | None = None, dry_run: bool = False) -> dict:
     """Delete expired rows of the current site; returns counts (what would go, if dry_run).
 
     A conversation expires when its last message (or its start, if it has none) is older than
     the conversation period. A lead expires when it is older than the lead period. Visitors
-    left with nothing expire with their last conversation, except objected ones: their flag
-    is what keeps their objection honoured.
+    left with nothing expire too, except objected ones: their flag is what keeps their
+    objection honoured. Conversations go in batches, each in its own transaction, so a purge
+    interrupted halfway has deleted whole conversations only and the next run finishes it.
     """
     cut = retention_cutoffs(now)
-    conversations = Conversation.objects.filter(created_at__lt=cut["conversations"]).exclude(
+    expired = Conversation.objects.filter(created_at__lt=cut["conversations"]).exclude(
         messages__created_at__gte=cut["conversations"]
     )
     leads = Lead.objects.filter(created_at__lt=cut["leads"])
-    with transaction.atomic():
-        conv_ids = list(conversations.values_list("pk", flat=True))
-        counts = {
-            "conversations": len(conv_ids),
-            "messages": Message.objects.filter(conversation_id__in=conv_ids).count(),
+    stale_visitors = Visitor.objects.filter(objected=False, last_seen__lt=cut["conversations"])
+    if dry_run:
+        return {
+            "conversations": expired.count(),
+            "messages": Message.objects.filter(conversation__in=expired.values("pk")).count(),
             "leads": leads.count(),
-        }
-        visitors = (
-            Visitor.objects.filter(objected=False, last_seen__lt=cut["conversations"])
-            .exclude(conversations__in=Conversation.objects.exclude(pk__in=conv_ids))
+            "visitors": stale_visitors.exclude(
+                conversations__in=Conversation.objects.exclude(pk__in=expired.values("pk"))
+            )
             .exclude(leads__in=Lead.objects.filter(created_at__gte=cut["leads"]))
-        )
-        counts["visitors"] = visitors.count()
-        if not dry_run:
-            leads.delete()
-            Message.objects.filter(conversation_id__in=conv_ids, reply_to__isnull=False).delete()
-            Message.objects.filter(conversation_id__in=conv_ids).delete()
-            Conversation.objects.filter(pk__in=conv_ids).delete()
-            visitors.delete()
+            .count(),
+        }
+    counts = {"conversations": 0, "messages": 0, "leads": leads.delete()[0]}
+    while True:
+        with transaction.atomic():
+            ids = list(expired.values_list("pk", flat=True)[:BATCH])
+            if not ids:
+                break
+            messages = Message.objects.filter(conversation_id__in=ids)
+            counts["messages"] += messages.count()
+            # Answers first: they point at the questions they reply to.
+            messages.filter(reply_to__isnull=False).delete()
+            messages.delete()
+            counts["conversations"] += Conversation.objects.filter(pk__in=ids).delete()[0]
+    # What is left of a stale visitor's data is live (the expired rows are gone by now).
+    counts["visitors"] = stale_visitors.filter(
+        conversations__isnull=True, leads__isnull=True
+    ).delete()[0]
     return counts
 
 

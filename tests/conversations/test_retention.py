@@ -95,3 +95,20 @@ def test_it_purges_in_a_site_schema_on_a_real_worker(celery_worker_live, site_a)
     with tenant_context(site_a):
         assert not Conversation.objects.exists()
     assert result.id
+
+
+def test_it_purges_many_conversations_in_batches(in_site_a, monkeypatch):
+    from conversations import retention
+
+    monkeypatch.setattr(retention, "BATCH", 2)
+    _settings(conv_days=7)
+    now = timezone.now()
+    old = [
+        conversation_make(visitor_make(last_seen=now - 9 * DAY), at=now - 9 * DAY, messages=3)
+        for _ in range(5)
+    ]
+    keep = conversation_make(visitor_make(), messages=1)
+    counts = retention_purge(now=now)
+    assert counts["conversations"] == 5 and counts["messages"] == 15 and counts["visitors"] == 5
+    assert list(Conversation.objects.values_list("pk", flat=True)) == [keep.pk]
+    assert not Conversation.objects.filter(pk__in=[c.pk for c in old]).exists()
