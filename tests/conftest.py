@@ -42,6 +42,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
             )
         connection.set_schema_to_public()
     yield
+    # Server threads (ASGI, Celery) may still hold connections to the test database; end them
+    # so pytest-django can drop it.
+    with django_db_blocker.unblock(), connection.cursor() as cur:
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 def _session_site(site_id, django_db_blocker):
