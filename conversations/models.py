@@ -254,3 +254,42 @@ class ErasureAudit(models.Model):
 
     def __str__(self):
         return f"Erasure {self.subject_hash[:12]} at {self.at:%Y-%m-%d}"
+
+
+class AccessLog(models.Model):
+    """Who looked at or exported personal data, when, and which object (GDPR Art. 32).
+
+    Holds object ids and, for a subject named without a data request, only the keyed HMAC of
+    the identifier: never message text, an e-mail address or a visitor id. Written by
+    `conversations.access_log.access_record`; purged after ACCESS_LOG_RETENTION_DAYS.
+    """
+
+    class Channel(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        API = "api", "REST API"
+        COMMAND = "command", "Staff command"
+
+    class Action(models.TextChoices):
+        TRANSCRIPT_VIEW = "transcript_view", "Viewed a transcript"
+        LEAD_VIEW = "lead_view", "Viewed a lead"
+        LEAD_LIST = "lead_list", "Listed leads"
+        LEAD_EXPORT = "lead_export", "Exported leads (CSV)"
+        SUBJECT_EXPORT = "subject_export", "Exported a data subject's data"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user_id = models.IntegerField(null=True, blank=True)
+    username = models.CharField(max_length=200, blank=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    object_type = models.CharField(max_length=32, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    subject_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "access log entry"
+        verbose_name_plural = "access log"
+
+    def __str__(self):
+        return f"{self.username or '?'} {self.action} {self.object_type} {self.object_id}"
