@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django_tenants.utils import get_public_schema_name
 
 from conversations import admin_views, exports
+from conversations.access_log import Action, Channel, access_record
 from conversations.models import (
     Conversation,
     Lead,
@@ -105,6 +106,18 @@ class ConversationAdmin(SiteSchemaOnlyAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False  # transcripts are records: viewable, deletable, not editable
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            access_record(
+                channel=Channel.ADMIN,
+                action=Action.TRANSCRIPT_VIEW,
+                user=request.user,
+                object_type="conversation",
+                object_id=object_id,
+            )
+        return response
 
     @admin.display(description="start page", ordering="start_page_url")
     def start_page(self, obj):
@@ -208,11 +221,45 @@ class LeadAdmin(SiteSchemaOnlyAdmin):
     def objected(self, obj):
         return bool(obj.visitor_id and obj.visitor.objected)
 
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        cl = getattr(response, "context_data", {}).get("cl") if request.method == "GET" else None
+        if cl is not None and response.status_code == 200:
+            access_record(
+                channel=Channel.ADMIN,
+                action=Action.LEAD_LIST,
+                user=request.user,
+                object_type="lead",
+                rows=len(cl.result_list),
+            )
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            access_record(
+                channel=Channel.ADMIN,
+                action=Action.LEAD_VIEW,
+                user=request.user,
+                object_type="lead",
+                object_id=object_id,
+            )
+        return response
+
+    def _export(self, request, queryset=None):
+        access_record(
+            channel=Channel.ADMIN,
+            action=Action.LEAD_EXPORT,
+            user=request.user,
+            object_type="lead",
+            object_id="selected" if queryset is not None else "all",
+            rows=exports.leads_exportable(queryset).count(),
+        )
+        return exports.leads_csv_response(request, queryset)
+
     @admin.action(description="Export selected leads as CSV (objected visitors left out)")
     def export_csv(self, request, queryset):
-        return exports.leads_csv_response(
-            request, Lead.objects.filter(pk__in=queryset.values("pk"))
-        )
+        return self._export(request, Lead.objects.filter(pk__in=queryset.values("pk")))
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
@@ -227,9 +274,9 @@ class LeadAdmin(SiteSchemaOnlyAdmin):
     def export_all_view(self, request):
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
-        return exports.leads_csv_response(request)
+        return self._export(request)
 
 
 # --- visitors, the GDPR desk, site settings (registered by their own modules) ----------------
 
-from conversations import admin_requests, admin_settings  # noqa: E402, F401
+from conversations import admin_audit, admin_requests, admin_settings  # noqa: E402, F401

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from conversations import privacy, requests
+from conversations.access_log import Action, Channel, access_record
 from conversations.admin import SiteSchemaOnlyAdmin
 from conversations.models import Conversation, DataRequest, ErasureAudit, Visitor
 
@@ -210,7 +211,15 @@ class DataRequestAdmin(SiteSchemaOnlyAdmin):
         req = self._get(request, pk)
         if not (req.subject_email or req.subject_visitor_id):
             return req, None
-        return req, privacy.subject_export(req.subject_email, req.subject_visitor_id, widen=True)
+        data = privacy.subject_export(req.subject_email, req.subject_visitor_id, widen=True)
+        access_record(
+            channel=Channel.ADMIN,
+            action=Action.SUBJECT_EXPORT,
+            user=request.user,
+            object_type="datarequest",
+            object_id=req.pk,
+        )
+        return req, data
 
     def export_json_view(self, request, pk):
         req, data = self._export(request, pk)

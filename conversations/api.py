@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conversations import exports, privacy, requests
+from conversations.access_log import Action, Channel, access_record
 from conversations.models import Conversation, DataRequest, Lead, Message, SiteSettings
 
 
@@ -256,6 +257,17 @@ class ConversationDetail(SiteAPIView, generics.RetrieveAPIView):
     def get_queryset(self):
         return _conversations().prefetch_related("messages")
 
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        access_record(
+            channel=Channel.API,
+            action=Action.TRANSCRIPT_VIEW,
+            user=request.user,
+            object_type="conversation",
+            object_id=response.data["id"],
+        )
+        return response
+
 
 class LeadList(SiteAPIView, generics.ListAPIView):
     """Leads that may be exported (objected visitors and e-mails are left out)."""
@@ -265,11 +277,32 @@ class LeadList(SiteAPIView, generics.ListAPIView):
     def get_queryset(self):
         return exports.leads_exportable().select_related("conversation").order_by("-created_at")
 
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        data = response.data
+        shown = data.get("results", []) if isinstance(data, dict) else data
+        access_record(
+            channel=Channel.API,
+            action=Action.LEAD_LIST,
+            user=request.user,
+            object_type="lead",
+            rows=len(shown),
+        )
+        return response
+
 
 class LeadCSV(SiteAPIView, APIView):
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request):
         """The exportable leads as a streamed CSV file (formulas neutralised)."""
+        access_record(
+            channel=Channel.API,
+            action=Action.LEAD_EXPORT,
+            user=request.user,
+            object_type="lead",
+            object_id="all",
+            rows=exports.leads_exportable().count(),
+        )
         return exports.leads_csv_response(request._request)
 
 
@@ -330,6 +363,14 @@ class DataRequestAct(SiteAPIView, APIView):
                 result = requests.request_act(req, by=who)
         except privacy.PrivacyError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        if "export" in result:
+            access_record(
+                channel=Channel.API,
+                action=Action.SUBJECT_EXPORT,
+                user=request.user,
+                object_type="datarequest",
+                object_id=req.pk,
+            )
         req.refresh_from_db()
         return Response({"request": DataRequestSerializer(req).data, **result})
 

@@ -32,10 +32,18 @@ def test_it_deletes_conversations_a_day_after_their_period_and_keeps_younger_one
 
     counts = retention_purge(now=now)
 
-    assert counts == {"conversations": 1, "messages": 4, "leads": 0, "visitors": 1}
+    # 4 messages of the expired conversation + the 90-day-old first line of the active one.
+    assert counts == {
+        "conversations": 1,
+        "messages": 5,
+        "leads": 0,
+        "visitors": 1,
+        "access_log": 0,
+    }
     assert not Conversation.objects.filter(pk=expired.pk).exists()
     assert not Visitor.objects.filter(pk=old_v.pk).exists()
     assert set(Conversation.objects.values_list("pk", flat=True)) == {kept.pk, active.pk}
+    assert list(active.messages.values_list("text", flat=True)) == ["still here"]
     # Move the clock: the next nightly run takes the one that expired since.
     retention_purge(now=now + 2 * DAY)
     assert set(Conversation.objects.values_list("pk", flat=True)) == {active.pk}

@@ -7,6 +7,7 @@ import sys
 
 from django_tenants.utils import tenant_context
 
+from conversations.access_log import Action, Channel, access_command_user, access_record
 from conversations.exports import leads_csv_write
 from tenants.management.commands._base import StaffCommand
 from tenants.services import site_get
@@ -27,6 +28,14 @@ class Command(StaffCommand):
                     n = leads_csv_write(f)
             else:
                 n = leads_csv_write(sys.stdout if not json else _Null())
+            access_record(
+                channel=Channel.COMMAND,
+                action=Action.LEAD_EXPORT,
+                username=access_command_user(),
+                object_type="lead",
+                object_id="all",
+                rows=n,
+            )
         if json:
             self.emit_json({"site_id": site_id, "rows": n, "file": output})
         elif output:

@@ -9,6 +9,7 @@ from django.core.management.base import CommandError
 from django_tenants.utils import tenant_context
 
 from conversations import privacy
+from conversations.access_log import Action, Channel, access_command_user, access_record
 from tenants.management.commands._base import StaffCommand
 from tenants.services import site_get
 
@@ -32,6 +33,13 @@ class Command(StaffCommand):
             with tenant_context(site):
                 if action == "export":
                     result = privacy.subject_export(email, visitor_id, widen=True)
+                    access_record(
+                        channel=Channel.COMMAND,
+                        action=Action.SUBJECT_EXPORT,
+                        username=access_command_user(),
+                        object_type="subject",
+                        subject=(email, visitor_id),
+                    )
                     if options.get("html"):
                         with open(options["html"], "w", encoding="utf-8") as f:
                             f.write(privacy.subject_export_html(result))

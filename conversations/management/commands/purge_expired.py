@@ -11,7 +11,10 @@ from tenants.services import site_get
 
 
 class Command(StaffCommand):
-    help = "Delete conversations and leads older than each site's retention periods."
+    help = (
+        "Delete conversations, messages, leads, visitors and access-log entries older than "
+        "each site's retention periods."
+    )
 
     def add_command_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="count, delete nothing")
@@ -33,5 +36,6 @@ class Command(StaffCommand):
         for r in reports:
             self.stdout.write(
                 f"{r['site_id']}: {verb} {r['conversations']} conversations "
-                f"({r['messages']} messages), {r['leads']} leads, {r['visitors']} visitors"
+                f"({r['messages']} messages), {r['leads']} leads, {r['visitors']} visitors, "
+                f"{r['access_log']} access-log entries"
             )

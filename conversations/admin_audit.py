@@ -1,0 +1,62 @@
+"""The access log in the customer's admin: read-only, undeletable by hand (the nightly purge
+removes entries after a year). Precondition: admin requests on the site's host."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+
+from conversations.admin import SiteSchemaOnlyAdmin
+from conversations.models import AccessLog
+
+_ADMIN_OF = {
+    "conversation": "admin:conversations_conversation_change",
+    "lead": "admin:conversations_lead_change",
+    "datarequest": "admin:conversations_datarequest_change",
+}
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(SiteSchemaOnlyAdmin):
+    list_display = ("at", "username", "channel", "action", "object_link", "rows")
+    list_filter = ("action", "channel", ("at", admin.DateFieldListFilter))
+    search_fields = ("username", "=object_id")
+    date_hierarchy = "at"
+    list_per_page = 100
+    readonly_fields = (
+        "at",
+        "username",
+        "user_id",
+        "channel",
+        "action",
+        "object_type",
+        "object_id",
+        "rows",
+        "subject_hash",
+    )
+    fields = readonly_fields
+
+    @admin.display(description="object", ordering="object_id")
+    def object_link(self, obj):
+        label = f"{obj.object_type} {obj.object_id}".strip() or "—"
+        if obj.subject_hash and not obj.object_id:
+            return f"subject (hash {obj.subject_hash[:12]}…)"
+        name = _ADMIN_OF.get(obj.object_type)
+        if name and obj.object_id.isdigit():
+            try:
+                return format_html(
+                    '<a href="{}">{}</a>', reverse(name, args=[obj.object_id]), label
+                )
+            except NoReverseMatch:
+                pass
+        return label
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the log is the record of who saw what
