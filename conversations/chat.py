@@ -11,10 +11,11 @@ Nothing here stores a client address: visitors are known by their random UUID on
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Func, JSONField, Value
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -22,6 +23,14 @@ from conversations.models import Conversation, Lead, Message, Phase, Visitor
 from conversations.phases import PhaseInput, phase_next
 
 HISTORY_LIMIT = 50
+
+
+class JSONBConcat(Func):
+    """`a || b` for jsonb (appends array elements)."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " || "
+    output_field = JSONField()
 
 
 def page_url_clean(url: str | None) -> str:
@@ -59,7 +68,8 @@ def message_as_dict(m: Message) -> dict:
 def chat_resume(site, visitor_id: uuid.UUID) -> dict:
     """The visitor's latest conversation on this site and its history (read only).
 
-    Returns {"conversation_id", "phase", "history", "objected", "has_lead"}; conversation_id is
+    Returns {"conversation_id", "phase", "history", "objected", "has_lead", "answered"}
+    (answered: assistant answers that were neither refusals nor failures); conversation_id is
     None for a visitor never seen on this site (another site's visitor id starts fresh).
     """
     with tenant_context(site):
@@ -70,6 +80,7 @@ def chat_resume(site, visitor_id: uuid.UUID) -> dict:
             "history": [],
             "objected": bool(visitor and visitor.objected),
             "has_lead": False,
+            "answered": 0,
         }
         if visitor is None:
             return out
@@ -86,6 +97,7 @@ def chat_resume(site, visitor_id: uuid.UUID) -> dict:
             conversation_id=conv.pk,
             phase=conv.phase,
             history=[message_as_dict(m) for m in reversed(rows)],
+            answered=_answered_count(conv),
         )
         return out
 
@@ -98,8 +110,6 @@ class StoredQuestion:
     duplicate: bool = False  # this client_message_id was already stored
     reply: dict | None = None  # the stored successful answer to the duplicate, if any
     phase: str = Phase.EXPLORING.value
-    answered: int = 0  # visitor questions in this conversation answered (not refused) so far
-    history: list = field(default_factory=list)
 
 
 def question_store(
@@ -117,51 +127,76 @@ def question_store(
     query or fragment). A `client_message_id` already stored in this conversation is not stored
     again: the result says `duplicate` and carries the stored answer, if there is one. Objected
     visitors' messages are not stored at all (`stored` False).
+
+    `conversation_id` must come from server state for this visitor (`chat_resume` or an
+    earlier call), never from the client. This is the hot path of every chat message: one
+    transaction of three statements (upsert visitor, optional new conversation, insert
+    message with ON CONFLICT on the idempotency key), because every statement waits on the
+    process's single DB thread.
     """
     now = timezone.now()
-    with tenant_context(site), transaction.atomic():
-        visitor, created = Visitor.objects.get_or_create(
-            pk=visitor_id, defaults={"first_seen": now, "last_seen": now}
+    with tenant_context(site):
+        for attempt in range(2):
+            try:
+                with transaction.atomic():
+                    if _visitor_touch(visitor_id, now):
+                        return StoredQuestion(conversation_id=None, message_id=None, stored=False)
+                    conv_id = conversation_id
+                    if conv_id is None:
+                        conv_id = _conversation_start(visitor_id, page_url, now)
+                    msg_id = _message_insert(conv_id, text, client_message_id, now)
+                    if msg_id is None:
+                        existing = Message.objects.get(
+                            conversation_id=conv_id, client_message_id=client_message_id
+                        )
+                        return _duplicate(Conversation.objects.get(pk=conv_id), existing)
+                    return StoredQuestion(conversation_id=conv_id, message_id=msg_id, stored=True)
+            except IntegrityError:
+                # The conversation was erased meanwhile (forget in another tab, an erasure
+                # request): the whole transaction rolled back; start a new conversation.
+                if attempt or conversation_id is None:
+                    raise
+                conversation_id = None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _visitor_touch(visitor_id: uuid.UUID, now) -> bool:
+    """Create the visitor or update last_seen; returns whether they objected."""
+    table = Visitor._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {table} (id, first_seen, last_seen, objected) "  # noqa: S608
+            "VALUES (%s, %s, %s, false) "
+            "ON CONFLICT (id) DO UPDATE SET last_seen = EXCLUDED.last_seen RETURNING objected",
+            [visitor_id, now, now],
         )
-        if visitor.objected:
-            return StoredQuestion(conversation_id=None, message_id=None, stored=False)
-        if not created:
-            Visitor.objects.filter(pk=visitor.pk).update(last_seen=now)
-        conv = None
-        if conversation_id:
-            conv = Conversation.objects.filter(pk=conversation_id, visitor=visitor).first()
-        if conv is None:
-            conv = Conversation.objects.create(
-                visitor=visitor,
-                start_page_url=page_url_clean(page_url),
-                phase=Phase.EXPLORING,
-                phase_history=[{"phase": Phase.EXPLORING.value, "at": now.isoformat()}],
-            )
-        if client_message_id:
-            existing = Message.objects.filter(
-                conversation=conv, client_message_id=client_message_id
-            ).first()
-            if existing is not None:
-                return _duplicate(conv, existing)
-        try:
-            with transaction.atomic():
-                msg = Message.objects.create(
-                    conversation=conv,
-                    role=Message.Role.VISITOR,
-                    text=text,
-                    client_message_id=client_message_id or None,
-                )
-        except IntegrityError:
-            # The same id raced in from another connection of this visitor.
-            existing = Message.objects.get(conversation=conv, client_message_id=client_message_id)
-            return _duplicate(conv, existing)
-        return StoredQuestion(
-            conversation_id=conv.pk,
-            message_id=msg.pk,
-            stored=True,
-            phase=conv.phase,
-            answered=_answered_count(conv),
+        return bool(cur.fetchone()[0])
+
+
+def _conversation_start(visitor_id: uuid.UUID, page_url: str, now) -> int:
+    return Conversation.objects.create(
+        visitor_id=visitor_id,
+        start_page_url=page_url_clean(page_url),
+        phase=Phase.EXPLORING,
+        phase_history=[{"phase": Phase.EXPLORING.value, "at": now.isoformat()}],
+        created_at=now,
+    ).pk
+
+
+def _message_insert(conv_id: int, text: str, cmid: str | None, now) -> int | None:
+    """Insert a visitor message; None if its client_message_id is already stored."""
+    table = Message._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {table} (conversation_id, role, text, sources, model, "  # noqa: S608
+            "client_message_id, refused, error, created_at) "
+            "VALUES (%s, 'visitor', %s, '[]'::jsonb, '', %s, false, '', %s) "
+            "ON CONFLICT (conversation_id, client_message_id) "
+            "WHERE client_message_id IS NOT NULL DO NOTHING RETURNING id",
+            [conv_id, text, cmid or None, now],
         )
+        row = cur.fetchone()
+        return row[0] if row else None
 
 
 def _duplicate(conv: Conversation, existing: Message) -> StoredQuestion:
@@ -175,7 +210,6 @@ def _duplicate(conv: Conversation, existing: Message) -> StoredQuestion:
         duplicate=True,
         reply=message_as_dict(reply) if reply else None,
         phase=conv.phase,
-        answered=_answered_count(conv),
     )
 
 
@@ -238,15 +272,21 @@ def answer_store(
             error=result.error,
             first_token_ms=result.first_token_ms,
             total_ms=result.total_ms,
+            created_at=now,
         )
-        conv = Conversation.objects.select_for_update().get(pk=conversation_id)
-        if new_phase != conv.phase:
-            conv.phase = new_phase
-            conv.phase_history = [*conv.phase_history, {"phase": new_phase, "at": now.isoformat()}]
-        conv.save(update_fields=["phase", "phase_history", "updated_at"])
-        if not has_lead and ask_email:
+        if new_phase != current_phase:
+            # One statement, no read: append to the history in the database.
+            Conversation.objects.filter(pk=conversation_id).update(
+                phase=new_phase,
+                phase_history=JSONBConcat(
+                    "phase_history",
+                    Value([{"phase": new_phase, "at": now.isoformat()}], output_field=JSONField()),
+                ),
+                updated_at=now,
+            )
+        if ask_email:
             # A lead may have arrived on another connection meanwhile.
-            ask_email = not Lead.objects.filter(visitor_id=conv.visitor_id).exists()
+            ask_email = not Lead.objects.filter(visitor__conversations=conversation_id).exists()
     return StoredAnswer(message_id=msg.pk, phase=new_phase, ask_email=ask_email)
 
 

@@ -43,14 +43,34 @@ CLOSE_TOO_BIG = 1009
 CLOSE_IDLE = 4000
 
 
-def _hello_load(site, visitor_id: uuid.UUID) -> dict:
-    """Resume data, widget settings and the site's quota in one DB unit (enters the schema)."""
+SETTINGS_CACHE_SECONDS = 10.0
+# schema -> (expires_at, widget settings dict, daily quota): every hello needs them, and they
+# change rarely; admin edits show within SETTINGS_CACHE_SECONDS.
+_settings_cache: dict[str, tuple[float, dict, int]] = {}
+
+
+def _site_settings(site) -> tuple[dict, int]:
     from widget.services import widget_settings_as_dict
 
-    data = chat.chat_resume(site, visitor_id)
-    data["settings"] = widget_settings_as_dict(site)
+    now = time.monotonic()
+    hit = _settings_cache.get(site.schema_name)
+    if hit and hit[0] > now:
+        return hit[1], hit[2]
+    data = widget_settings_as_dict(site)
     with tenant_context(site):
-        data["quota"] = SiteSettings.load().daily_message_quota
+        quota = SiteSettings.load().daily_message_quota
+    _settings_cache[site.schema_name] = (now + SETTINGS_CACHE_SECONDS, data, quota)
+    return data, quota
+
+
+def settings_cache_clear() -> None:
+    _settings_cache.clear()
+
+
+def _hello_load(site, visitor_id: uuid.UUID) -> dict:
+    """Resume data, widget settings and the site's quota in one DB unit (enters the schema)."""
+    data = chat.chat_resume(site, visitor_id)
+    data["settings"], data["quota"] = _site_settings(site)
     return data
 
 
@@ -71,6 +91,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.conversation_id: int | None = None
         self.phase = Phase.EXPLORING.value
         self.has_lead = False
+        self.answered = 0  # answers (not refusals or failures) in the current conversation
         self.page_url = ""
         self.language = "en"
         self.widget_settings: dict = {}
@@ -176,6 +197,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.conversation_id = data["conversation_id"]
         self.phase = data["phase"]
         self.has_lead = data["has_lead"]
+        self.answered = data["answered"]
         self.widget_settings = data["settings"]
         self.quota = data["quota"]
         await self.send_json(
@@ -261,7 +283,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             client_message_id=cmid,
             page_url=self.page_url,
         )
-        if stored.conversation_id is not None:
+        if stored.conversation_id is not None and stored.conversation_id != self.conversation_id:
+            if self.conversation_id is not None:
+                # The previous conversation was erased meanwhile; this one starts afresh.
+                self.phase, self.answered = Phase.EXPLORING.value, 0
             self.conversation_id = stored.conversation_id
         if stored.duplicate and stored.reply is not None:
             # A resend of an answered message: the stored answer again, no second answer.
@@ -301,7 +326,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             language=language,
             result=result,
             current_phase=self.phase,
-            answered_before=stored.answered,
+            answered_before=self.answered,
             has_lead=self.has_lead,
         )
         if result.error:
@@ -313,6 +338,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
             return
         self.phase = saved.phase
+        if not result.refused:
+            self.answered += 1
         await self.send_json(
             {
                 "type": "answer",
@@ -395,4 +422,5 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.conversation_id = None
         self.phase = Phase.EXPLORING.value
         self.has_lead = False
+        self.answered = 0
         await self.send_json({"type": "forgotten", "counts": counts})

@@ -76,13 +76,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class LoopbackOpenAI:
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.mode = "normal"
         self.reply = "Our prices start at 49 euros a month [1]. Support is included [2]."
         self.delay = 0.0
         self.token_delay = 0.0
         self.requests: list[dict] = []
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        ThreadingHTTPServer.request_queue_size = 1024  # benches open hundreds of streams at once
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.owner = self
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -98,3 +99,22 @@ class LoopbackOpenAI:
     def stop(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def main() -> None:
+    """`python -m tests.conversations.llm_server PORT TOKENS TOKEN_DELAY` (for benches)."""
+    import sys
+
+    port, tokens, delay = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+    server = LoopbackOpenAI(port=port)
+    server.reply = bench_reply(tokens)
+    server.token_delay = delay
+    server.httpd.serve_forever()
+
+
+def bench_reply(tokens: int) -> str:
+    return " ".join([f"w{i}" for i in range(tokens - 2)] + ["[1].", "Done"])
+
+
+if __name__ == "__main__":
+    main()

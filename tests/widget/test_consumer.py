@@ -11,6 +11,7 @@ from conversations.models import Conversation, Lead, Message, Visitor
 from tests.conversations.conftest import *  # noqa: F403 - the openai_server fixture
 from tests.conversations.pages import PAGES_A, PAGES_B, index_pages
 from tests.conversations.wsclient import ChatClient
+from widget.consumers import settings_cache_clear
 from widget.tenancy import site_cache_clear
 
 
@@ -23,6 +24,7 @@ def chat_sites(live_server, site_a, site_b):
     index_pages(site_a, PAGES_A)
     index_pages(site_b, PAGES_B)
     site_cache_clear()
+    settings_cache_clear()
     return live_server, site_a, site_b
 
 
@@ -265,6 +267,31 @@ def test_it_forgets_the_visitor_on_this_site_only(chat_sites):
     assert len(rows(site_b, Message)) == 2  # the other site keeps its own conversation
 
 
+def test_it_starts_a_new_conversation_when_another_tab_forgot_the_old_one(chat_sites):
+    server, site_a, _ = chat_sites
+    vid = str(uuid.uuid4())
+
+    async def scenario():
+        async with (
+            ChatClient.connect(server, site_a.site_id) as tab1,
+            ChatClient.connect(server, site_a.site_id) as tab2,
+        ):
+            await tab1.hello(vid)
+            first, _ = await tab1.ask("How much does the Pro plan cost?", "m1")
+            await tab2.hello(vid)
+            await tab2.send(type="forget")
+            await tab2.until("forgotten")
+            second, _ = await tab1.ask("Is support included?", "m2")
+            return first, second
+
+    first, second = run(scenario())
+    assert second["type"] == "answer"
+    assert second["conversation_id"] != first["conversation_id"]
+    assert [m.client_message_id for m in rows(site_a, Message, role="visitor")] == ["m2"]
+    conv = rows(site_a, Conversation)[0]
+    assert conv.pk == second["conversation_id"] and conv.phase == second["phase"]
+
+
 def test_it_does_not_store_messages_of_an_objected_visitor(chat_sites):
     server, site_a, _ = chat_sites
     vid = uuid.uuid4()
@@ -302,6 +329,7 @@ def test_it_rejects_handshakes_from_other_origins(chat_sites, origin):
 
     Site.objects.filter(pk=site_a.pk).update(allowed_origins=["https://www.site-a.test"])
     site_cache_clear()
+    settings_cache_clear()
     if origin:
         origin = origin.format(port=server.port, other=server.port + 1)
 
@@ -321,6 +349,7 @@ def test_it_accepts_cloop_and_the_sites_allowed_origins_only(chat_sites):
 
     Site.objects.filter(pk=site_a.pk).update(allowed_origins=["https://www.site-a.test"])
     site_cache_clear()
+    settings_cache_clear()
 
     async def scenario(site_id, origin):
         async with ChatClient.connect(server, site_id, origin=origin) as c:

@@ -11,6 +11,7 @@ from conversations.models import Message, SiteSettings
 from tests.conversations.conftest import *  # noqa: F403 - the openai_server fixture
 from tests.conversations.pages import PAGES_A, index_pages
 from tests.conversations.wsclient import ChatClient
+from widget.consumers import settings_cache_clear
 from widget.tenancy import site_cache_clear
 
 Q = "How much does the Pro plan cost?"
@@ -24,6 +25,7 @@ def run(coro):
 def chat_site(live_server, site_a):
     index_pages(site_a, PAGES_A)
     site_cache_clear()
+    settings_cache_clear()
     return live_server, site_a
 
 

@@ -11,6 +11,7 @@ from conversations.models import Lead
 from tests.conversations.conftest import *  # noqa: F403 - the smtp_server fixture
 from tests.conversations.pages import PAGES_A, index_pages
 from tests.conversations.wsclient import ChatClient
+from widget.consumers import settings_cache_clear
 from widget.tenancy import site_cache_clear
 
 CLIENT_IP = "127.0.0.1"  # the test client's address as the server sees it
@@ -43,6 +44,7 @@ def tables_containing(schema: str, needle: str) -> list[str]:
 def test_it_stores_no_client_ip_anywhere_after_a_chat(live_server, site_a, site_b):
     index_pages(site_a, PAGES_A)
     site_cache_clear()
+    settings_cache_clear()
     vid = str(uuid.uuid4())
 
     async def scenario():
@@ -76,6 +78,7 @@ def test_it_stores_no_client_ip_anywhere_after_a_chat(live_server, site_a, site_
 def test_it_sends_a_summary_email_when_asked(live_server, site_a, celery_worker_live, smtp_server):
     index_pages(site_a, PAGES_A)
     site_cache_clear()
+    settings_cache_clear()
 
     async def scenario():
         async with ChatClient.connect(live_server, site_a.site_id) as c:

@@ -1,0 +1,142 @@
+"""N concurrent answer streams (default 200) at 50 tokens/s: no lost or reordered frames.
+
+Usage: .venv/bin/python bench/chat_streams.py [STREAMS] [TOKENS]
+
+A loopback OpenAI-compatible server streams a known answer of TOKENS tokens (default 100)
+at 50 tokens/s to every chat at once (`openai/gpt-4o-mini` through litellm, real HTTP). Each
+client checks that its `delta` frames, in arrival order, concatenate to exactly the text the
+model sent, that none is missing or extra, and that `answer` comes last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+import uuid
+
+from chat_common import ORIGIN, SITE_ID, bench_site_ensure, pct, raise_fd_limit, server_start
+
+RATE = 50  # tokens per second per stream
+
+
+async def one_stream(port: int, expected: str, results: list) -> None:
+    from websockets.asyncio.client import connect
+
+    async with connect(
+        f"ws://127.0.0.1:{port}/ws/chat/{SITE_ID}/",
+        origin=ORIGIN,
+        proxy=None,
+        max_size=None,
+        open_timeout=60,
+    ) as ws:
+        await ws.send(json.dumps({"type": "hello", "visitor_id": str(uuid.uuid4())}))
+        while json.loads(await ws.recv())["type"] != "ready":
+            pass
+        sent = time.perf_counter()
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "message",
+                    "text": "How much does the Pro plan cost?",
+                    "client_message_id": "s1",
+                }
+            )
+        )
+        pieces, gaps, last, first = [], [], None, None
+        while True:
+            frame = json.loads(await ws.recv())
+            now = time.perf_counter()
+            if frame["type"] == "delta":
+                if first is None:
+                    first = now - sent
+                if last is not None:
+                    gaps.append(now - last)
+                last = now
+                pieces.append(frame["text"])
+            elif frame["type"] == "answer":
+                results.append(
+                    {
+                        "ok": "".join(pieces) == expected,
+                        "frames": len(pieces),
+                        "first": first,
+                        "seconds": now - sent,
+                        "max_gap": max(gaps) if gaps else 0,
+                    }
+                )
+                return
+            else:
+                results.append({"ok": False, "error": frame})
+                return
+
+
+async def run(port: int, streams: int, expected: str) -> list:
+    results: list = []
+    await asyncio.gather(*(one_stream(port, expected, results) for _ in range(streams)))
+    return results
+
+
+def main(streams: int, tokens: int) -> None:
+    raise_fd_limit()
+    bench_site_ensure()
+    from chat_common import ROOT, free_port
+
+    from tests.conversations.llm_server import bench_reply
+
+    # The model server runs in its own process, so the clients here do not slow it down.
+    llm_port = free_port()
+    llm = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "tests.conversations.llm_server",
+            str(llm_port),
+            str(tokens),
+            str(1 / RATE),
+        ],
+        cwd=ROOT,
+    )
+    expected = bench_reply(tokens)
+    proc, port = server_start(
+        {
+            "CLOOP_LLM_MODEL": "openai/gpt-4o-mini",
+            "OPENAI_API_BASE": f"http://127.0.0.1:{llm_port}/v1",
+            "OPENAI_API_KEY": "sk-bench",
+        }
+    )
+    try:
+        started = time.perf_counter()
+        results = asyncio.run(run(port, streams, expected))
+        wall = time.perf_counter() - started
+    finally:
+        proc.terminate()
+        proc.wait()
+        llm.terminate()
+        llm.wait()
+    good = [r for r in results if r.get("ok")]
+    bad = [r for r in results if not r.get("ok")]
+    frames = sum(r["frames"] for r in good)
+    print(
+        f"{streams} concurrent streams x {tokens} tokens at {RATE} tokens/s: "
+        f"{len(good)} exact, {len(bad)} lost/reordered/failed; {frames} delta frames "
+        f"(expected {streams * tokens}); wall {wall:.1f} s "
+        f"(ideal {tokens / RATE:.1f} s per stream)"
+    )
+    if good:
+        print(
+            f"  per stream: first delta p50 {pct([r['first'] for r in good], 50) * 1000:.0f} ms, "
+            f"p95 {pct([r['first'] for r in good], 95) * 1000:.0f} ms; duration p50 "
+            f"{pct([r['seconds'] for r in good], 50):.2f} s, p95 {pct([r['seconds'] for r in good], 95):.2f} s; "
+            f"largest gap between deltas p95 {pct([r['max_gap'] for r in good], 95) * 1000:.0f} ms"
+        )
+    for r in bad[:5]:
+        print("  failure:", r)
+
+
+if __name__ == "__main__":
+    main(
+        int(sys.argv[1]) if len(sys.argv) > 1 else 200,
+        int(sys.argv[2]) if len(sys.argv) > 2 else 100,
+    )
