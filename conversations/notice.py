@@ -19,6 +19,22 @@ PLACEHOLDERS = {
 }
 
 
+# The page's template per Site.language; Finnish is a faithful translation of the English one.
+NOTICE_TEMPLATES = {"en": "privacy/notice.html", "fi": "privacy/notice_fi.html"}
+
+# How the placeholders read on the Finnish page.
+PLACEHOLDERS_FI = {
+    "company_name": "[Asiakkaan nimi]",
+    "contact_email": "[Asiakkaan yhteyssähköposti]",
+    "published_on": "[päivämäärä]",
+}
+
+
+def notice_template(language: str | None) -> str:
+    """The notice template for a site's language (English for anything unknown)."""
+    return NOTICE_TEMPLATES.get(language or "en", NOTICE_TEMPLATES["en"])
+
+
 def notice_storage_key(site_id: str) -> str:
     """The widget's localStorage key for this site (DESIGN.md contract)."""
     return f"cloop_visitor_{site_id}"

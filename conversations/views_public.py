@@ -4,7 +4,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from conversations.notice import notice_context
+from conversations.notice import notice_context, notice_template
 from tenants.models import SITE_ID_RE, Site
 
 
@@ -16,6 +16,7 @@ def notice_page(request, site_id: str):
     site = Site.objects.filter(site_id=site_id, ready=True).first()
     if site is None:
         raise Http404("no such site")
-    response = render(request, "privacy/notice.html", notice_context(site))
+    context = notice_context(site)
+    response = render(request, notice_template(context["language"]), context)
     response["Cache-Control"] = "public, max-age=300"
     return response

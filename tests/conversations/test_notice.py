@@ -1,5 +1,6 @@
 import datetime
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -7,7 +8,7 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 
 from conversations.models import SiteSettings
-from conversations.notice import notice_missing
+from conversations.notice import PLACEHOLDERS_FI, notice_missing
 
 SEED = Path("/work/shared/seed/privacy-notice-template.txt")
 if not SEED.exists():  # CI lays shared/ beside the clone
@@ -100,3 +101,83 @@ def test_it_fills_every_fact_of_the_seed_template(public_client, site_a):
 def test_it_answers_404_for_unknown_sites(public_client):
     assert public_client.get("/privacy/no-such-site/").status_code == 404
     assert public_client.get("/privacy/BAD_ID/").status_code == 404
+
+
+class _Shape(HTMLParser):
+    """The page's structure without its words: tags with their ids and data attributes."""
+
+    KEEP = {"h1", "h2", "p", "ul", "li", "table", "tr", "th", "td", "footer", "section", "code"}
+
+    def __init__(self):
+        super().__init__()
+        self.shape: list[tuple] = []
+
+    def handle_starttag(self, tag, attrs):
+        keep = tuple(sorted((k, v) for k, v in attrs if k == "id" or k.startswith("data-")))
+        if tag in self.KEEP or keep:
+            self.shape.append((tag, keep))
+
+
+def _shape(html: str) -> list[tuple]:
+    parser = _Shape()
+    parser.feed(html)
+    return parser.shape
+
+
+def _notice_set(site, *, language, company="", email="", published=None):
+    type(site).objects.filter(pk=site.pk).update(language=language, contact_email=email)
+    with tenant_context(site):
+        s = SiteSettings.load()
+        s.company_name = company
+        s.notice_published_on = published
+        s.save()
+
+
+@pytest.mark.parametrize("filled", [False, True])
+def test_it_serves_every_section_in_finnish_with_the_english_structure(
+    public_client, site_a, filled
+):
+    values = {"company": "Site A Oy", "email": "dpo@site-a.test", "published": None}
+    if filled:
+        values["published"] = datetime.date(2026, 11, 1)
+    else:
+        values = {}
+    _notice_set(site_a, language="en", **values)
+    en = public_client.get("/privacy/site-a/").content.decode()
+    _notice_set(site_a, language="fi", **values)
+    fi_page = public_client.get("/privacy/site-a/")
+    fi = fi_page.content.decode()
+    assert fi_page.status_code == 200 and '<html lang="fi">' in fi
+    # Same sections, paragraphs, list items, table rows, fields and placeholders, in order.
+    assert _shape(fi) == _shape(en)
+    assert len(_shape(en)) > 60
+    headings = re.findall(r"<h2[^>]*>(.*?)</h2>", fi)
+    assert headings[:7] == [
+        "Mitä tapahtuu, kun keskustelet",
+        "Mitä tietoja kerätään",
+        "Miten tekoälyä käytetään",
+        "Sähköpostiosoitteesi",
+        "Tietojen säilytys ja turvallisuus",
+        "Oikeutesi",
+        "Evästeet ja selaimen tallennustila",
+    ]
+    # Translated, not copied: no sentence of the seed is left in English.
+    fi_text = _text(fi)
+    english = [s for s in _seed_sentences() if len(s) > 12 and "cloop_visitor" not in s]
+    assert len(english) > 30
+    assert [s for s in english if s in fi_text] == []
+    assert "cloop_visitor_site-a" in fi_text and "ROFFI Oy (Suomi)" in fi_text
+    assert "Vastaamme 30 päivän kuluessa." in fi_text
+    if filled:
+        assert "Site A Oy" in fi_text and "dpo@site-a.test" in fi_text
+        assert "1.11.2026" in fi_text and "Cloopin asiakkaille" not in fi_text
+    else:
+        for placeholder in PLACEHOLDERS_FI.values():
+            assert fi_text.count(placeholder) == 2, placeholder  # in the text and the guide
+        assert "Cloopin asiakkaille: näin käytät tätä pohjaa" in fi_text
+
+
+def test_it_keeps_the_english_notice_for_any_other_language(public_client, site_a):
+    type(site_a).objects.filter(pk=site_a.pk).update(language="sv")
+    page = public_client.get("/privacy/site-a/").content.decode()
+    assert "What Happens When You Chat" in page and "Mitä tapahtuu" not in page
