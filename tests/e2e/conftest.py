@@ -180,7 +180,8 @@ def chat_frame(page):
     page.locator('[data-cloop="launcher"]').click()
     handle = page.wait_for_selector('iframe[data-cloop="frame"]')
     frame = handle.content_frame()
-    frame.wait_for_selector('[data-cloop="input"]')
+    # The input is in the HTML before the window's script has attached its handlers.
+    frame.wait_for_selector("html[data-cloop-ready]", state="attached")
     return frame
 
 

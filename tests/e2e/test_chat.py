@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 ANSWERED = "[data-cloop='message'][data-role='assistant']:not([aria-busy])"
 
 
-def wait_answers(frame, n: int, timeout: float = 20000):
+def wait_answers(frame, n: int, timeout: float = 45000):
     # Polled through locators: the window's CSP forbids the eval behind wait_for_function.
     expect(frame.locator(ANSWERED).nth(n - 1)).to_be_attached(timeout=timeout)
 

@@ -375,5 +375,6 @@
     else toParent({ type: "cloop:close" });
   });
 
+  d.documentElement.setAttribute("data-cloop-ready", ""); // a hook for tests: handlers are on
   toParent({ type: "cloop:ready" });
 })();
