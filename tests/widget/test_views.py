@@ -108,3 +108,28 @@ def test_it_has_between_15_and_30_demo_pages():
 
 def test_it_answers_404_for_an_unknown_demo_page(client):
     assert client.get("/demo/nope/", **HOST).status_code == 404
+
+
+def test_it_shows_the_window_in_finnish_for_a_finnish_site(client, site_a):
+    from tenants.models import Site
+
+    Site.objects.filter(pk=site_a.pk).update(language="fi")  # rolled back after the test
+    r = client.get(f"/widget/frame/{site_a.site_id}/", {"o": "http://site-a.test"}, **HOST)
+    html = r.content.decode()
+    assert '<html lang="fi">' in html
+    assert "Tämän keskustelun vastaukset tuottaa tekoäly." in html
+    assert "Poista keskusteluni" in html
+    assert client.get(f"/widget/config/{site_a.site_id}/", **HOST).json()["label"] == (
+        "Avaa keskustelu"
+    )
+
+
+def test_it_keeps_the_window_under_25_kb_gzipped(client, site_a):
+    total = 0
+    r = client.get(f"/widget/frame/{site_a.site_id}/", {"o": "http://site-a.test"}, **HOST)
+    total += len(gzip.compress(r.content))
+    for asset in ("/static/widget/frame.js", "/static/widget/frame.css"):
+        body = b"".join(client.get(asset, **HOST).streaming_content)
+        assert body
+        total += len(gzip.compress(body))
+    assert total <= 25 * 1024

@@ -12,6 +12,7 @@ import secrets
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -44,9 +45,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--recrawl", action="store_true", help="crawl even if indexed")
         parser.add_argument("--no-crawl", action="store_true", help="skip the crawl")
+        parser.add_argument(
+            "--password-file",
+            help="where the admin password is kept (default: <CLOOP_DATA_DIR>/demo-admin-password.txt)",
+        )
 
     def handle(self, *args, **o):
-        secret_file = embedded.data_dir() / "demo-admin-password.txt"
+        secret_file = Path(o["password_file"] or embedded.data_dir() / "demo-admin-password.txt")
         if not Site.objects.filter(site_id=DEMO_SITE_ID).exists():
             password = secrets.token_urlsafe(12)
             site_create(

@@ -1,0 +1,44 @@
+"""`setup_demo` (run by `make run`): creates the demo site, styles its widget, crawls /demo/."""
+
+import io
+
+from django.core.management import call_command
+from django_tenants.utils import tenant_context
+
+from tests.conftest import free_port
+from widget import demo
+
+
+def test_it_creates_styles_and_crawls_the_demo_site_once(live_db, settings, tmp_path):
+    from crawler.models import CrawlSettings, Page
+    from tenants.models import Site
+    from widget.models import WidgetSettings
+
+    port = free_port()
+    settings.CLOOP_PUBLIC_URL = f"http://localhost:{port}"
+    password_file = tmp_path / "pw.txt"
+    out = io.StringIO()
+    call_command("setup_demo", "--password-file", str(password_file), stdout=out)
+    text = out.getvalue()
+    assert "created the demo site 'demo'" in text
+    assert f"{len(demo.PAGES)} pages indexed" in text, text
+    password = password_file.read_text().strip()
+    assert len(password) >= 12 and password in text
+
+    site = Site.objects.get(site_id="demo")
+    assert site.url == f"http://localhost:{port}/demo/"
+    assert site.allowed_origins == [f"http://localhost:{port}"]
+    with tenant_context(site):
+        urls = set(Page.objects.values_list("url", flat=True))
+        assert f"http://localhost:{port}/demo/faq/" in urls
+        assert all(u.startswith(f"http://localhost:{port}/demo/") for u in urls)
+        assert len(urls) == len(demo.PAGES)
+        ws = WidgetSettings.load()
+        assert ws.bot_name == "Northwind helper" and len(ws.starter_questions) == 3
+        assert CrawlSettings.load().include_patterns == ["/demo/*"]
+
+    # Again: nothing is created or crawled twice.
+    out = io.StringIO()
+    call_command("setup_demo", "--password-file", str(password_file), stdout=out)
+    assert "created" not in out.getvalue() and "crawling" not in out.getvalue()
+    assert password in out.getvalue()
