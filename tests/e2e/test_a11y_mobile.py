@@ -79,6 +79,9 @@ def test_it_streams_into_a_live_region_with_labelled_controls(page, demo_site, l
 def test_it_goes_full_screen_on_a_phone_and_saves_screenshots(
     _playwright, demo_site, live_server, tmp_path
 ):
+    from widget.management.commands.setup_demo import demo_settings_ensure
+
+    demo_settings_ensure(demo_site)  # the demo's look: name, colour, starter questions
     shots = {}
     for name, options in {
         "desktop": {"viewport": {"width": 1280, "height": 800}},
@@ -94,8 +97,11 @@ def test_it_goes_full_screen_on_a_phone_and_saves_screenshots(
             page = ctx.new_page()
             page.goto(demo_url(live_server))
             frame = chat_frame(page)
-            ask(frame, "What is the price of the E-Cruiser?")
+            assert frame.locator(".cw-starter").count() == 3
+            assert frame.locator(".cw-title").inner_text() == "Chat with Northwind helper"
+            frame.locator(".cw-starter").first.click()  # a starter question asks itself
             wait_answers(frame, 1)
+            page.wait_for_timeout(200)  # let the last frame paint before the screenshot
             box = page.locator("[data-cloop='frame']").bounding_box()
             if name == "mobile":
                 assert box == {"x": 0, "y": 0, "width": 390, "height": 844}

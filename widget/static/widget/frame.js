@@ -224,10 +224,14 @@
     if (!list.length) return;
     var box = el("div", "cw-sources");
     box.appendChild(el("p", "cw-sources-title", S.sources));
-    var ul = el("ul"), seen = {};
+    // Numbered: the answer's [n] markers refer to the n-th source.
+    var ul = el("ol"), seen = {};
     list.forEach(function (s) {
       if (seen[s.url]) return; seen[s.url] = 1;
-      var li = el("li"), a = link(s.url, String(s.title || s.url));
+      var hash = "";
+      try { hash = decodeURIComponent(new URL(s.url).hash.slice(1)).replace(/[-_]+/g, " "); } catch (e) {}
+      var label = String(s.title || s.url) + (hash && hash !== "top" ? " \u203a " + hash : "");
+      var li = el("li"), a = link(s.url, label);
       a.setAttribute("data-cloop", "source");
       li.appendChild(a); ul.appendChild(li);
     });
