@@ -215,3 +215,62 @@ def test_it_queues_messages_typed_offline_and_sends_each_once(
     sent = [f for f in frames if f["type"] == "answer"]
     assert len(sent) == 3
     assert re.search(r"deliver|days", frame.locator(ANSWERED).nth(1).inner_text(), re.I)
+
+
+@pytest.fixture
+def loopback_model(settings, monkeypatch):
+    from tests.conversations.llm_server import LoopbackOpenAI
+
+    server = LoopbackOpenAI().start()
+    monkeypatch.setenv("OPENAI_API_BASE", server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback")
+    settings.CLOOP_LLM_MODEL = "openai/gpt-4o-mini"
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_it_shows_a_model_error_and_retries_the_same_message(
+    page, demo_site, live_server, loopback_model
+):
+    loopback_model.mode = "error"
+    page.goto(demo_url(live_server))
+    frame = chat_frame(page)
+    ask(frame, "What is the price of the E-Cruiser?")
+    error = frame.locator("#cw-error[role='alert']")
+    error.wait_for()
+    assert frame.locator("#cw-typing").is_hidden()
+    loopback_model.mode = "normal"
+    loopback_model.reply = "The E-Cruiser costs 2,490 euros [1]."
+    error.get_by_role("button", name="Try again").click()
+    wait_answers(frame, 1)
+    assert "2,490" in frame.locator(ANSWERED).last.inner_text()
+    assert frame.locator("#cw-error").count() == 0
+    visitor_texts = [
+        t for r, t in stored_messages(demo_site, visitor_id(page, demo_site)) if r == "visitor"
+    ]
+    assert visitor_texts == ["What is the price of the E-Cruiser?"]  # stored once
+
+
+def test_it_resends_a_message_cut_off_mid_answer_once(
+    page, browser_context, demo_site, live_server, loopback_model
+):
+    loopback_model.reply = "The E-Cruiser costs 2,490 euros and it is a very fine bike [1]."
+    loopback_model.token_delay = 0.3
+    frames = socket_frames(page)
+    page.goto(demo_url(live_server))
+    frame = chat_frame(page)
+    ask(frame, "What is the price of the E-Cruiser?")
+    frame.locator("#cw-typing").wait_for(state="visible")
+    while not any(f["type"] == "delta" for f in frames):  # the answer is streaming
+        page.wait_for_timeout(50)
+    browser_context.set_offline(True)
+    frame.wait_for_selector("#cw-status.on")
+    loopback_model.token_delay = 0.0
+    browser_context.set_offline(False)
+    wait_answers(frame, 1)
+    assert frame.locator("[data-cloop='message'][data-role='visitor']").count() == 1
+    assert frame.locator("[data-cloop='message'][data-role='assistant']").count() == 1
+    roles = [r for r, _ in stored_messages(demo_site, visitor_id(page, demo_site))]
+    assert roles.count("visitor") == 1 and roles.count("assistant") == 1

@@ -103,3 +103,43 @@ def test_it_refuses_to_render_the_window_on_a_foreign_origin(
     spoof = page.query_selector("#spoof").content_frame()
     assert spoof.query_selector('[data-cloop="input"]') is None
     assert any("frame-ancestors" in t for t in refused)
+
+
+def test_it_chats_on_an_allowed_foreign_origin_and_stores_nothing_on_cloop(
+    page, browser_context, demo_site, live_server, foreign_host
+):
+    from tenants.models import Site
+    from tests.e2e.test_chat import wait_answers
+
+    Site.objects.filter(pk=demo_site.pk).update(
+        allowed_origins=[*demo_site.allowed_origins, foreign_host.origin]
+    )
+    cloop = f"http://localhost:{live_server.port}"
+    foreign_host.pages["/shop.html"] = (
+        '<!doctype html><html lang="en"><title>Shop</title><h1>Shop</h1>'
+        f'<script src="{cloop}/widget.js" data-site="{demo_site.site_id}" async></script>'
+    )
+    page.goto(foreign_host.origin + "/shop.html")
+    frame = chat_frame(page)
+    assert frame.url.startswith(f"{cloop}/widget/frame/{demo_site.site_id}/")
+    frame.fill('[data-cloop="input"]', "Do you sell gift cards?")
+    frame.press('[data-cloop="input"]', "Enter")
+    wait_answers(frame, 1)
+    key = f"cloop_visitor_{demo_site.site_id}"
+    assert list(page.evaluate("Object.assign({}, localStorage)")) == [key]
+    # Cloop's origin (the window) keeps nothing at all (where Chromium lets a third-party
+    # frame have storage at all).
+    assert (
+        frame.evaluate(
+            "(() => { try { return localStorage.length + sessionStorage.length; }"
+            " catch (e) { return 0; } })()"
+        )
+        == 0
+    )
+    assert frame.evaluate("document.cookie") == ""
+    assert browser_context.cookies() == []
+    # The host page cannot reach into the window: it is another origin.
+    assert page.evaluate(
+        "(() => { try { return document.querySelector('[data-cloop=frame]')"
+        ".contentDocument === null; } catch (e) { return true; } })()"
+    )
