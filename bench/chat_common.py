@@ -36,7 +36,7 @@ def free_port() -> int:
 
 
 def bench_site_ensure():
-    """Create (once) the bench site with the test fixture pages indexed and a high quota."""
+    """A fresh bench site with the test fixture pages indexed and a high quota."""
     import django
 
     django.setup()
@@ -49,9 +49,11 @@ def bench_site_ensure():
     from tests.conversations.pages import PAGES_A
 
     call_command("migrate_platform", verbosity=0)
-    site = Site.objects.filter(site_id=SITE_ID).first()
-    if site is None:
-        site = site_create(SITE_ID, name="Bench Oy", url="http://site-a.test/").site
+    from tenants.services import site_delete
+
+    if Site.objects.filter(site_id=SITE_ID).exists():
+        site_delete(SITE_ID)  # a clean index and no chats left from an earlier run
+    site = site_create(SITE_ID, name="Bench Oy", url="http://site-a.test/").site
     from crawler.index import index_html
 
     with tenant_context(site):
