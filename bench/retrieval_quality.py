@@ -122,15 +122,16 @@ def run_rank_bm25(questions, tokens: str):
                 return re.findall(r"\w+", q.lower())
         else:
             cur.execute(
-                "SELECT p.url, c.tf FROM crawler_chunk c JOIN crawler_page p ON p.id = c.page_id "
-                "ORDER BY c.id"
+                "SELECT p.url, array_agg(x.lexeme), array_agg(x.tf) FROM crawler_chunk c "
+                "JOIN crawler_page p ON p.id = c.page_id "
+                "JOIN crawler_posting x ON x.chunk_id = c.id GROUP BY c.id, p.url ORDER BY c.id"
             )
             rows = cur.fetchall()
             urls = [r[0] for r in rows]
-            corpus = []
-            for _, tf in rows:
-                tf = json.loads(tf) if isinstance(tf, str) else tf
-                corpus.append([lx for lx, n in tf.items() for _ in range(max(1, round(n)))])
+            corpus = [
+                [lx for lx, n in zip(lxs, tfs, strict=True) for _ in range(max(1, round(n)))]
+                for _, lxs, tfs in rows
+            ]
 
             def tok(q):
                 return _query_lexemes(q, cfg)

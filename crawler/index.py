@@ -46,16 +46,15 @@ class IndexResult:
 
 
 def _terms_change(cur, page_id: int, sign: int) -> None:
-    """Add (sign=1) or subtract (sign=-1) a page's chunks from the term statistics.
+    """Add (sign=1) or subtract (sign=-1) a page's postings from the term statistics.
 
     Rows are touched in lexeme order so two writers cannot deadlock on them.
     """
     cur.execute(
         """
         INSERT INTO crawler_term (lexeme, df)
-        SELECT lx, %s * count(*) FROM crawler_chunk c,
-               unnest(tsvector_to_array(c.search_vector)) lx
-        WHERE c.page_id = %s GROUP BY lx ORDER BY lx
+        SELECT lexeme, %s * count(*) FROM crawler_posting WHERE page_id = %s
+        GROUP BY lexeme ORDER BY lexeme
         ON CONFLICT (lexeme) DO UPDATE SET df = crawler_term.df + EXCLUDED.df
         """,
         [sign, page_id],
@@ -72,6 +71,31 @@ def _terms_change(cur, page_id: int, sign: int) -> None:
     )
     if sign < 0:
         cur.execute("DELETE FROM crawler_term WHERE df <= 0")
+        cur.execute("DELETE FROM crawler_posting WHERE page_id = %s", [page_id])
+
+
+# Search vectors of a page's chunks: heading at weight A, page title at B, text at D.
+VECTORS_SQL = """
+    UPDATE crawler_chunk c SET search_vector =
+        setweight(to_tsvector(%s::regconfig, coalesce(c.heading, '')), 'A')
+        || setweight(to_tsvector(%s::regconfig, p.title), 'B')
+        || to_tsvector(%s::regconfig, c.text)
+    FROM crawler_page p WHERE p.id = c.page_id AND {where}
+"""
+# Postings and document lengths from the search vectors.
+POSTINGS_SQL = f"""
+    WITH x AS (
+        SELECT c.id, c.page_id, u.lexeme,
+               (SELECT sum({TF_WEIGHTS_SQL}) FROM unnest(u.weights) w)::real AS tf
+        FROM crawler_chunk c, unnest(c.search_vector) u WHERE {{where}}
+    ), l AS (
+        UPDATE crawler_chunk c SET length = s.len
+        FROM (SELECT id, sum(tf)::int AS len FROM x GROUP BY id) s WHERE c.id = s.id
+        RETURNING c.id, c.length
+    )
+    INSERT INTO crawler_posting (lexeme, chunk_id, page_id, tf, dl)
+    SELECT x.lexeme, x.id, x.page_id, x.tf, l.length FROM x JOIN l ON l.id = x.id
+"""  # noqa: S608 - only constants are formatted in
 
 
 def _chunks_write(page: Page, ex: Extracted, config: str) -> int:
@@ -83,38 +107,8 @@ def _chunks_write(page: Page, ex: Extracted, config: str) -> int:
         ]
     )
     with connection.cursor() as cur:
-        cur.execute(
-            """
-            UPDATE crawler_chunk c SET search_vector =
-                setweight(to_tsvector(%s::regconfig, coalesce(c.heading, '')), 'A')
-                || setweight(to_tsvector(%s::regconfig, %s), 'B')
-                || to_tsvector(%s::regconfig, c.text)
-            WHERE c.page_id = %s
-            """,
-            [config, config, page.title, config, page.pk],
-        )
-        cur.execute(
-            f"""
-            UPDATE crawler_chunk c SET
-                length = coalesce(s.len, 0), tf = coalesce(s.tf, '{{}}'::jsonb)
-            FROM (
-                SELECT c2.id,
-                       sum(x.tf)::int AS len,
-                       jsonb_object_agg(x.lexeme, x.tf) AS tf
-                FROM crawler_chunk c2,
-                     LATERAL (
-                        SELECT u.lexeme,
-                               (SELECT sum({TF_WEIGHTS_SQL}) FROM unnest(u.weights) w)::float8
-                               AS tf
-                        FROM unnest(c2.search_vector) u
-                     ) x
-                WHERE c2.page_id = %s
-                GROUP BY c2.id
-            ) s
-            WHERE c.id = s.id
-            """,  # noqa: S608 - only a constant is formatted in
-            [page.pk],
-        )
+        cur.execute(VECTORS_SQL.format(where="c.page_id = %s"), [config, config, config, page.pk])
+        cur.execute(POSTINGS_SQL.format(where="c.page_id = %s"), [page.pk])
         _terms_change(cur, page.pk, +1)
     return len(chunks)
 
@@ -213,9 +207,7 @@ def index_stats_rebuild() -> None:
         cur.execute(
             """
             INSERT INTO crawler_term (lexeme, df)
-            SELECT lx, count(*) FROM crawler_chunk c,
-                   unnest(tsvector_to_array(c.search_vector)) lx
-            GROUP BY lx
+            SELECT lexeme, count(*) FROM crawler_posting GROUP BY lexeme
             """
         )
         cur.execute(

@@ -153,8 +153,6 @@ class Chunk(models.Model):
     search_vector = SearchVectorField(null=True)
     # Number of lexeme positions: the document length of BM25.
     length = models.PositiveIntegerField(default=0)
-    # {lexeme: weighted term frequency}: BM25's tf, read per candidate without unnesting.
-    tf = models.JSONField(default=dict)
 
     class Meta:
         ordering = ["page_id", "ordinal"]
@@ -165,6 +163,13 @@ class Chunk(models.Model):
 
     def __str__(self):
         return f"{self.page.url}#{self.anchor}" if self.anchor else self.page.url
+
+
+# crawler_posting (lexeme, chunk_id, page_id, tf, dl) is the inverted index BM25 reads: one
+# row per lexeme per chunk, covered by an index on (lexeme, chunk_id) INCLUDE (page_id, tf,
+# dl) so a query term's postings are one index-only range scan. It has no Django model (no
+# primary key is needed, and Django's cascade would scan it row by row): migration 0004
+# creates it, crawler.index writes it, crawler.search reads it.
 
 
 class Term(models.Model):

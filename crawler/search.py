@@ -1,16 +1,19 @@
-"""Retrieval: BM25 over the site's own term statistics, on a GIN candidate set.
+"""Retrieval: BM25 over the site's own term statistics, from an inverted index in PostgreSQL.
 
 PostgreSQL's `ts_rank` ignores how rare a word is across the site, so a page that repeats a
 common word outranks the one section that names the rare word the visitor asked about.
 Here each query lexeme gets BM25's IDF from `crawler_term` (document frequencies kept by
-crawler.index), term frequencies come from each chunk's `tf` map (a heading word counts
-3 times, a title word 2), and chunk length is normalised against the site's average.
+crawler.index), term frequencies come from `crawler_posting` (one row per lexeme per chunk;
+a heading word counts 3 times, a title word 2), and chunk length is normalised against the
+site's average. A query term's postings are one index-only range scan.
 
-Candidates come from the GIN index. To keep common words from making the candidate set
-huge, the rarest lexemes (up to CANDIDATE_BUDGET matching chunks together) generate
-candidates and all lexemes score them; this is exact whenever the k-th best score is at
-least what the left-out common lexemes could add (MaxScore's bound), and otherwise the
-search falls back to every chunk containing any query lexeme.
+Top-k with MaxScore: the rarest query lexemes ("essential", up to CANDIDATE_BUDGET postings
+together) generate candidates; the other lexemes only add their scores to those candidates.
+The result is exact when the best scores found are at least what a chunk outside the
+candidates could reach (its essential part plus the other lexemes' upper bounds); otherwise
+the next rarest lexeme becomes essential and the search repeats. Lexemes in more than
+COMMON_SHARE of all chunks never generate candidates unless the query has nothing else
+(they add little to a score, and scanning them would cost the most).
 
 Runs in the current schema (call inside the site's `tenant_context`).
 """
@@ -26,7 +29,11 @@ from crawler.index import index_stats, text_config
 
 K1 = 1.2
 B = 0.75
-CANDIDATE_BUDGET = 4000
+CANDIDATE_BUDGET = 2000
+COMMON_SHARE = 0.1
+# Rounds of MaxScore before the best found so far is accepted (bounds the cost of a query
+# made only of fairly common words; see docs/crawler.md for the measured effect).
+MAX_ROUNDS = 2
 MAX_QUERY_LEXEMES = 32
 # At most this many passages from one page, so one long page cannot crowd out the others.
 PER_PAGE = 2
@@ -64,27 +71,54 @@ def _tsquery(lexemes: list[str]) -> str:
     return " | ".join("'" + lx.replace("\\", "\\\\").replace("'", "''") + "'" for lx in lexemes)
 
 
-def _score(lexemes: list[str], idfs: list[float], avgdl: float, limit: int, tsq: str):
-    """(chunk_id, score) of the best `limit` chunks matching tsquery `tsq`."""
-    terms = []
-    params: list = []
-    for lx, idf in zip(lexemes, idfs, strict=True):
-        terms.append("%s * (t.x->%s)::float8 / ((t.x->%s)::float8 + t.kk)")
-        params += [idf * (K1 + 1), lx, lx]
-    # Missing keys give NULL; coalesce each term to 0.
-    expr = " + ".join(f"coalesce({t}, 0)" for t in terms)
-    sql = f"""
-        SELECT t.id, t.page_id, ({expr}) AS score FROM (
-            SELECT c.id, c.page_id, c.tf AS x,
-                   %s * (1 - %s + %s * c.length / %s) AS kk
-            FROM crawler_chunk c
-            WHERE c.search_vector @@ %s::tsquery
-        ) t
-        ORDER BY score DESC, t.id
-        LIMIT %s
-    """  # noqa: S608 - the formatted part holds placeholders only
+_SCORE_SQL = """
+    WITH part AS (
+        SELECT p.chunk_id, p.page_id,
+               sum(q.w * p.tf / (p.tf + %(k1)s::float8 * (1 - %(b)s::float8 + %(b)s::float8 * p.dl / %(avgdl)s::float8))) AS s
+        FROM unnest(%(ess)s::text[], %(ess_w)s::float8[]) AS q(lexeme, w)
+        JOIN crawler_posting p ON p.lexeme = q.lexeme
+        GROUP BY p.chunk_id, p.page_id
+        ORDER BY s DESC, p.chunk_id
+        LIMIT %(limit)s
+    )
+    SELECT part.chunk_id, part.page_id, part.s, part.s + coalesce(x.s, 0) AS score
+    FROM part LEFT JOIN LATERAL (
+        SELECT sum(q.w * p.tf / (p.tf + %(k1)s::float8 * (1 - %(b)s::float8 + %(b)s::float8 * p.dl / %(avgdl)s::float8))) AS s
+        FROM unnest(%(rest)s::text[], %(rest_w)s::float8[]) AS q(lexeme, w)
+        JOIN crawler_posting p ON p.lexeme = q.lexeme AND p.chunk_id = part.chunk_id
+    ) x ON true
+    ORDER BY score DESC, part.chunk_id
+"""
+
+
+# One essential lexeme: no aggregation, just the top of its postings.
+_SCORE_ONE_SQL = _SCORE_SQL.replace(
+    """        FROM unnest(%(ess)s::text[], %(ess_w)s::float8[]) AS q(lexeme, w)
+        JOIN crawler_posting p ON p.lexeme = q.lexeme
+        GROUP BY p.chunk_id, p.page_id""",
+    """        FROM (SELECT (%(ess)s::text[])[1] AS lexeme, (%(ess_w)s::float8[])[1] AS w) q
+        JOIN crawler_posting p ON p.lexeme = q.lexeme""",
+).replace("sum(q.w * p.tf", "(q.w * p.tf", 1)
+if "GROUP BY" in _SCORE_ONE_SQL:  # the rewrite above must have matched
+    raise ImportError("crawler.search: _SCORE_ONE_SQL rewrite failed")
+
+
+def _score(ess, ess_w, rest, rest_w, avgdl: float, limit: int):
+    """[(chunk_id, page_id, essential score, full score)], best full score first."""
     with connection.cursor() as cur:
-        cur.execute(sql, [*params, K1, B, B, avgdl, tsq, limit])
+        cur.execute(
+            _SCORE_ONE_SQL if len(ess) == 1 else _SCORE_SQL,
+            {
+                "k1": K1,
+                "b": B,
+                "avgdl": avgdl,
+                "ess": ess,
+                "ess_w": ess_w,
+                "rest": rest,
+                "rest_w": rest_w,
+                "limit": limit,
+            },
+        )
         return cur.fetchall()
 
 
@@ -106,30 +140,34 @@ def search(query: str, k: int = 5) -> list[Passage]:
             "SELECT lexeme, df FROM crawler_term WHERE lexeme = ANY(%s) AND df > 0", [lexemes]
         )
         dfs = dict(cur.fetchall())
-    present = [lx for lx in lexemes if lx in dfs]
+    # Rarest first: they carry the score.
+    present = sorted((lx for lx in lexemes if lx in dfs), key=lambda lx: (dfs[lx], lx))
     if not present:
         return []
-
-    def idf(df: int) -> float:
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
-
-    # Rarest first: they carry the score.
-    present.sort(key=lambda lx: dfs[lx])
-    idfs = [idf(dfs[lx]) for lx in present]
+    weight = {lx: math.log(1 + (n - dfs[lx] + 0.5) / (dfs[lx] + 0.5)) * (K1 + 1) for lx in present}
     want = max(40, k * PER_PAGE * 4)
-    essential, total = [], 0
+    limit = want * 4
+    common = max(CANDIDATE_BUDGET, COMMON_SHARE * n)
+    n_ess, total = 0, 0
     for lx in present:
-        if essential and total + dfs[lx] > CANDIDATE_BUDGET:
+        if n_ess and (total + dfs[lx] > CANDIDATE_BUDGET or dfs[lx] > common):
             break
-        essential.append(lx)
+        n_ess += 1
         total += dfs[lx]
-    rows = _score(present, idfs, avgdl, want, _tsquery(essential))
-    rest_bound = sum(
-        i * (K1 + 1) for lx, i in zip(present, idfs, strict=True) if lx not in essential
-    )
-    if rest_bound > 0 and (len(rows) < want or rows[-1][2] < rest_bound):
-        rows = _score(present, idfs, avgdl, want, _tsquery(present))
-    return _passages(_page_evidence(rows), k)
+    rounds = 0
+    while True:
+        ess, rest = present[:n_ess], present[n_ess:]
+        rows = _score(ess, [weight[x] for x in ess], rest, [weight[x] for x in rest], avgdl, limit)
+        # weight = the most a lexeme can add to any chunk's score (tf/(tf+K) < 1).
+        bound = sum(weight[x] for x in rest)
+        if len(rows) == limit:
+            bound += min(r[2] for r in rows)
+        exact = not rest or (len(rows) >= want and rows[want - 1][3] >= bound)
+        rounds += 1
+        if exact or rounds >= MAX_ROUNDS or dfs[present[n_ess]] > common:
+            break
+        n_ess += 1
+    return _passages(_page_evidence([(r[0], r[1], r[3]) for r in rows[:want]]), k)
 
 
 def _page_evidence(rows):
