@@ -57,7 +57,7 @@ def chromium():
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def _playwright(chromium):
     from playwright.sync_api import sync_playwright
 

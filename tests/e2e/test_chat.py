@@ -263,8 +263,11 @@ def test_it_resends_a_message_cut_off_mid_answer_once(
     frame = chat_frame(page)
     ask(frame, "What is the price of the E-Cruiser?")
     frame.locator("#cw-typing").wait_for(state="visible")
-    while not any(f["type"] == "delta" for f in frames):  # the answer is streaming
+    for _ in range(300):  # until the answer is streaming
+        if any(f["type"] == "delta" for f in frames):
+            break
         page.wait_for_timeout(50)
+    assert any(f["type"] == "delta" for f in frames)
     browser_context.set_offline(True)
     frame.wait_for_selector("#cw-status.on")
     loopback_model.token_delay = 0.0

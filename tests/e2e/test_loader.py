@@ -99,7 +99,10 @@ def test_it_refuses_to_render_the_window_on_a_foreign_origin(
     assert frame.query_selector('[data-cloop="input"]') is None
 
     page.goto(foreign_host.origin + "/spoof.html")
-    page.wait_for_timeout(500)
+    for _ in range(100):  # Chromium reports the refusal on the console
+        if refused:
+            break
+        page.wait_for_timeout(100)
     spoof = page.query_selector("#spoof").content_frame()
     assert spoof.query_selector('[data-cloop="input"]') is None
     assert any("frame-ancestors" in t for t in refused)
