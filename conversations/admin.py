@@ -14,6 +14,7 @@ from django.db.models import Count, Exists, OuterRef
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django_tenants.utils import get_public_schema_name
 
@@ -22,7 +23,20 @@ from conversations.access_log import Action, Channel, access_record
 from conversations.models import (
     Conversation,
     Lead,
+    Phase,
 )
+
+
+def _when(iso) -> str:
+    """An ISO time from phase_history as the admin shows times ("2026-11-29 01:35")."""
+    from django.utils.dateparse import parse_datetime
+
+    at = parse_datetime(iso) if isinstance(iso, str) else None
+    if at is None:
+        return str(iso or "")
+    if timezone.is_aware(at):
+        at = timezone.localtime(at)
+    return at.strftime("%Y-%m-%d %H:%M")
 
 
 class SiteSchemaOnlyAdmin(admin.ModelAdmin):
@@ -87,6 +101,7 @@ class ConversationAdmin(SiteSchemaOnlyAdmin):
         "created_at",
         "updated_at",
         "phase_history_table",
+        "leads_given",
         "transcript",
     )
     readonly_fields = fields
@@ -137,12 +152,40 @@ class ConversationAdmin(SiteSchemaOnlyAdmin):
         rows = obj.phase_history or []
         if not rows:
             return "—"
+        labels = dict(Phase.choices)
         return format_html(
             "<ol>{}</ol>",
             format_html_join(
                 "",
                 "<li>{} <small>({})</small></li>",
-                ((h.get("phase", ""), h.get("at", "")) for h in rows),
+                (
+                    (labels.get(h.get("phase"), h.get("phase", "")), _when(h.get("at")))
+                    for h in rows
+                ),
+            ),
+        )
+
+    @admin.display(description="e-mail given")
+    def leads_given(self, obj):
+        leads = list(
+            Lead.objects.filter(conversation=obj).annotate(
+                may_contact=Exists(exports.leads_exportable().filter(pk=OuterRef("pk")))
+            )
+        )
+        if not leads:
+            return "—"
+        return format_html_join(
+            format_html("<br>"),
+            '<a href="{}">{}</a> <small>({})</small>',
+            (
+                (
+                    reverse("admin:conversations_lead_change", args=[lead.pk]),
+                    lead.email,
+                    "objected — do not contact"
+                    if not lead.may_contact
+                    else ("marketing consent" if lead.marketing_consent else "follow-up only"),
+                )
+                for lead in leads
             ),
         )
 
@@ -178,20 +221,41 @@ class ConversationAdmin(SiteSchemaOnlyAdmin):
 # --- leads ------------------------------------------------------------------------------------
 
 
+class ObjectedFilter(admin.SimpleListFilter):
+    title = "objection"
+    parameter_name = "objected"
+
+    def lookups(self, request, model_admin):
+        return [("no", "May be contacted"), ("yes", "Objected: do not contact")]
+
+    def queryset(self, request, queryset):
+        exportable = exports.leads_exportable().values("pk")
+        if self.value() == "no":
+            return queryset.filter(pk__in=exportable)
+        if self.value() == "yes":
+            return queryset.exclude(pk__in=exportable)
+        return queryset
+
+
 @admin.register(Lead)
 class LeadAdmin(SiteSchemaOnlyAdmin):
+    # What a customer needs before writing to someone comes first: may I, and may I market?
     list_display = (
         "email",
-        "marketing_consent",
+        "contact_status",
         "consent_wording",
         "consent_at",
         "conversation_link",
         "start_page",
-        "source",
         "created_at",
-        "objected",
+        "source",
     )
-    list_filter = ("marketing_consent", "source", ("created_at", admin.DateFieldListFilter))
+    list_filter = (
+        ObjectedFilter,
+        "marketing_consent",
+        "source",
+        ("created_at", admin.DateFieldListFilter),
+    )
     search_fields = ("email",)
     date_hierarchy = "created_at"
     raw_id_fields = ("visitor", "conversation")
@@ -199,7 +263,13 @@ class LeadAdmin(SiteSchemaOnlyAdmin):
     change_list_template = "admin/conversations/lead/change_list.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("conversation", "visitor")
+        exportable = exports.leads_exportable().filter(pk=OuterRef("pk"))
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("conversation", "visitor")
+            .annotate(may_contact=Exists(exportable))
+        )
 
     @admin.display(description="consent wording")
     def consent_wording(self, obj):
@@ -217,9 +287,17 @@ class LeadAdmin(SiteSchemaOnlyAdmin):
     def start_page(self, obj):
         return obj.conversation.start_page_url if obj.conversation_id else ""
 
-    @admin.display(description="objected", boolean=True)
-    def objected(self, obj):
-        return bool(obj.visitor_id and obj.visitor.objected)
+    @admin.display(description="marketing", ordering="marketing_consent")
+    def contact_status(self, obj):
+        """Consent as it stands: an objection (Art. 21) overrides a ticked marketing box."""
+        if not getattr(obj, "may_contact", True):
+            return format_html(
+                '<strong class="cloop-objected" style="color:#ba2121">{}</strong>',
+                "objected — do not contact",
+            )
+        if obj.marketing_consent:
+            return format_html('<span class="cloop-consent">{}</span>', "consented")
+        return format_html('<span class="cloop-no-consent">{}</span>', "follow-up only")
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)

@@ -12,6 +12,8 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Case, When
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -98,16 +100,22 @@ class DataRequestAdmin(SiteSchemaOnlyAdmin):
         "id",
         "kind",
         "subject",
+        "status",
         "received_on",
         "deadline_display",
         "days_left_display",
-        "status",
         "handled_by",
         "handled_at",
     )
     list_filter = ("status", "kind", OverdueFilter)
     search_fields = ("subject_email", "=subject_visitor_id", "notes")
-    readonly_fields = ("due_on", "days_left_display", "handled_by", "handled_at", "audit_entries")
+    readonly_fields = (
+        "due_on_display",
+        "days_left_display",
+        "handled_by",
+        "handled_at",
+        "audit_entries",
+    )
     change_form_template = "admin/conversations/datarequest/change_form.html"
     actions = ["act_selected"]
     fieldsets = (
@@ -117,7 +125,7 @@ class DataRequestAdmin(SiteSchemaOnlyAdmin):
             {
                 "fields": (
                     "received_on",
-                    "due_on",
+                    "due_on_display",
                     "days_left_display",
                     "extended_until",
                     "extension_reason",
@@ -132,9 +140,25 @@ class DataRequestAdmin(SiteSchemaOnlyAdmin):
         parts = [p for p in (obj.subject_email, str(obj.subject_visitor_id or "")) if p]
         return " / ".join(parts) or "(erased)"
 
-    @admin.display(description="deadline", ordering="due_on")
+    def get_queryset(self, request):
+        # Open requests first, soonest (possibly extended) deadline first: the work queue.
+        # (Annotated before ordering: ModelAdmin.get_queryset would order by names that do
+        # not exist yet.)
+        return DataRequest.objects.annotate(
+            effective_deadline=Coalesce("extended_until", "due_on"),
+            open_rank=Case(When(status=DataRequest.Status.OPEN, then=0), default=1),
+        ).order_by(*self.get_ordering(request))
+
+    def get_ordering(self, request):
+        return ("open_rank", "effective_deadline", "id")
+
+    @admin.display(description="deadline", ordering="effective_deadline")
     def deadline_display(self, obj):
         return obj.deadline
+
+    @admin.display(description="due (30 days after receipt)")
+    def due_on_display(self, obj):
+        return obj.due_on or "— (set when saved)"
 
     @admin.display(description="days left")
     def days_left_display(self, obj):

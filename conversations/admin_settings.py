@@ -33,6 +33,31 @@ WIDGET_FIELDS = (
 )
 
 
+# The two privacy links used to read "Privacy notice url" and "Privacy notice URL": say which
+# one does what, and say what retention really deletes.
+FIELD_TEXTS = {
+    "privacy_notice_url": (
+        "Your own privacy notice (URL)",
+        "Leave empty to publish Cloop's generated notice (above). If set, the widget links "
+        "here instead.",
+    ),
+    "widget_privacy_url": (
+        "Widget's privacy link (override)",
+        "Only if the widget must link somewhere other than the privacy notice above; "
+        "empty = the notice above.",
+    ),
+    "conversation_retention_days": (
+        "Keep conversations (days)",
+        "Each message is deleted this many days after it was written, and a conversation "
+        "with its last message. The nightly purge applies it within a day.",
+    ),
+    "lead_retention_days": (
+        "Keep leads (days)",
+        "An e-mail address a visitor left is deleted this many days after it was given.",
+    ),
+}
+
+
 def widget_settings_model():
     try:
         return apps.get_model("widget", "WidgetSettings")
@@ -56,7 +81,7 @@ class SiteSettingsForm(forms.ModelForm):
     """SiteSettings plus the Site row's contact and origins plus the widget's settings."""
 
     contact_email = forms.EmailField(
-        label="data-protection contact e-mail",
+        label="Data-protection contact e-mail",
         required=False,
         help_text="Shown as [Customer Contact Email] in the privacy notice.",
     )
@@ -94,6 +119,11 @@ class SiteSettingsForm(forms.ModelForm):
                 field.required = False
                 field.initial = getattr(self.widget_settings, name)
                 self.fields[f"widget_{name}"] = field
+        # Labels a customer reads without knowing the models behind them.
+        for name, (label, help_text) in FIELD_TEXTS.items():
+            if name in self.fields:
+                self.fields[name].label = label
+                self.fields[name].help_text = help_text
 
     def clean_allowed_origins(self):
         from tenants.services import SiteError, normalise_origin

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from conversations import requests
+from conversations.exports import leads_exportable
 from conversations.models import Conversation, Lead, Message, Phase
 
 DAYS = 30
@@ -81,9 +82,13 @@ def _crawl_status() -> dict:
         return {}
     last = CrawlRun.objects.order_by("-created_at").first()
     runs = list(CrawlRun.objects.order_by("-created_at")[:10])
+    last_ok = (
+        CrawlRun.objects.filter(status=CrawlRun.Status.SUCCEEDED).order_by("-created_at").first()
+    )
     return {
         "pages": Page.objects.count(),
         "last": last,
+        "last_ok": last_ok if last_ok != last else None,
         "runs": _bars([(f"#{r.pk} {r.status}", r.pages_indexed) for r in reversed(runs)]),
     }
 
@@ -93,13 +98,23 @@ def overview_data(now: datetime.datetime | None = None) -> dict:
     today = timezone.localdate(now)
     since = now - datetime.timedelta(days=DAYS)
     phases = dict(Conversation.objects.values_list("phase").annotate(n=Count("id")))
-    leads = Lead.objects.all()
-    refused_total = Message.objects.filter(
-        role=Message.Role.ASSISTANT, refused=True, created_at__gte=since
-    ).count()
-    answered_total = Message.objects.filter(
-        role=Message.Role.ASSISTANT, refused=False, created_at__gte=since
-    ).count()
+    # The leads a customer may contact: an objection (Art. 21) voids marketing consent, so
+    # objected people are counted apart, never as "with marketing consent".
+    leads = leads_exportable()
+    objected_leads = Lead.objects.count() - leads.count()
+    recent = Message.objects.filter(role=Message.Role.ASSISTANT, created_at__gte=since)
+    refused_total = recent.filter(refused=True).count()
+    failed_total = recent.filter(refused=False).exclude(error="").count()
+    answered_total = recent.filter(refused=False, error="").count()
+    answers = _bars(
+        [
+            ("answered", answered_total),
+            ("could not answer", refused_total),
+            ("failed (model error)", failed_total),
+        ]
+    )
+    for bar in answers[1:]:
+        bar["warn"] = True
     return {
         "days": DAYS,
         "totals": {
@@ -107,15 +122,17 @@ def overview_data(now: datetime.datetime | None = None) -> dict:
             "conversations_recent": Conversation.objects.filter(created_at__gte=since).count(),
             "leads": leads.count(),
             "leads_consent": leads.filter(marketing_consent=True).count(),
+            "leads_objected": objected_leads,
             "answered": answered_total,
             "refused": refused_total,
+            "failed": failed_total,
             "open_requests": requests.requests_open().count(),
             "overdue_requests": requests.requests_overdue().count(),
         },
         "conversations_per_day": _per_day(Conversation.objects.all(), "created_at", today),
         "leads_per_day": _per_day(leads, "created_at", today),
         "phases": _bars([(label, phases.get(value, 0)) for value, label in Phase.choices]),
-        "answers": _bars([("answered", answered_total), ("could not answer", refused_total)]),
+        "answers": answers if failed_total else answers[:2],
         "unanswered": _unanswered(since),
         "most_cited": _most_cited(since),
         "crawl": _crawl_status(),

@@ -44,3 +44,14 @@ def cloop_admin_brand() -> str:
         return "Cloop staff"
     site = getattr(connection, "tenant", None)
     return f"Cloop — {getattr(site, 'name', '') or getattr(site, 'site_id', '')}"
+
+
+@register.simple_tag
+def cloop_admin_site_url(default: str = "/") -> str:
+    """Where "View site" leads: the customer's own website in a site's admin (the site's host
+    serves only the admin and the API, so Django's default "/" there is a 404); Cloop's
+    front page in the staff admin."""
+    if connection.schema_name == get_public_schema_name():
+        return default
+    site = getattr(connection, "tenant", None)
+    return http_url(getattr(site, "url", "")) or default

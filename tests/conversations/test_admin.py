@@ -86,7 +86,7 @@ def test_it_shows_a_read_only_transcript_with_sources_and_phase_history(owner_a)
     assert response.status_code == 200
     assert "visitor message 0" in page and "assistant message 1" in page
     assert 'href="https://site.test/pricing"' in page
-    assert "exploring" in page
+    assert "<li>Exploring <small>(" in page  # phase label and a readable time
     assert 'name="_save"' not in page  # read-only
 
 
