@@ -67,6 +67,20 @@ class Outcome:
     detail: str = ""
     # The URL as first scheduled (before redirects).
     scheduled_url: str = ""
+    # Extraction done on the loop's worker threads (see Frontier._prepare), so the caller's
+    # thread spends its time on the database only; None when not prepared.
+    prepared: tuple | None = None
+
+
+def prepare_html(f: Fetched) -> tuple:
+    """("binary", None) | ("html", Extracted | None): the CPU work on a fetched page."""
+    from crawler.extract import extract_html
+    from crawler.fetch import decode_html, looks_binary
+
+    if looks_binary(f.body):
+        return ("binary", None)
+    text = decode_html(f.body, f.headers.get("content-type", ""))
+    return ("html", extract_html(text, robots_header=f.headers.get("x-robots-tag", "")))
 
 
 def url_template(url: str) -> str:
@@ -419,4 +433,7 @@ class Frontier:
                         url=url, reason=reasons.DUPLICATE, detail=f"redirects to {r.url}"
                     )
                 self.seen.add(key)
-        return Outcome(url=r.url, fetched=r, reason=r.reason, detail=r.detail)
+        out = Outcome(url=r.url, fetched=r, reason=r.reason, detail=r.detail)
+        if not r.reason and 200 <= r.status < 300:
+            out.prepared = await asyncio.get_running_loop().run_in_executor(None, prepare_html, r)
+        return out

@@ -20,9 +20,8 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from crawler import reasons
-from crawler.extract import extract_html
-from crawler.fetch import FetchOptions, decode_html, looks_binary
-from crawler.frontier import Frontier, Outcome, Plan
+from crawler.fetch import FetchOptions
+from crawler.frontier import Frontier, Outcome, Plan, prepare_html
 from crawler.index import index_stats_rebuild, page_index, page_remove, text_config
 from crawler.models import CrawlRun, CrawlSettings, Page
 from crawler.urls import BadURL, dedupe_key, normalise_url, url_host
@@ -142,11 +141,10 @@ def _process(o: Outcome, st: _State, frontier: Frontier, config: str) -> None:
         st.skip(url, reasons.HTTP_STATUS, str(f.status), error=f.status >= 500)
         return
     st.ok_pages += 1
-    if looks_binary(f.body):
+    kind, ex = o.prepared or prepare_html(f)
+    if kind == "binary":
         st.skip(url, reasons.NOT_HTML, "binary content served as HTML")
         return
-    text = decode_html(f.body, f.headers.get("content-type", ""))
-    ex = extract_html(text, robots_header=f.headers.get("x-robots-tag", ""))
     if ex is None:
         st.skip(url, reasons.NOT_HTML, "not parseable as HTML")
         return
