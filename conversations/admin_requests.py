@@ -7,7 +7,6 @@ requests on the site's host (the connection is in the site's schema).
 from __future__ import annotations
 
 import datetime
-import json
 
 from django import forms
 from django.contrib import admin, messages
@@ -182,9 +181,23 @@ class DataRequestAdmin(SiteSchemaOnlyAdmin):
             return "—"
         return format_html_join(
             "",
-            "<div>{} · hash {}… · {}</div>",
-            ((a.at, a.subject_hash[:16], json.dumps(a.counts)) for a in rows),
+            "<div>{} · erased {} · <small>hash {}…</small></div>",
+            (
+                (
+                    timezone.localtime(a.at).strftime("%Y-%m-%d %H:%M"),
+                    _counts_text(a.counts),
+                    a.subject_hash[:16],
+                )
+                for a in rows
+            ),
         )
+
+    def get_readonly_fields(self, request, obj=None):
+        # A handled request is a record of what was asked and when: only its status (to
+        # reopen a mistake) and notes stay editable.
+        if obj is not None and obj.pk and obj.status != DataRequest.Status.OPEN:
+            return (*HANDLED_LOCKED, *self.readonly_fields)
+        return self.readonly_fields
 
     def save_model(self, request, obj, form, change):
         if obj.status != DataRequest.Status.OPEN and not obj.handled_at:
@@ -299,8 +312,12 @@ class DataRequestAdmin(SiteSchemaOnlyAdmin):
 
 @admin.register(ErasureAudit)
 class ErasureAuditAdmin(SiteSchemaOnlyAdmin):
-    list_display = ("at", "request", "short_hash", "counts")
+    list_display = ("at", "request", "short_hash", "counts_display")
     readonly_fields = ("request", "subject_hash", "counts", "at")
+
+    @admin.display(description="erased")
+    def counts_display(self, obj):
+        return _counts_text(obj.counts)
 
     @admin.display(description="subject hash")
     def short_hash(self, obj):
@@ -314,6 +331,31 @@ class ErasureAuditAdmin(SiteSchemaOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # the audit trail is the proof an erasure happened
+
+
+HANDLED_LOCKED = (
+    "kind",
+    "subject_email",
+    "subject_visitor_id",
+    "received_on",
+    "extended_until",
+    "extension_reason",
+)
+
+
+def _counts_text(counts: dict) -> str:
+    """{"visitors": 1, "messages": 4, ...} as "1 visitor, 1 conversation, 4 messages, 1 lead"."""
+    names = (
+        ("visitors", "visitor"),
+        ("conversations", "conversation"),
+        ("messages", "message"),
+        ("leads", "lead"),
+    )
+    parts = []
+    for key, noun in names:
+        n = int((counts or {}).get(key, 0) or 0)
+        parts.append(f"{n} {noun}{'' if n == 1 else 's'}")
+    return ", ".join(parts)
 
 
 def _who(request) -> str:

@@ -144,3 +144,34 @@ def test_it_shows_phase_names_times_and_the_email_given_in_a_transcript(realisti
     obi_conv = realistic_a["objector_conversation"]
     html = client.get(f"/admin/conversations/conversation/{obi_conv.pk}/change/").content.decode()
     assert "obi@example.com" in html and "objected — do not contact" in html
+
+
+def test_it_keeps_a_handled_request_as_a_record_and_reads_its_audit_in_words(realistic_a):
+    client = realistic_a["client"]
+    done = realistic_a["requests"]["done"]
+    url = f"/admin/conversations/datarequest/{done.pk}/change/"
+    response = client.get(url)
+    form = response.context["adminform"].form
+    assert set(form.fields) == {"status", "notes"}
+    html = response.content.decode()
+    assert re.search(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d · erased 1 visitor, 1 conversation, 4 messages, 1 lead", html
+    )
+    # Trying to rewrite what was asked changes nothing but the notes.
+    client.post(
+        url,
+        {"kind": "access", "received_on": "2020-01-01", "status": "done", "notes": "Called back."},
+    )
+    done.refresh_from_db()
+    assert (done.kind, done.notes) == ("erasure", "Called back.")
+    assert done.received_on.year != 2020
+    audits = client.get("/admin/conversations/erasureaudit/").content.decode()
+    assert "1 visitor, 1 conversation, 4 messages, 1 lead" in audits
+    # An open request stays fully editable.
+    open_req = realistic_a["requests"]["open"]
+    form = (
+        client.get(f"/admin/conversations/datarequest/{open_req.pk}/change/")
+        .context["adminform"]
+        .form
+    )
+    assert {"kind", "subject_email", "received_on", "extended_until"} <= set(form.fields)
