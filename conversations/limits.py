@@ -55,23 +55,30 @@ class SlidingWindow:
         return 0.0
 
 
-async def visitor_rate_hit(schema: str, visitor_id: str, limit: int = MESSAGES_PER_MINUTE) -> int:
-    """Count a message for this visitor on this site; return seconds to wait (0 = allowed).
+async def visitor_rate_hit(
+    schema: str,
+    visitor_id: str,
+    limit: int = MESSAGES_PER_MINUTE,
+    *,
+    kind: str = "msg",
+    window: int = WINDOW_SECONDS,
+) -> int:
+    """Count a `kind` event for this visitor on this site; return seconds to wait (0 = allowed).
 
-    A fixed one-minute window across all the visitor's connections (tabs) to the site.
+    A fixed window of `window` seconds across all the visitor's connections (tabs) to the site.
     """
-    bucket = int(time.time() // WINDOW_SECONDS)
-    key = f"cloop:rl:visitor:{schema}:{visitor_id}:{bucket}"
+    bucket = int(time.time() // window)
+    key = f"cloop:rl:visitor:{kind}:{schema}:{visitor_id}:{bucket}"
     try:
         pipe = _redis().pipeline()
         pipe.incr(key)
-        pipe.expire(key, WINDOW_SECONDS + 5)
+        pipe.expire(key, window + 5)
         count, _ = await pipe.execute()
     except Exception as exc:  # noqa: BLE001 - fail open, see the module docstring
         log.warning("rate limit store unavailable: %s", type(exc).__name__)
         return 0
     if count > limit:
-        return int(WINDOW_SECONDS - time.time() % WINDOW_SECONDS) + 1
+        return int(window - time.time() % window) + 1
     return 0
 
 

@@ -28,7 +28,12 @@ from django_tenants.utils import tenant_context
 from cloop.celery import tenant_task_send
 from conversations import chat, leads
 from conversations.answer import answer_question
-from conversations.limits import SlidingWindow, daily_quota_hit, visitor_rate_hit
+from conversations.limits import (
+    MESSAGES_PER_MINUTE,
+    SlidingWindow,
+    daily_quota_hit,
+    visitor_rate_hit,
+)
 from conversations.models import Lead, Phase, SiteSettings
 from conversations.text import language_detect
 from widget.tenancy import origin_allowed, scope_origin, site_resolve
@@ -40,6 +45,9 @@ MAX_MESSAGE_CHARS = 4000
 MAX_CLIENT_ID_CHARS = 64
 IDLE_SECONDS = 600
 CLOSE_TOO_BIG = 1009
+# Summary e-mails go to an address the visitor types: keep the chat from being a mail cannon.
+SUMMARIES_PER_WINDOW = 3
+SUMMARY_WINDOW_SECONDS = 600
 CLOSE_IDLE = 4000
 
 
@@ -97,6 +105,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.widget_settings: dict = {}
         self.quota = 0
         self.window = SlidingWindow()
+        self.summary_window = SlidingWindow(SUMMARIES_PER_WINDOW, SUMMARY_WINDOW_SECONDS)
         self.answer_task: asyncio.Task | None = None
         self.idle_task: asyncio.Task | None = None
         self.last_activity = time.monotonic()
@@ -356,7 +365,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # --- email, summary, forget ---------------------------------------------------------
 
+    async def _limited(self, window: SlidingWindow, kind: str, limit: int, seconds: int) -> bool:
+        """True (after telling the client) if this frame is over a rate limit."""
+        wait = window.hit()
+        if not wait:
+            wait = await visitor_rate_hit(
+                self.site.schema_name, str(self.visitor_id), limit, kind=kind, window=seconds
+            )
+        if wait:
+            await self.send_error(
+                "rate_limited", "Too many requests; wait a moment.", retry_after=int(wait) + 1
+            )
+        return bool(wait)
+
     async def on_email(self, frame: dict):
+        # E-mail frames share the message budget: each one is a DB write.
+        if await self._limited(self.window, "msg", MESSAGES_PER_MINUTE, 60):
+            return
         consent_text = self.widget_settings.get("consent_text", "")
         try:
             lead = await database_sync_to_async(leads.lead_save)(
@@ -381,6 +406,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     async def on_summary(self, frame: dict):
+        if await self._limited(self.window, "msg", MESSAGES_PER_MINUTE, 60):
+            return
         if self.conversation_id is None:
             await self.send_error("no_conversation", "There is no conversation to summarise yet.")
             return
@@ -406,6 +433,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         if not email:
             await self.send_error("email_required", "Give an e-mail address for the summary.")
+            return
+        # Counted only for e-mails actually sent.
+        if await self._limited(
+            self.summary_window, "summary", SUMMARIES_PER_WINDOW, SUMMARY_WINDOW_SECONDS
+        ):
             return
         from conversations.tasks import summary_send_task
 
