@@ -55,3 +55,18 @@ def cloop_admin_site_url(default: str = "/") -> str:
         return default
     site = getattr(connection, "tenant", None)
     return http_url(getattr(site, "url", "")) or default
+
+
+@register.filter
+def when(value) -> str:
+    """An ISO date-time from an export as people read it: "2026-11-29 01:42 UTC"."""
+    import datetime
+
+    from django.utils.dateparse import parse_datetime
+
+    at = parse_datetime(value) if isinstance(value, str) else value
+    if not isinstance(at, datetime.datetime):
+        return str(value or "—")
+    if at.tzinfo is not None:
+        return at.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return at.strftime("%Y-%m-%d %H:%M")

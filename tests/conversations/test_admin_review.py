@@ -175,3 +175,14 @@ def test_it_keeps_a_handled_request_as_a_record_and_reads_its_audit_in_words(rea
         .form
     )
     assert {"kind", "subject_email", "received_on", "extended_until"} <= set(form.fields)
+
+
+def test_it_writes_times_in_the_readable_export_as_people_read_them(realistic_a):
+    client = realistic_a["client"]
+    req = realistic_a["requests"]["open"]  # ann: her conversation has a failed answer
+    html = client.get(f"/admin/conversations/datarequest/{req.pk}/export.html").content.decode()
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", html)  # no raw ISO times
+    assert re.search(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d UTC\.", html)
+    assert "(no text: the answer failed and was not given)" in html
+    data = client.get(f"/admin/conversations/datarequest/{req.pk}/export.json").json()
+    assert "T" in data["generated_at"]  # the machine-readable copy keeps ISO 8601
