@@ -17,10 +17,16 @@ _ADMIN_OF = {
 }
 
 
+class DateFilter(admin.DateFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "date"
+
+
 @admin.register(AccessLog)
 class AccessLogAdmin(SiteSchemaOnlyAdmin):
-    list_display = ("at", "username", "channel", "action", "object_link", "rows")
-    list_filter = ("action", "channel", ("at", admin.DateFieldListFilter))
+    list_display = ("when", "who", "channel", "action", "object_link", "rows")
+    list_filter = ("action", "channel", ("at", DateFilter))
     search_fields = ("username", "=object_id")
     date_hierarchy = "at"
     list_per_page = 100
@@ -36,6 +42,14 @@ class AccessLogAdmin(SiteSchemaOnlyAdmin):
         "subject_hash",
     )
     fields = readonly_fields
+
+    @admin.display(description="when", ordering="at")
+    def when(self, obj):
+        return obj.at
+
+    @admin.display(description="who", ordering="username")
+    def who(self, obj):
+        return obj.username or "—"
 
     @admin.display(description="object", ordering="object_id")
     def object_link(self, obj):

@@ -289,7 +289,7 @@ class AccessLog(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name = "access log entry"
-        verbose_name_plural = "access log"
+        verbose_name_plural = "access log entries"
 
     def __str__(self):
         return f"{self.username or '?'} {self.action} {self.object_type} {self.object_id}"

@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "verbose_name": "access log entry",
-                "verbose_name_plural": "access log",
+                "verbose_name_plural": "access log entries",
                 "ordering": ["-at", "-id"],
             },
         ),

@@ -149,6 +149,7 @@ def test_it_shows_the_log_read_only_in_the_admin(owner_a):
     assert page.status_code == 200
     html = page.content.decode()
     assert "owner@a.test" in html and "Viewed a transcript" in html
+    assert "1 access log entry" in html and "By date" in html and "By at" not in html
     assert f"/admin/conversations/conversation/{convs[0].pk}/change/" in html
     assert owner_a.get("/admin/conversations/accesslog/add/").status_code == 403
     detail = owner_a.get(f"/admin/conversations/accesslog/{entry.pk}/change/")
