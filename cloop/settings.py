@@ -295,6 +295,9 @@ LOGGING = {
         # without request details by routing through our console formatter only.
         "django.server": {"level": "WARNING"},
         "uvicorn.access": {"level": "WARNING", "propagate": False, "handlers": []},
+        # uvicorn logs every WebSocket handshake ("<client ip> - WebSocket ... [accepted]/403")
+        # at INFO on uvicorn.error; WARNING keeps real errors and drops the visitor's address.
+        "uvicorn.error": {"level": "WARNING"},
         "LiteLLM": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
     },

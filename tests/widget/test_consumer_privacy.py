@@ -1,6 +1,7 @@
 """No client address is stored anywhere; summary e-mails go through a worker over SMTP."""
 
 import asyncio
+import contextlib
 import uuid
 
 import redis
@@ -120,3 +121,52 @@ def test_it_sends_a_summary_email_when_asked(live_server, site_a, celery_worker_
         "summary",
         False,
     )
+
+
+def test_it_logs_no_client_ip_under_the_production_logging_setup(live_server, site_a, settings):
+    import logging
+    import logging.config
+
+    import uvicorn.config
+
+    index_pages(site_a, PAGES_A)
+    site_cache_clear()
+    settings_cache_clear()
+    # What `uvicorn cloop.asgi:application` sets up (log level info), then what
+    # django.setup() applies on top when the application is imported.
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
+    logging.config.dictConfig(settings.LOGGING)
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            lines.append(f"{record.name} {record.levelname} {record.getMessage()}")
+
+    keep = Keep(level=logging.DEBUG)
+    watched = [logging.getLogger(n) for n in ("", "uvicorn", "uvicorn.error", "uvicorn.access")]
+    for logger in watched:
+        logger.addHandler(keep)
+    try:
+
+        async def scenario():
+            async with ChatClient.connect(live_server, site_a.site_id) as c:
+                await c.hello(str(uuid.uuid4()))
+                await c.ask("How much does the Pro plan cost?", "m1")
+                await c.send(type="nonsense")
+                await c.recv()
+            with contextlib.suppress(Exception):
+                async with ChatClient.connect(
+                    live_server, site_a.site_id, origin="http://evil.com"
+                ):
+                    pass
+
+        run(scenario())
+        logging.getLogger("widget.consumers").warning("probe: the handler sees app records")
+    finally:
+        for logger in watched:
+            logger.removeHandler(keep)
+        logging.config.dictConfig(settings.LOGGING)
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    assert any("probe" in line for line in lines)
+    assert [line for line in lines if CLIENT_IP in line] == []
