@@ -48,6 +48,8 @@ CLOSE_TOO_BIG = 1009
 # Summary e-mails go to an address the visitor types: keep the chat from being a mail cannon.
 SUMMARIES_PER_WINDOW = 3
 SUMMARY_WINDOW_SECONDS = 600
+# A hello costs a few reads; a client needs one per connection (a few after `forget`).
+HELLOS_PER_MINUTE = 10
 CLOSE_IDLE = 4000
 
 
@@ -106,6 +108,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.quota = 0
         self.window = SlidingWindow()
         self.summary_window = SlidingWindow(SUMMARIES_PER_WINDOW, SUMMARY_WINDOW_SECONDS)
+        self.hello_window = SlidingWindow(HELLOS_PER_MINUTE, 60)
         self.answer_task: asyncio.Task | None = None
         self.idle_task: asyncio.Task | None = None
         self.last_activity = time.monotonic()
@@ -190,6 +193,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_hello(self, frame: dict):
         if self.answer_task is not None and not self.answer_task.done():
             await self.send_error("busy", "Wait for the current answer to finish.")
+            return
+        wait = self.hello_window.hit()
+        if wait:
+            await self.send_error(
+                "rate_limited", "Too many hello frames; wait a moment.", retry_after=int(wait) + 1
+            )
             return
         given = frame.get("visitor_id")
         vid = chat.visitor_id_parse(given) if given else uuid.uuid4()

@@ -155,3 +155,20 @@ def test_it_never_lets_a_flood_reach_the_model(chat_site, openai_server):
     assert len(openai_server.requests) == answers <= 20
     assert visitor_messages(site_a) == answers
     assert sum(codes.values()) + answers == 1000
+
+
+def test_it_limits_hello_frames_per_connection(chat_site):
+    server, site_a = chat_site
+
+    async def scenario():
+        async with ChatClient.connect(server, site_a.site_id) as c:
+            for _ in range(10):
+                await c.hello(str(uuid.uuid4()))
+            await c.send(type="hello", visitor_id=str(uuid.uuid4()))
+            limited = await c.recv()
+            answer, _ = await c.ask(Q, "m1")  # the last accepted hello still holds
+            return limited, answer
+
+    limited, answer = run(scenario())
+    assert limited["type"] == "error" and limited["code"] == "rate_limited"
+    assert answer["type"] == "answer"
