@@ -55,6 +55,16 @@ class DataRequestForm(forms.ModelForm):
             "status",
             "notes",
         )
+        labels = {"subject_email": "Subject's e-mail", "subject_visitor_id": "Subject's visitor id"}
+        help_texts = {
+            "kind": "Access: send them a copy. Erasure: delete everything. Objection: stop "
+            "storing their chats and take them out of every lead export.",
+            "subject_email": "The address the person left in the chat (or writes from).",
+            "subject_visitor_id": "Optional: the random id in the person's browser "
+            "(localStorage key cloop_visitor_<site id>), if they send it; needed only if "
+            "they never left an e-mail address.",
+            "received_on": "The day the request reached you: the 30 days count from here.",
+        }
 
     def clean(self):
         data = super().clean()

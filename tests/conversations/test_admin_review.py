@@ -186,3 +186,12 @@ def test_it_writes_times_in_the_readable_export_as_people_read_them(realistic_a)
     assert "(no text: the answer failed and was not given)" in html
     data = client.get(f"/admin/conversations/datarequest/{req.pk}/export.json").json()
     assert "T" in data["generated_at"]  # the machine-readable copy keeps ISO 8601
+
+
+def test_it_explains_the_request_form_to_someone_who_never_saw_a_visitor_id(realistic_a):
+    client = realistic_a["client"]
+    form = client.get("/admin/conversations/datarequest/add/").context["adminform"].form
+    assert str(form["subject_email"].label) == "Subject's e-mail"
+    assert "localStorage key cloop_visitor_" in form.fields["subject_visitor_id"].help_text
+    assert "Objection: stop storing their chats" in form.fields["kind"].help_text
+    assert "30 days count from here" in form.fields["received_on"].help_text
