@@ -9,13 +9,14 @@ from tests.conftest import free_port
 from widget import demo
 
 
-def test_it_creates_styles_and_crawls_the_demo_site_once(live_db, settings, tmp_path):
+def test_it_creates_styles_and_crawls_the_demo_site_once(live_server, settings, tmp_path):
+    """Cloop is already serving (live_server): the command crawls through it."""
     from crawler.models import CrawlSettings, Page
     from tenants.models import Site
     from widget.models import WidgetSettings
 
-    port = free_port()
-    settings.CLOOP_PUBLIC_URL = f"http://localhost:{port}"
+    port = live_server.port
+    assert f"http://localhost:{port}" == settings.CLOOP_PUBLIC_URL
     password_file = tmp_path / "pw.txt"
     out = io.StringIO()
     call_command("setup_demo", "--password-file", str(password_file), stdout=out)
@@ -42,3 +43,23 @@ def test_it_creates_styles_and_crawls_the_demo_site_once(live_db, settings, tmp_
     call_command("setup_demo", "--password-file", str(password_file), stdout=out)
     assert "created" not in out.getvalue() and "crawling" not in out.getvalue()
     assert password in out.getvalue()
+
+
+def test_it_moves_the_demo_site_when_cloop_moves(live_server, settings, tmp_path):
+    """Nothing serves the new port: the command serves Cloop itself for its crawl."""
+    from crawler.models import Page
+    from tenants.models import Site
+
+    password_file = tmp_path / "pw.txt"
+    new = free_port()
+    call_command("setup_demo", "--password-file", str(password_file), stdout=io.StringIO())
+    settings.CLOOP_PUBLIC_URL = f"http://localhost:{new}"
+    out = io.StringIO()
+    call_command("setup_demo", "--password-file", str(password_file), stdout=out)
+    assert "crawling" in out.getvalue()
+    site = Site.objects.get(site_id="demo")
+    assert site.url == f"http://localhost:{new}/demo/"
+    assert site.allowed_origins == [f"http://localhost:{new}"]
+    with tenant_context(site):
+        urls = list(Page.objects.values_list("url", flat=True))
+    assert urls and all(u.startswith(f"http://localhost:{new}/demo/") for u in urls)

@@ -23,7 +23,7 @@ from django_tenants.utils import tenant_context
 from cloop import embedded
 from tenants import urls
 from tenants.models import Site
-from tenants.services import site_create
+from tenants.services import normalise_origin, site_create
 
 DEMO_SITE_ID = "demo"
 DEMO_ADMIN = "admin@demo.example"
@@ -67,8 +67,9 @@ class Command(BaseCommand):
             secret_file.chmod(0o600)
             self.stdout.write(f"[cloop] created the demo site '{DEMO_SITE_ID}'")
         site = Site.objects.get(site_id=DEMO_SITE_ID)
+        moved = demo_site_follow(site)
         demo_settings_ensure(site)
-        if not o["no_crawl"] and (o["recrawl"] or not demo_indexed(site)):
+        if not o["no_crawl"] and (o["recrawl"] or moved or not demo_indexed(site)):
             self._crawl(site)
         password = secret_file.read_text().strip() if secret_file.exists() else "(see create_site)"
         self.stdout.write(
@@ -97,6 +98,18 @@ class Command(BaseCommand):
             f"[cloop] demo crawl {run.status}: {run.pages_indexed} pages indexed, "
             f"{run.errors} errors, {time.monotonic() - started:.1f} s"
         )
+
+
+def demo_site_follow(site: Site) -> bool:
+    """Point the demo site at where Cloop runs now (PORT or CLOOP_PUBLIC_URL may change
+    between runs); True if it moved, so its pages are crawled again under the new URL."""
+    base = urls.public_base_url()
+    url, origins = base + "/demo/", [normalise_origin(base)]
+    if site.url == url and site.allowed_origins == origins:
+        return False
+    site.url, site.allowed_origins = url, origins
+    site.save(update_fields=["url", "allowed_origins", "updated_at"])
+    return True
 
 
 def demo_settings_ensure(site: Site) -> None:
