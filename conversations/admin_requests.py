@@ -11,7 +11,7 @@ import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, When
+from django.db.models import Case, Count, When
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -30,10 +30,51 @@ from conversations.models import Conversation, DataRequest, ErasureAudit, Visito
 
 @admin.register(Visitor)
 class VisitorAdmin(SiteSchemaOnlyAdmin):
-    list_display = ("id", "first_seen", "last_seen", "objected", "objected_at")
+    list_display = (
+        "id",
+        "first_seen",
+        "last_seen",
+        "conversations_link",
+        "leads_count",
+        "objected",
+        "objected_at",
+    )
     list_filter = ("objected",)
     search_fields = ("=id",)
-    readonly_fields = ("id", "first_seen", "last_seen", "objected", "objected_at")
+    readonly_fields = (
+        "id",
+        "first_seen",
+        "last_seen",
+        "conversations_link",
+        "leads_count",
+        "objected",
+        "objected_at",
+    )
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_conversations=Count("conversations", distinct=True),
+                n_leads=Count("leads", distinct=True),
+            )
+        )
+
+    @admin.display(description="conversations", ordering="n_conversations")
+    def conversations_link(self, obj):
+        n = getattr(obj, "n_conversations", None)
+        if n is None:
+            n = obj.conversations.count()
+        if not n:
+            return "0"
+        url = reverse("admin:conversations_conversation_changelist")
+        return format_html('<a href="{}?visitor__exact={}">{}</a>', url, obj.pk, n)
+
+    @admin.display(description="e-mails left", ordering="n_leads")
+    def leads_count(self, obj):
+        n = getattr(obj, "n_leads", None)
+        return obj.leads.count() if n is None else n
 
     def has_add_permission(self, request):
         return False

@@ -195,3 +195,15 @@ def test_it_explains_the_request_form_to_someone_who_never_saw_a_visitor_id(real
     assert "localStorage key cloop_visitor_" in form.fields["subject_visitor_id"].help_text
     assert "Objection: stop storing their chats" in form.fields["kind"].help_text
     assert "30 days count from here" in form.fields["received_on"].help_text
+
+
+def test_it_links_a_visitor_to_their_conversations(realistic_a):
+    client = realistic_a["client"]
+    conv = realistic_a["conversations"][0]
+    html = client.get("/admin/conversations/visitor/").content.decode()
+    link = f"/admin/conversations/conversation/?visitor__exact={conv.visitor_id}"
+    assert f'href="{link}"' in html
+    cl = client.get(link).context["cl"]
+    assert [c.pk for c in cl.result_list] == [conv.pk]
+    detail = client.get(f"/admin/conversations/visitor/{conv.visitor_id}/change/")
+    assert link in detail.content.decode()
