@@ -44,7 +44,13 @@ def sentences(docs: Path) -> tuple[list[str], list[str]]:
 def fill(n: int, sents: list[str], heads: list[str]) -> None:
     from django.db import connection
 
-    from crawler.index import POSTINGS_SQL, VECTORS_SQL, index_stats_rebuild, text_config
+    from crawler.index import (
+        LENGTHS_SQL,
+        POSTINGS_SQL,
+        VECTORS_SQL,
+        index_stats_rebuild,
+        text_config,
+    )
 
     rnd = random.Random(42)
     cfg = text_config()
@@ -87,6 +93,7 @@ def fill(n: int, sents: list[str], heads: list[str]) -> None:
         where = "c.id >= %s AND c.id < %s"
         for a in range(lo, hi + 1, step):
             cur.execute(VECTORS_SQL.format(where=where), [cfg, cfg, cfg, a, a + step])
+            cur.execute(LENGTHS_SQL.format(where=where), [a, a + step])
             cur.execute(POSTINGS_SQL.format(where=where), [a, a + step])
         print(f"  vectors and postings in {time.perf_counter() - t:.0f} s", flush=True)
     index_stats_rebuild()

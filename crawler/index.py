@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from crawler.chunk import chunk_sections
 from crawler.extract import Extracted, extract_html
-from crawler.models import Chunk, IndexStats, Page
+from crawler.models import IndexStats, Page
 from crawler.urls import BadURL, normalise_url
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class IndexResult:
     status: str
 
 
-def _terms_change(cur, page_id: int, sign: int) -> None:
+def _stats_change(cur, page_id: int, sign: int) -> None:
     """Add (sign=1) or subtract (sign=-1) a page's postings from the term statistics.
 
     Rows are touched in lexeme order so two writers cannot deadlock on them.
@@ -71,10 +71,27 @@ def _terms_change(cur, page_id: int, sign: int) -> None:
     )
     if sign < 0:
         cur.execute("DELETE FROM crawler_term WHERE df <= 0")
-        cur.execute("DELETE FROM crawler_posting WHERE page_id = %s", [page_id])
 
 
-# Search vectors of a page's chunks: heading at weight A, page title at B, text at D.
+def _postings_delete(cur, page_id: int) -> None:
+    cur.execute("DELETE FROM crawler_posting WHERE page_id = %s", [page_id])
+
+
+# A page's chunks with their search vectors (heading at weight A, page title at B, text at D)
+# and BM25 lengths (weighted token counts), in one statement.
+CHUNKS_INSERT_SQL = f"""
+    INSERT INTO crawler_chunk (page_id, ordinal, heading, anchor, text, search_vector, length)
+    SELECT %(page)s, s.ordinal, s.heading, s.anchor, s.text, v.sv,
+           coalesce((SELECT sum({TF_WEIGHTS_SQL}) FROM unnest(v.sv) u, unnest(u.weights) w), 0)
+    FROM unnest(%(ordinals)s::int[], %(headings)s::text[], %(anchors)s::text[], %(texts)s::text[])
+         AS s(ordinal, heading, anchor, text)
+    CROSS JOIN LATERAL (
+        SELECT setweight(to_tsvector(%(config)s::regconfig, s.heading), 'A')
+               || setweight(to_tsvector(%(config)s::regconfig, %(title)s), 'B')
+               || to_tsvector(%(config)s::regconfig, s.text) AS sv
+    ) v
+"""  # noqa: S608 - only constants are formatted in
+# The same vectors for chunks already stored (bench/retrieval_latency.py fills in bulk).
 VECTORS_SQL = """
     UPDATE crawler_chunk c SET search_vector =
         setweight(to_tsvector(%s::regconfig, coalesce(c.heading, '')), 'A')
@@ -82,42 +99,48 @@ VECTORS_SQL = """
         || to_tsvector(%s::regconfig, c.text)
     FROM crawler_page p WHERE p.id = c.page_id AND {where}
 """
-# Postings and document lengths from the search vectors.
+LENGTHS_SQL = f"""
+    UPDATE crawler_chunk c SET length = coalesce(
+        (SELECT sum({TF_WEIGHTS_SQL}) FROM unnest(c.search_vector) u, unnest(u.weights) w), 0)
+    WHERE {{where}}
+"""  # noqa: S608 - only constants are formatted in
+# Postings from the search vectors: one row per lexeme per chunk.
 POSTINGS_SQL = f"""
-    WITH x AS (
-        SELECT c.id, c.page_id, u.lexeme,
-               (SELECT sum({TF_WEIGHTS_SQL}) FROM unnest(u.weights) w)::real AS tf
-        FROM crawler_chunk c, unnest(c.search_vector) u WHERE {{where}}
-    ), l AS (
-        UPDATE crawler_chunk c SET length = s.len
-        FROM (SELECT id, sum(tf)::int AS len FROM x GROUP BY id) s WHERE c.id = s.id
-        RETURNING c.id, c.length
-    )
     INSERT INTO crawler_posting (lexeme, chunk_id, page_id, tf, dl)
-    SELECT x.lexeme, x.id, x.page_id, x.tf, l.length FROM x JOIN l ON l.id = x.id
+    SELECT u.lexeme, c.id, c.page_id,
+           (SELECT sum({TF_WEIGHTS_SQL}) FROM unnest(u.weights) w)::real, c.length
+    FROM crawler_chunk c, unnest(c.search_vector) u WHERE {{where}}
 """  # noqa: S608 - only constants are formatted in
 
 
-def _chunks_write(page: Page, ex: Extracted, config: str) -> int:
+def _chunks_write(page: Page, ex: Extracted, config: str, *, stats: bool = True) -> int:
     chunks = chunk_sections(ex.sections)
-    Chunk.objects.bulk_create(
-        [
-            Chunk(page=page, ordinal=i, heading=c.heading[:500], anchor=c.anchor[:300], text=c.text)
-            for i, c in enumerate(chunks)
-        ]
-    )
     with connection.cursor() as cur:
-        cur.execute(VECTORS_SQL.format(where="c.page_id = %s"), [config, config, config, page.pk])
+        cur.execute(
+            CHUNKS_INSERT_SQL,
+            {
+                "page": page.pk,
+                "ordinals": list(range(len(chunks))),
+                "headings": [c.heading[:500] for c in chunks],
+                "anchors": [c.anchor[:300] for c in chunks],
+                "texts": [c.text for c in chunks],
+                "config": config,
+                "title": page.title,
+            },
+        )
         cur.execute(POSTINGS_SQL.format(where="c.page_id = %s"), [page.pk])
-        _terms_change(cur, page.pk, +1)
+        if stats:
+            _stats_change(cur, page.pk, +1)
     return len(chunks)
 
 
-def page_remove(page: Page) -> None:
+def page_remove(page: Page, *, stats: bool = True) -> None:
     """Delete a page and its chunks from the index (current schema)."""
     with transaction.atomic():
         with connection.cursor() as cur:
-            _terms_change(cur, page.pk, -1)
+            if stats:
+                _stats_change(cur, page.pk, -1)
+            _postings_delete(cur, page.pk)
         page.delete()
 
 
@@ -129,12 +152,17 @@ def page_index(
     last_modified: str = "",
     config: str | None = None,
     links: list[str] | None = None,
+    stats: bool = True,
 ) -> IndexResult:
-    """Store one extracted page unless its content is unchanged (then nothing is written)."""
+    """Store one extracted page unless its content is unchanged (then nothing is written).
+
+    `stats=False` leaves the term statistics alone: a crawl rebuilds them once at its end
+    (index_stats_rebuild) instead of updating them page by page.
+    """
     existing = Page.objects.filter(url=url).first()
     if ex is None or ex.noindex or not ex.sections:
         if existing is not None:
-            page_remove(existing)
+            page_remove(existing, stats=stats)
         status = "noindex" if ex is not None and ex.noindex else "empty"
         return IndexResult(None, status)
     digest = ex.content_hash
@@ -151,7 +179,9 @@ def page_index(
     with transaction.atomic():
         if existing is not None:
             with connection.cursor() as cur:
-                _terms_change(cur, existing.pk, -1)
+                if stats:
+                    _stats_change(cur, existing.pk, -1)
+                _postings_delete(cur, existing.pk)
             existing.chunks.all().delete()
             page = existing
         else:
@@ -165,7 +195,7 @@ def page_index(
             page.links = links
         page.fetched_at = timezone.now()
         page.save()
-        _chunks_write(page, ex, config)
+        _chunks_write(page, ex, config, stats=stats)
     return IndexResult(page, "indexed")
 
 

@@ -132,7 +132,7 @@ def _process(o: Outcome, st: _State, frontier: Frontier, config: str) -> None:
     if f.status in (404, 410):
         gone = Page.objects.filter(url=url).first()
         if gone is not None:
-            page_remove(gone)
+            page_remove(gone, stats=False)
             run.pages_removed += 1
         st.skip(url, reasons.HTTP_STATUS, str(f.status))
         return
@@ -161,11 +161,11 @@ def _process(o: Outcome, st: _State, frontier: Frontier, config: str) -> None:
             frontier.links_add([canonical], url)
             old = Page.objects.filter(url=url).first()
             if old is not None:
-                page_remove(old)
+                page_remove(old, stats=False)
             st.skip(url, reasons.DUPLICATE, f"canonical is {canonical}")
             return
     if ex.noindex:
-        page_index(url, ex)  # removes an earlier version
+        page_index(url, ex, stats=False)  # removes an earlier version
         st.skip(url, reasons.NOINDEX, "robots meta tag or X-Robots-Tag")
         return
     digest = ex.content_hash
@@ -179,6 +179,7 @@ def _process(o: Outcome, st: _State, frontier: Frontier, config: str) -> None:
         last_modified=f.headers.get("last-modified", ""),
         config=config,
         links=_links_absolute(ex.links, url),
+        stats=False,  # rebuilt once at the end of the crawl
     )
     if res.status == "empty":
         st.skip(url, reasons.EMPTY, "no text in the main content")
@@ -329,6 +330,7 @@ def _crawl_locked(site, *, max_pages, concurrency, progress, run, trigger, fetch
                 progress(run)
     except INTERRUPTIONS:
         frontier.stop()
+        index_stats_rebuild()  # the pages written so far are searchable with right IDFs
         run.status = CrawlRun.Status.INTERRUPTED
         _flush(st, frontier, force=True)
         run.save(update_fields=["status"])
@@ -336,6 +338,7 @@ def _crawl_locked(site, *, max_pages, concurrency, progress, run, trigger, fetch
     except Exception as exc:
         frontier.stop()
         log.exception("crawl of %s failed", site.site_id)
+        index_stats_rebuild()
         run.status, run.error = CrawlRun.Status.FAILED, f"{type(exc).__name__}: {exc}"
         _flush(st, frontier, force=True)
         run.finished_at = timezone.now()
@@ -379,7 +382,7 @@ def _finish(site, run: CrawlRun, st: _State, frontier: Frontier) -> None:
         if complete and healthy:
             # Only a complete, healthy crawl knows which pages are no longer reachable.
             for page in Page.objects.exclude(url__in=st.seen_urls):
-                page_remove(page)
+                page_remove(page, stats=False)
                 run.pages_removed += 1
     run.notes = "\n".join(frontier.robots_notes[:50])
     index_stats_rebuild()
