@@ -123,6 +123,22 @@ class ConversationAdmin(SiteSchemaOnlyAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # transcripts are records: viewable, deletable, not editable
 
+    def get_deleted_objects(self, objs, request):
+        """The delete confirmation lists every related row by its str(), which for messages is
+        the start of their text: a transcript shown without being logged. Count instead."""
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        summary = [
+            format_html(
+                "Conversation {} ({} message{}, started {})",
+                c.pk,
+                n,
+                "" if n == 1 else "s",
+                timezone.localtime(c.created_at).strftime("%Y-%m-%d %H:%M"),
+            )
+            for c, n in ((c, c.messages.count()) for c in objs)
+        ]
+        return summary, model_count, perms_needed, protected
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200:

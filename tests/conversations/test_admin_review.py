@@ -207,3 +207,19 @@ def test_it_links_a_visitor_to_their_conversations(realistic_a):
     assert [c.pk for c in cl.result_list] == [conv.pk]
     detail = client.get(f"/admin/conversations/visitor/{conv.visitor_id}/change/")
     assert link in detail.content.decode()
+
+
+def test_it_confirms_a_conversation_delete_without_showing_its_messages(realistic_a):
+    client = realistic_a["client"]
+    conv = realistic_a["conversations"][0]
+    texts = list(conv.messages.exclude(text="").values_list("text", flat=True))
+    html = client.get(f"/admin/conversations/conversation/{conv.pk}/delete/").content.decode()
+    assert f"Conversation {conv.pk} (3 messages, started" in html
+    assert texts and not any(t[:20] in html for t in texts)
+    bulk = client.post(
+        "/admin/conversations/conversation/",
+        {"action": "delete_selected", "_selected_action": [conv.pk]},
+    ).content.decode()
+    assert "3 messages" in bulk and not any(t[:20] in bulk for t in texts)
+    client.post(f"/admin/conversations/conversation/{conv.pk}/delete/", {"post": "yes"})
+    assert not type(conv).objects.filter(pk=conv.pk).exists()
