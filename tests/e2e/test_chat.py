@@ -277,3 +277,24 @@ def test_it_resends_a_message_cut_off_mid_answer_once(
     assert frame.locator("[data-cloop='message'][data-role='assistant']").count() == 1
     roles = [r for r, _ in stored_messages(demo_site, visitor_id(page, demo_site))]
     assert roles.count("visitor") == 1 and roles.count("assistant") == 1
+
+
+def test_it_stays_quiet_after_an_idle_close_and_reconnects_on_use(
+    page, settings, demo_site, live_server
+):
+    settings.CLOOP_WS_IDLE_SECONDS = 1
+    sockets = []
+    page.on("websocket", lambda ws: sockets.append(ws))
+    page.goto(demo_url(live_server))
+    frame = chat_frame(page)
+    for _ in range(100):
+        if sockets and sockets[0].is_closed():
+            break
+        page.wait_for_timeout(100)
+    assert sockets[0].is_closed()
+    page.wait_for_timeout(1500)
+    assert len(sockets) == 1  # no reconnect loop while nobody chats
+    assert frame.locator("#cw-status.on").count() == 0
+    ask(frame, "Do you sell gift cards?")
+    wait_answers(frame, 1)
+    assert len(sockets) == 2

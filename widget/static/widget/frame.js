@@ -15,7 +15,7 @@
   var queue = [];        // visitor messages not yet answered: {id, text, el}; sent one at a time
   var inflight = null;   // the queued message the server is answering now
   var stream = null;     // {el, body, text} of the answer being streamed
-  var hasEmail = false, wantSummary = false, failed = null, drawPending = false;
+  var hasEmail = false, wantSummary = false, failed = null, drawPending = false, idle = false;
 
   d.documentElement.style.setProperty("--cw-primary", SET.primary_color);
   d.documentElement.style.setProperty("--cw-on-primary", SET.text_color);
@@ -31,6 +31,7 @@
       if (changed || !ws) connect(true);
       if (m.open) input.focus();
     } else if (m.type === "cloop:open") {
+      wake();
       input.focus();
     }
   });
@@ -48,16 +49,22 @@
       var m; try { m = JSON.parse(e.data); } catch (x) { return; }
       if (m && typeof m.type === "string" && handlers[m.type]) handlers[m.type](m);
     };
-    sock.onclose = function () {
+    sock.onclose = function (e) {
       if (ws !== sock) return;
+      var msg = inflight;
       ws = null; ready = false; inflight = null;
       if (stream) { stream.el.remove(); stream = null; }
       showTyping(false);
+      if (e.code === 1009 && msg) { // too big to ever send: fail it instead of resending forever
+        queue.splice(queue.indexOf(msg), 1); failed = null; showError(S.error, false);
+      }
+      if (e.code === 4000 && !queue.length) { idle = true; return; } // idle: wait for the visitor
       setStatus(S.offline);
       attempt++;
       timer = setTimeout(function () { connect(true); }, backoff());
     };
   }
+  function wake() { if (idle && visitorId) { idle = false; attempt = 0; connect(true); } }
   function backoff() { return Math.min(30000, 500 * Math.pow(2, Math.min(attempt, 6))) * (0.75 + Math.random() / 2); }
   function send(obj) { if (ws && ws.readyState === 1) { ws.send(JSON.stringify(obj)); return true; } return false; }
   w.addEventListener("online", function () { if (!ready) { attempt = 0; connect(true); } });
@@ -143,6 +150,7 @@
     msg.el.classList.add("cw-queued");
     queue.push(msg);
     if (!visitorId) toParent({ type: "cloop:ready" }); // after "delete": ask the loader for a new id
+    wake();
     pump();
   }
   function uid() {
