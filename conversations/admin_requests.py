@@ -61,6 +61,24 @@ class VisitorAdmin(SiteSchemaOnlyAdmin):
             )
         )
 
+    def get_deleted_objects(self, objs, request):
+        """Counts instead of Django's list of every message by the start of its text (which
+        would show transcripts without an access-log entry). An erasure with an audit entry
+        goes through a data request; this is the plain delete."""
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        summary = [
+            format_html(
+                "Visitor {} ({} conversation{}, {} e-mail{} left)",
+                v.pk,
+                v.conversations.count(),
+                "" if v.conversations.count() == 1 else "s",
+                v.leads.count(),
+                "" if v.leads.count() == 1 else "s",
+            )
+            for v in objs
+        ]
+        return summary, model_count, perms_needed, protected
+
     @admin.display(description="conversations", ordering="n_conversations")
     def conversations_link(self, obj):
         n = getattr(obj, "n_conversations", None)

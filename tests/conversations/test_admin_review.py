@@ -223,3 +223,11 @@ def test_it_confirms_a_conversation_delete_without_showing_its_messages(realisti
     assert "3 messages" in bulk and not any(t[:20] in bulk for t in texts)
     client.post(f"/admin/conversations/conversation/{conv.pk}/delete/", {"post": "yes"})
     assert not type(conv).objects.filter(pk=conv.pk).exists()
+
+
+def test_it_confirms_a_visitor_delete_without_showing_messages(realistic_a):
+    client = realistic_a["client"]
+    conv = realistic_a["conversations"][0]
+    html = client.get(f"/admin/conversations/visitor/{conv.visitor_id}/delete/").content.decode()
+    assert f"Visitor {conv.visitor_id} (1 conversation, 1 e-mail left)" in html
+    assert "How much is the Pro plan" not in html
