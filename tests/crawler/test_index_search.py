@@ -90,3 +90,26 @@ def test_it_ranks_the_rare_term_above_repetition_of_a_common_one(in_site_a):
     )
     results = search("product warranty", k=3)
     assert results[0].page_url == "https://shop.test/warranty"
+
+
+def test_it_uses_the_sites_language_for_stemming(db, site_b):
+    from django_tenants.utils import tenant_context
+
+    from tenants.models import Site
+
+    finnish = (
+        "<html lang='fi'><head><title>Toimitus</title></head><body><main>"
+        "<h2 id='ruotsi'>Toimitukset Ruotsiin</h2>"
+        "<p>Toimitamme paketit Ruotsiin kolmessa päivässä.</p></main></body></html>"
+    )
+    Site.objects.filter(pk=site_b.pk).update(language="fi")
+    site_b.language = "fi"
+    try:
+        with tenant_context(site_b):
+            page = index_html("https://site-b.test/toimitus", finnish)
+            assert page.language == "fi"
+            hits = search("paketti ruotsi")
+            assert hits and hits[0].url == "https://site-b.test/toimitus#ruotsi"
+    finally:
+        Site.objects.filter(pk=site_b.pk).update(language="en")
+        site_b.language = "en"
