@@ -146,3 +146,33 @@ def test_it_chats_on_an_allowed_foreign_origin_and_stores_nothing_on_cloop(
         "(() => { try { return document.querySelector('[data-cloop=frame]')"
         ".contentDocument === null; } catch (e) { return true; } })()"
     )
+
+
+def test_it_takes_side_colour_and_texts_from_the_site_settings(page, demo_site, live_server):
+    from django_tenants.utils import tenant_context
+
+    from widget.models import WidgetSettings
+
+    with tenant_context(demo_site):
+        ws = WidgetSettings.load()
+        ws.position, ws.primary_color, ws.bot_name = "left", "#ffdd00", "Polly"
+        ws.greeting, ws.starter_questions = "Moi! Ask away.", ["Do you sell gift cards?"]
+        ws.save()
+    page.goto(demo_url(live_server))
+    launcher = page.locator('[data-cloop="launcher"]')
+    launcher.wait_for()
+    assert launcher.bounding_box()["x"] < 100
+    assert launcher.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 221, 0)"
+    assert launcher.evaluate("e => getComputedStyle(e).color") == "rgb(0, 0, 0)"  # contrast
+    page.evaluate("Cloop.open()")  # the one global opens the window too
+    frame = page.wait_for_selector('iframe[data-cloop="frame"]').content_frame()
+    frame.wait_for_selector("html[data-cloop-ready]", state="attached")
+    assert page.locator('[data-cloop="frame"]').bounding_box()["x"] < 100
+    assert frame.locator(".cw-title").inner_text() == "Chat with Polly"
+    assert frame.locator(".cw-greeting").inner_text() == "Moi! Ask away."
+    assert frame.locator(".cw-starter").all_inner_texts() == ["Do you sell gift cards?"]
+    assert frame.locator(".cw-head").evaluate("e => getComputedStyle(e).backgroundColor") == (
+        "rgb(255, 221, 0)"
+    )
+    page.evaluate("Cloop.close()")
+    assert not page.locator('[data-cloop="frame"]').is_visible()
