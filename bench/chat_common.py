@@ -66,7 +66,7 @@ def bench_site_ensure():
     return site
 
 
-def server_start(extra_env: dict | None = None) -> tuple[subprocess.Popen, int]:
+def server_start(extra_env: dict | None = None, workers: int = 1) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = dict(os.environ, CLOOP_PUBLIC_URL=ORIGIN, **(extra_env or {}))
     proc = subprocess.Popen(  # noqa: S603
@@ -84,6 +84,7 @@ def server_start(extra_env: dict | None = None) -> tuple[subprocess.Popen, int]:
             "websockets-sansio",
             "--log-level",
             "warning",
+            *(["--workers", str(workers)] if workers > 1 else []),
         ],
         cwd=ROOT,
         env=env,
@@ -111,3 +112,12 @@ def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     k = max(0, min(len(s) - 1, round(p / 100 * (len(s) - 1))))
     return s[k]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children so far (seconds)."""
+    import os as _os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    return ticks / _os.sysconf("SC_CLK_TCK")

@@ -1,6 +1,6 @@
 """N concurrent answer streams (default 200) at 50 tokens/s: no lost or reordered frames.
 
-Usage: .venv/bin/python bench/chat_streams.py [STREAMS] [TOKENS]
+Usage: .venv/bin/python bench/chat_streams.py [STREAMS] [TOKENS] [WORKERS]
 
 A loopback OpenAI-compatible server streams a known answer of TOKENS tokens (default 100)
 at 50 tokens/s to every chat at once (`openai/gpt-4o-mini` through litellm, real HTTP). Each
@@ -12,14 +12,26 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
 import uuid
 
-from chat_common import ORIGIN, SITE_ID, bench_site_ensure, pct, raise_fd_limit, server_start
+from chat_common import (
+    ORIGIN,
+    SITE_ID,
+    bench_site_ensure,
+    cpu_seconds,
+    pct,
+    raise_fd_limit,
+    server_start,
+)
 
 RATE = 50  # tokens per second per stream
+# Browsers offer permessage-deflate and uvicorn accepts it by default; CLOOP_BENCH_DEFLATE=0
+# measures a server started with --ws-per-message-deflate false (same as a client without it).
+COMPRESSION = None if os.environ.get("CLOOP_BENCH_DEFLATE") == "0" else "deflate"
 
 
 async def one_stream(port: int, expected: str, results: list) -> None:
@@ -31,6 +43,7 @@ async def one_stream(port: int, expected: str, results: list) -> None:
         proxy=None,
         max_size=None,
         open_timeout=60,
+        compression=COMPRESSION,
     ) as ws:
         await ws.send(json.dumps({"type": "hello", "visitor_id": str(uuid.uuid4())}))
         while json.loads(await ws.recv())["type"] != "ready":
@@ -78,7 +91,7 @@ async def run(port: int, streams: int, expected: str) -> list:
     return results
 
 
-def main(streams: int, tokens: int) -> None:
+def main(streams: int, tokens: int, workers: int = 1) -> None:
     raise_fd_limit()
     bench_site_ensure()
     from chat_common import ROOT, free_port
@@ -104,12 +117,15 @@ def main(streams: int, tokens: int) -> None:
             "CLOOP_LLM_MODEL": "openai/gpt-4o-mini",
             "OPENAI_API_BASE": f"http://127.0.0.1:{llm_port}/v1",
             "OPENAI_API_KEY": "sk-bench",
-        }
+        },
+        workers=workers,
     )
     try:
         started = time.perf_counter()
+        cpu0 = cpu_seconds(proc.pid)
         results = asyncio.run(run(port, streams, expected))
         wall = time.perf_counter() - started
+        cpu = cpu_seconds(proc.pid) - cpu0
     finally:
         proc.terminate()
         proc.wait()
@@ -119,7 +135,8 @@ def main(streams: int, tokens: int) -> None:
     bad = [r for r in results if not r.get("ok")]
     frames = sum(r["frames"] for r in good)
     print(
-        f"{streams} concurrent streams x {tokens} tokens at {RATE} tokens/s: "
+        f"{streams} concurrent streams x {tokens} tokens at {RATE} tokens/s, "
+        f"{workers} uvicorn worker(s), {COMPRESSION or 'no compression'}: "
         f"{len(good)} exact, {len(bad)} lost/reordered/failed; {frames} delta frames "
         f"(expected {streams * tokens}); wall {wall:.1f} s "
         f"(ideal {tokens / RATE:.1f} s per stream)"
@@ -131,6 +148,9 @@ def main(streams: int, tokens: int) -> None:
             f"{pct([r['seconds'] for r in good], 50):.2f} s, p95 {pct([r['seconds'] for r in good], 95):.2f} s; "
             f"largest gap between deltas p95 {pct([r['max_gap'] for r in good], 95) * 1000:.0f} ms"
         )
+    print(
+        f"  server process CPU: {cpu:.1f} s over {wall:.1f} s wall ({cpu / wall:.0%} of one core)"
+    )
     for r in bad[:5]:
         print("  failure:", r)
 
@@ -139,4 +159,5 @@ if __name__ == "__main__":
     main(
         int(sys.argv[1]) if len(sys.argv) > 1 else 200,
         int(sys.argv[2]) if len(sys.argv) > 2 else 100,
+        int(sys.argv[3]) if len(sys.argv) > 3 else 1,
     )
