@@ -34,6 +34,8 @@ COMMON_SHARE = 0.1
 # Rounds of MaxScore before the best found so far is accepted (bounds the cost of a query
 # made only of fairly common words; see docs/crawler.md for the measured effect).
 MAX_ROUNDS = 2
+# Candidates kept from the essential lexemes' postings, as a multiple of the pool re-ranked.
+LIMIT_FACTOR = 2
 MAX_QUERY_LEXEMES = 32
 # At most this many passages from one page, so one long page cannot crowd out the others.
 PER_PAGE = 2
@@ -146,7 +148,7 @@ def search(query: str, k: int = 5) -> list[Passage]:
         return []
     weight = {lx: math.log(1 + (n - dfs[lx] + 0.5) / (dfs[lx] + 0.5)) * (K1 + 1) for lx in present}
     want = max(40, k * PER_PAGE * 4)
-    limit = want * 4
+    limit = want * LIMIT_FACTOR
     common = max(CANDIDATE_BUDGET, COMMON_SHARE * n)
     n_ess, total = 0, 0
     for lx in present:
