@@ -5,7 +5,7 @@ Builds the site `bench-latency` with N chunks (default 100,000) of realistic tex
 sentences of the Python documentation (python3-doc), ~150 words each, 10 chunks per page,
 written with the same SQL the index uses (search vector with heading/title weights, tf map,
 term statistics). Then runs the 50 questions of bench/retrieval_questions.json plus 50
-short keyword queries, three rounds after one warm-up round, k=5, and reports the latency
+short keyword queries, five rounds after one warm-up round, k=5, and reports the latency
 of each `search()` call (wall clock, including the round trips to PostgreSQL).
 """
 
@@ -165,13 +165,14 @@ def main():
             for q in qs:  # warm-up: caches, plans
                 search(q, k=5)
             times = []
-            for _ in range(3):
+            for _ in range(5):
                 for q in qs:
                     t = time.perf_counter()
                     search(q, k=5)
                     times.append((time.perf_counter() - t) * 1000)
         times.sort()
         p95 = times[int(0.95 * len(times)) - 1]
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(
             f"{len(times)} searches: p50 {statistics.median(times):.1f} ms, "
             f"p95 {p95:.1f} ms, max {times[-1]:.1f} ms"
