@@ -47,7 +47,15 @@ def stored_messages(site, vid: str) -> list[tuple[str, str]]:
         )
 
 
-def test_it_streams_a_cited_answer_and_the_citation_opens_the_section(page, demo_site, live_server):
+def test_it_streams_a_cited_answer_and_the_citation_opens_the_section(
+    page, demo_site, live_server, loopback_model
+):
+    # A model that streams at a visible pace (the consumer batches deltas every 40 ms).
+    loopback_model.reply = (
+        "The E-Cruiser costs **2,490 euros** [1]. It has a quiet mid-drive motor and a "
+        "500 Wh battery [2]."
+    )
+    loopback_model.token_delay = 0.06
     frames = socket_frames(page)
     page.goto(demo_url(live_server))
     frame = chat_frame(page)
@@ -56,12 +64,13 @@ def test_it_streams_a_cited_answer_and_the_citation_opens_the_section(page, demo
 
     types = [f["type"] for f in frames]
     assert types[0] == "ready"
-    assert types.count("delta") >= 2, [f for f in frames if f["type"] != "ready"]
+    assert types.count("delta") >= 5, [f for f in frames if f["type"] != "ready"]
     assert types.index("delta") < types.index("answer")
     visitor = frame.locator("[data-cloop='message'][data-role='visitor']")
     assert visitor.last.inner_text().endswith("What is the price of the E-Cruiser?")
     answer = frame.locator(ANSWERED).last
     assert "2,490" in answer.inner_text()
+    assert answer.locator("strong").inner_text() == "2,490 euros"
 
     source = answer.locator("[data-cloop='source']").first
     href = source.get_attribute("href")

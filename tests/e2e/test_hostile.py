@@ -41,7 +41,7 @@ onerror=alert(7)&gt; price</title></head><body><main><h1>E-Cruiser price list</h
 def hostile_model(settings, monkeypatch, live_server):
     server = LoopbackOpenAI().start()
     server.reply = HOSTILE_ANSWER.replace("{own}", f"http://localhost:{live_server.port}")
-    server.token_delay = 0.005
+    server.token_delay = 0.05  # slower than the consumer's 40 ms delta batching
     monkeypatch.setenv("OPENAI_API_BASE", server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback")
     settings.CLOOP_LLM_MODEL = "openai/gpt-4o-mini"
@@ -82,7 +82,7 @@ def test_it_renders_a_hostile_streamed_answer_as_inert_text(
     page.wait_for_timeout(300)  # let any (wrongly) created element fire its handlers
 
     deltas = [f for f in frames if f["type"] == "delta"]
-    assert len(deltas) > 20  # really token by token
+    assert len(deltas) >= 20  # really token by token
     assert any("<script>" in f["text"] for f in deltas)  # the raw payload reached the browser
 
     assert dialogs == []
