@@ -126,6 +126,7 @@ def main(streams: int, tokens: int, workers: int = 1) -> None:
         results = asyncio.run(run(port, streams, expected))
         wall = time.perf_counter() - started
         cpu = cpu_seconds(proc.pid) - cpu0
+        llm_cpu = cpu_seconds(llm.pid)
     finally:
         proc.terminate()
         proc.wait()
@@ -137,8 +138,8 @@ def main(streams: int, tokens: int, workers: int = 1) -> None:
     print(
         f"{streams} concurrent streams x {tokens} tokens at {RATE} tokens/s, "
         f"{workers} uvicorn worker(s), {COMPRESSION or 'no compression'}: "
-        f"{len(good)} exact, {len(bad)} lost/reordered/failed; {frames} delta frames "
-        f"(expected {streams * tokens}); wall {wall:.1f} s "
+        f"{len(good)} exact, {len(bad)} lost/reordered/failed; {streams * tokens} tokens in "
+        f"{frames} delta frames (batched); wall {wall:.1f} s "
         f"(ideal {tokens / RATE:.1f} s per stream)"
     )
     if good:
@@ -149,7 +150,8 @@ def main(streams: int, tokens: int, workers: int = 1) -> None:
             f"largest gap between deltas p95 {pct([r['max_gap'] for r in good], 95) * 1000:.0f} ms"
         )
     print(
-        f"  server process CPU: {cpu:.1f} s over {wall:.1f} s wall ({cpu / wall:.0%} of one core)"
+        f"  CPU over {wall:.1f} s wall: Cloop server {cpu:.1f} s ({cpu / wall:.0%} of a core), "
+        f"model server {llm_cpu:.1f} s, clients {time.process_time():.1f} s"
     )
     for r in bad[:5]:
         print("  failure:", r)

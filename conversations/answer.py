@@ -13,17 +13,16 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 from django_tenants.utils import tenant_context
 
 from conversations.llm import LLMError, llm_model, llm_stream
 from conversations.prompt import prompt_build
 from conversations.text import content_stems, language_detect, stem, words
+from conversations.threads import in_pool, search_pool
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,6 @@ SEARCH_K = 5
 # Share of the question's meaningful words that must occur in the retrieved passages before
 # a model is asked at all; below it the visitor gets a polite refusal and no model is called.
 COVERAGE_MIN = 0.6
-SEARCH_THREADS = 4
 
 REFUSAL = {
     "en": (
@@ -44,7 +42,6 @@ REFUSAL = {
     ),
 }
 
-_search_pool = ThreadPoolExecutor(max_workers=SEARCH_THREADS, thread_name_prefix="cloop-search")
 
 DeltaCallback = Callable[[str], Awaitable[None] | None]
 
@@ -78,33 +75,25 @@ class AnswerResult:
 def _retrieve(site, question: str, conversation_id: int | None, k: int) -> tuple[list, list]:
     """(passages, history) for the question. Runs in the search pool, enters the site's schema.
 
-    Each pool thread keeps its own connection between calls (CONN_MAX_AGE applies, checked
-    by close_old_connections); under tests it is closed after each call so no thread holds a
-    connection to the test database when it is dropped.
+    Connection handling: see conversations.threads.
     """
+    from conversations.models import Message
     from crawler.search import search
 
-    close_old_connections()
-    try:
-        with tenant_context(site):
-            passages = search(question, k)
-            history = []
-            if conversation_id:
-                from conversations.models import Message
-
-                rows = (
-                    Message.objects.filter(conversation_id=conversation_id, error="")
-                    .order_by("-created_at", "-id")
-                    .values("role", "text")[:5]
-                )
-                history = list(reversed(rows))
-                # The question itself is normally already stored as the latest message.
-                if history and history[-1]["role"] == "visitor" and history[-1]["text"] == question:
-                    history.pop()
-            return passages, history
-    finally:
-        if settings.TESTING:
-            connection.close()
+    with tenant_context(site):
+        passages = search(question, k)
+        history = []
+        if conversation_id:
+            rows = (
+                Message.objects.filter(conversation_id=conversation_id, error="")
+                .order_by("-created_at", "-id")
+                .values("role", "text")[:5]
+            )
+            history = list(reversed(rows))
+            # The question itself is normally already stored as the latest message.
+            if history and history[-1]["role"] == "visitor" and history[-1]["text"] == question:
+                history.pop()
+        return passages, history
 
 
 def coverage_of(question: str, passages: list) -> float:
@@ -191,8 +180,7 @@ async def answer_question(
     conversation_id = getattr(conversation, "pk", conversation)
     result = AnswerResult(language=language, model=model or llm_model())
 
-    retrieve = sync_to_async(_retrieve, thread_sensitive=False, executor=_search_pool)
-    passages, history = await retrieve(site, question, conversation_id, k)
+    passages, history = await in_pool(search_pool, _retrieve)(site, question, conversation_id, k)
     result.passages = passages
     result.retrieval_ms = int((time.perf_counter() - started) * 1000)
     result.coverage = coverage_of(question, passages)

@@ -2,8 +2,9 @@
 
 A thin shell: it checks the handshake and the limits, then calls the conversations app's
 functions. Rules it keeps (docs/tenancy-pitfalls):
-- every DB call is a small sync function that enters the site's schema itself and runs via
-  `database_sync_to_async` (one shared DB thread per process: keep them short);
+- every DB call is a small sync function that enters the site's schema itself; they run in
+  the chat DB pool (`conversations.threads`), not on Channels' single DB thread, so a burst of
+  chats does not queue behind one connection's commits;
 - the model is awaited on the event loop, never inside a DB call; retrieval runs in its own
   thread pool (conversations.answer);
 - the client address in the ASGI scope is never read, stored or logged;
@@ -20,7 +21,6 @@ import time
 import uuid
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django_tenants.utils import tenant_context
@@ -36,6 +36,7 @@ from conversations.limits import (
 )
 from conversations.models import Lead, Phase, SiteSettings
 from conversations.text import language_detect
+from conversations.threads import chat_db
 from widget.tenancy import origin_allowed, scope_origin, site_resolve
 
 log = logging.getLogger(__name__)
@@ -270,7 +271,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.language = lang
         page_url = frame.get("page_url")
         self.page_url = page_url if isinstance(page_url, str) else ""
-        data = await database_sync_to_async(_hello_load)(self.site, vid)
+        data = await chat_db(_hello_load)(self.site, vid)
         self.visitor_id = vid
         self.conversation_id = data["conversation_id"]
         self.phase = data["phase"]
@@ -353,7 +354,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
 
     async def _answer_inner(self, text: str, cmid: str | None):
-        stored = await database_sync_to_async(chat.question_store)(
+        stored = await chat_db(chat.question_store)(
             self.site,
             visitor_id=self.visitor_id,
             conversation_id=self.conversation_id,
@@ -399,7 +400,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             deltas.discard()  # cancelled (forget, disconnect) or failed: send nothing more
             raise
         await deltas.close()
-        saved = await database_sync_to_async(chat.answer_store)(
+        saved = await chat_db(chat.answer_store)(
             self.site,
             conversation_id=stored.conversation_id,
             reply_to_id=stored.message_id,
@@ -456,7 +457,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         consent_text = self.widget_settings.get("consent_text", "")
         try:
-            lead = await database_sync_to_async(leads.lead_save)(
+            lead = await chat_db(leads.lead_save)(
                 self.site,
                 visitor_id=self.visitor_id,
                 conversation_id=self.conversation_id,
@@ -486,7 +487,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         email = frame.get("email")
         try:
             if email is not None:
-                await database_sync_to_async(leads.lead_save)(
+                await chat_db(leads.lead_save)(
                     self.site,
                     visitor_id=self.visitor_id,
                     conversation_id=self.conversation_id,
@@ -497,9 +498,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 email = leads.email_clean(email)
                 self.has_lead = True
             else:
-                email = await database_sync_to_async(leads.lead_latest_email)(
-                    self.site, self.visitor_id
-                )
+                email = await chat_db(leads.lead_latest_email)(self.site, self.visitor_id)
         except leads.LeadError as exc:
             await self.send_error(exc.code, exc.message)
             return
@@ -522,7 +521,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_forget(self, frame: dict):
         if self.answer_task is not None and not self.answer_task.done():
             self.answer_task.cancel()
-        counts = await database_sync_to_async(_forget)(self.site, self.visitor_id)
+        counts = await chat_db(_forget)(self.site, self.visitor_id)
         self.conversation_id = None
         self.phase = Phase.EXPLORING.value
         self.has_lead = False
