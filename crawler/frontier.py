@@ -73,14 +73,27 @@ class Outcome:
 
 
 def prepare_html(f: Fetched) -> tuple:
-    """("binary", None) | ("html", Extracted | None): the CPU work on a fetched page."""
+    """The CPU work on a fetched page, done off the caller's thread.
+
+    Returns (kind, extracted, links, bad_links): kind "binary" or "html"; links absolute and
+    normalised (deduplicated, in page order); bad_links the raw web links that are broken.
+    """
     from crawler.extract import extract_html
     from crawler.fetch import decode_html, looks_binary
 
     if looks_binary(f.body):
-        return ("binary", None)
+        return ("binary", None, [], [])
     text = decode_html(f.body, f.headers.get("content-type", ""))
-    return ("html", extract_html(text, robots_header=f.headers.get("x-robots-tag", "")))
+    ex = extract_html(text, robots_header=f.headers.get("x-robots-tag", ""))
+    links: dict[str, None] = {}
+    bad: list[str] = []
+    for raw in ex.links if ex is not None else []:
+        try:
+            links[normalise_url(raw, f.url)] = None
+        except BadURL:
+            if raw.strip().lower().startswith(("http:", "https:", "//")):
+                bad.append(raw)
+    return ("html", ex, list(links), bad)
 
 
 def url_template(url: str) -> str:
@@ -138,8 +151,9 @@ class Frontier:
             self.todo.pop(outcome.scheduled_url or outcome.url, None)
         self._call(self._one_done)
 
-    def links_add(self, links: list[str], base: str) -> None:
-        self._call(self._schedule_many, links, base)
+    def links_add(self, links: list[str], base: str | None, *, normalised=False) -> None:
+        """Schedule links found on `base` (or already absolute and normalised)."""
+        self._call(self._schedule_many, links, base, normalised)
 
     def stop(self) -> None:
         self._stopping = True
@@ -222,9 +236,9 @@ class Frontier:
         finally:
             await self.fetcher.aclose()
 
-    def _schedule_many(self, links, base):
+    def _schedule_many(self, links, base, normalised=False):
         for link in links:
-            self._schedule(link, base)
+            self._schedule(link, base, normalised=normalised)
 
     def _skip_now(self, url: str, reason: str, detail: str = ""):
         self._pending += 1
@@ -254,11 +268,13 @@ class Frontier:
             return reasons.EXCLUDED, "matches an exclude pattern"
         return "", ""
 
-    def _schedule(self, raw: str, base: str | None, *, resumed: bool = False):
+    def _schedule(
+        self, raw: str, base: str | None, *, resumed: bool = False, normalised: bool = False
+    ):
         if self._stopping:
             return
         try:
-            url = normalise_url(raw, base)
+            url = raw if normalised else normalise_url(raw, base)
         except BadURL as exc:
             # mailto:, tel:, javascript: links are normal; a broken web link is reported.
             if str(raw).strip().lower().startswith(("http:", "https:", "//")):

@@ -124,7 +124,7 @@ def _process(o: Outcome, st: _State, frontier: Frontier, config: str) -> None:
     if f.status == 304:
         known = Page.objects.filter(url=url).values_list("links", flat=True).first()
         if known:
-            frontier.links_add(known, url)
+            frontier.links_add(known, None, normalised=True)
         st.seen_urls.add(url)
         st.ok_pages += 1
         run.pages_unchanged += 1
@@ -141,15 +141,17 @@ def _process(o: Outcome, st: _State, frontier: Frontier, config: str) -> None:
         st.skip(url, reasons.HTTP_STATUS, str(f.status), error=f.status >= 500)
         return
     st.ok_pages += 1
-    kind, ex = o.prepared or prepare_html(f)
+    kind, ex, links, bad_links = o.prepared or prepare_html(f)
     if kind == "binary":
         st.skip(url, reasons.NOT_HTML, "binary content served as HTML")
         return
     if ex is None:
         st.skip(url, reasons.NOT_HTML, "not parseable as HTML")
         return
-    if ex.links:
-        frontier.links_add(ex.links, url)
+    if links:
+        frontier.links_add(links, None, normalised=True)
+    if bad_links:
+        frontier.links_add(bad_links, url)  # reported as bad URLs
     if ex.canonical:
         try:
             canonical = normalise_url(ex.canonical, url)
@@ -178,7 +180,7 @@ def _process(o: Outcome, st: _State, frontier: Frontier, config: str) -> None:
         etag=f.headers.get("etag", ""),
         last_modified=f.headers.get("last-modified", ""),
         config=config,
-        links=_links_absolute(ex.links, url),
+        links=links[:2000],
         stats=False,  # rebuilt once at the end of the crawl
     )
     if res.status == "empty":
@@ -190,16 +192,6 @@ def _process(o: Outcome, st: _State, frontier: Frontier, config: str) -> None:
         run.pages_indexed += 1
     else:
         run.pages_unchanged += 1
-
-
-def _links_absolute(links: list[str], base: str) -> list[str]:
-    out = []
-    for link in links:
-        try:
-            out.append(normalise_url(link, base))
-        except BadURL:
-            continue
-    return list(dict.fromkeys(out))[:2000]
 
 
 def _flush(st: _State, frontier: Frontier, *, force=False) -> None:
