@@ -164,6 +164,11 @@ class Frontier:
                 self.out.get_nowait()
         self._thread.join(15)
 
+    def _seen_add(self, key: str) -> None:
+        # Under the lock: snapshot() copies the set from the caller's thread.
+        with self.lock:
+            self.seen.add(key)
+
     def snapshot(self) -> dict:
         with self.lock:
             return {
@@ -280,13 +285,13 @@ class Frontier:
             if str(raw).strip().lower().startswith(("http:", "https:", "//")):
                 key = f"bad:{raw}"
                 if key not in self.seen:
-                    self.seen.add(key)
+                    self._seen_add(key)
                     self._skip_now(str(raw)[:500], reasons.BAD_URL, str(exc)[:200])
             return
         key = dedupe_key(url)
         if key in self.seen and not resumed:
             return
-        self.seen.add(key)
+        self._seen_add(key)
         reason, detail = self.check_rules(url)
         if not reason:
             tpl = url_template(url)
@@ -448,7 +453,7 @@ class Frontier:
                     return Outcome(
                         url=url, reason=reasons.DUPLICATE, detail=f"redirects to {r.url}"
                     )
-                self.seen.add(key)
+                self._seen_add(key)
         out = Outcome(url=r.url, fetched=r, reason=r.reason, detail=r.detail)
         if not r.reason and 200 <= r.status < 300:
             out.prepared = await asyncio.get_running_loop().run_in_executor(None, prepare_html, r)

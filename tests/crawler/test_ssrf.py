@@ -136,3 +136,42 @@ def test_it_rechecks_redirects_to_internal_addresses_during_a_crawl(
     assert len(blocked) == 4, (run.skipped, run.error, run.notes)
     assert internal.requests == []
     assert run.pages_indexed == 1
+
+
+def test_it_connects_only_to_the_address_it_checked_when_dns_rebinds(settings, front, in_site_a):
+    """A name that first resolves to an allowed address, then to an internal one: every new
+    connection is checked on its own answer, so the internal server is never reached."""
+    from crawler.models import CrawlSettings
+    from crawler.services import crawl_run
+
+    settings.CLOOP_CRAWL_ALLOW_PRIVATE = False
+    # The internal service listens on the same port number, so only the address differs.
+    internal = SiteServer("127.0.0.1", port=front.port).start()
+    internal.page("/next", "<html><body>internal</body></html>")
+    answers = []
+
+    def rebinding(host, port):
+        answers.append(host)
+        return ["127.0.0.2"] if len(answers) == 1 else ["127.0.0.1"]
+
+    close = {"Connection": "close"}  # so the next request needs a new connection
+    front.routes["/robots.txt"] = (404, close, "")
+    front.page(
+        "/", '<html><body><main><p>Start <a href="/next">next</a></p></main></body></html>', **close
+    )
+    cfg = CrawlSettings.load()
+    cfg.start_urls = [f"http://docs.rebind.test:{front.port}/"]
+    cfg.save()
+    try:
+        run = crawl_run(
+            in_site_a,
+            resolver=rebinding,
+            fetch_options=FetchOptions(
+                retries=0, total_timeout=3, allow_addresses=(f"127.0.0.2:{front.port}",)
+            ),
+        )
+    finally:
+        internal.stop()
+    assert len(answers) >= 2
+    assert internal.requests == []
+    assert any(e["reason"] == reasons.BLOCKED for e in run.skipped), run.skipped
