@@ -167,7 +167,9 @@ def _visitor_touch(visitor_id: uuid.UUID, now) -> bool:
         cur.execute(
             f"INSERT INTO {table} (id, first_seen, last_seen, objected) "  # noqa: S608
             "VALUES (%s, %s, %s, false) "
-            "ON CONFLICT (id) DO UPDATE SET last_seen = EXCLUDED.last_seen RETURNING objected",
+            # An objected visitor's record is left as it was (no new processing).
+            f"ON CONFLICT (id) DO UPDATE SET last_seen = CASE WHEN {table}.objected "
+            f"THEN {table}.last_seen ELSE EXCLUDED.last_seen END RETURNING objected",
             [visitor_id, now, now],
         )
         return bool(cur.fetchone()[0])

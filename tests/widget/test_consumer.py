@@ -321,7 +321,7 @@ def test_it_does_not_store_messages_of_an_objected_visitor(chat_sites):
     server, site_a, _ = chat_sites
     vid = uuid.uuid4()
     with tenant_context(site_a):
-        Visitor.objects.create(id=vid, objected=True)
+        seen = Visitor.objects.create(id=vid, objected=True).last_seen
 
     async def scenario():
         async with ChatClient.connect(server, site_a.site_id) as c:
@@ -332,6 +332,7 @@ def test_it_does_not_store_messages_of_an_objected_visitor(chat_sites):
     assert answer["type"] == "answer" and "99 euros" in answer["text"]
     assert answer["message_id"] is None
     assert rows(site_a, Message) == [] and rows(site_a, Conversation) == []
+    assert rows(site_a, Visitor)[0].last_seen == seen  # not even a new "last seen"
 
 
 @pytest.mark.parametrize(
