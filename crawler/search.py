@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 
 from django.db import connection
 
-from crawler.index import index_stats, text_config
+from crawler.index import text_config
 
 K1 = 1.2
 B = 0.75
@@ -128,22 +128,27 @@ def search(query: str, k: int = 5) -> list[Passage]:
     """The `k` passages of the current site that best answer `query`, best first."""
     if not query or not query.strip() or k <= 0:
         return []
-    config = text_config()
-    lexemes = _query_lexemes(query, config)
-    if not lexemes:
-        return []
-    stats = index_stats()
-    n = stats.chunks
-    if n <= 0:
-        return []
-    avgdl = max(stats.total_length / n, 1.0)
+    # One round trip: the query's lexemes, their document frequencies, N and total length.
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT lexeme, df FROM crawler_term WHERE lexeme = ANY(%s) AND df > 0", [lexemes]
+            """
+            SELECT q.lexeme, t.df, s.chunks, s.total_length
+            FROM (SELECT DISTINCT lexeme FROM unnest(to_tsvector(%s::regconfig, %s))) q
+            CROSS JOIN crawler_indexstats s
+            LEFT JOIN crawler_term t ON t.lexeme = q.lexeme AND t.df > 0
+            WHERE s.id = 1
+            ORDER BY q.lexeme LIMIT %s
+            """,
+            [text_config(), query[:2000], MAX_QUERY_LEXEMES],
         )
-        dfs = dict(cur.fetchall())
+        found = cur.fetchall()
+    if not found or found[0][2] <= 0:
+        return []
+    n, total_length = found[0][2], found[0][3]
+    avgdl = max(total_length / n, 1.0)
+    dfs = {lx: df for lx, df, _, _ in found if df}
     # Rarest first: they carry the score.
-    present = sorted((lx for lx in lexemes if lx in dfs), key=lambda lx: (dfs[lx], lx))
+    present = sorted(dfs, key=lambda lx: (dfs[lx], lx))
     if not present:
         return []
     weight = {lx: math.log(1 + (n - dfs[lx] + 0.5) / (dfs[lx] + 0.5)) * (K1 + 1) for lx in present}
