@@ -364,3 +364,52 @@ def test_it_resumes_an_interrupted_crawl_without_refetching(web, site):
     assert len(fetched_twice) <= 1
     first.refresh_from_db()
     assert first.status == CrawlRun.Status.FAILED and str(resumed.pk) in first.error
+
+
+def test_it_finishes_a_run_whose_worker_died_when_the_task_is_redelivered(web, site):
+    from crawler.tasks import crawl_site
+
+    links = [f"/p{i}" for i in range(12)]
+    web.page("/", html_page("Home", "<p>Home text.</p>", links=links))
+    for p in links:
+        web.page(p, html_page(p, f"<p>Text of page {p}.</p>"))
+
+    def die(run):
+        if run.pages_fetched == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        crawl_run(site, progress=die, concurrency=1, fetch_options=FAST)
+    # A killed worker leaves its run marked running (nothing ran its clean-up).
+    CrawlRun.objects.update(status=CrawlRun.Status.RUNNING)
+    run = CrawlRun.objects.get()
+    summary = crawl_site.run(run.pk)  # the redelivered message, in the site's schema
+    assert summary["status"] == "succeeded"
+    assert CrawlRun.objects.count() == 1
+    assert Page.objects.count() == 13
+    assert Chunk.objects.count() == Page.objects.count()  # one section each, no duplicates
+    assert crawl_site.run(run.pk)["status"] == "succeeded"  # and once more: nothing to do
+    assert Page.objects.count() == 13
+
+
+def test_it_reads_pages_with_wrong_or_missing_charsets(web, site):
+    web.page("/", html_page("Home", "<p>Home text.</p>", links=["/mislabelled", "/unlabelled"]))
+    body = (
+        "<html><body><main><h1>Kahvila</h1><p>Päivän keitto ja jälkiruoka.</p></main></body></html>"
+    )
+    web.routes["/mislabelled"] = (
+        200,
+        {"Content-Type": "text/html; charset=utf-8"},
+        body.encode("cp1252"),
+    )
+    meta = body.replace("<html>", "<html><head><meta charset='iso-8859-1'></head>")
+    web.routes["/unlabelled"] = (
+        200,
+        {"Content-Type": "text/html"},
+        meta.replace("Kahvila", "Ravintola").encode("latin-1"),
+    )
+    run = crawl_run(site, fetch_options=FAST)
+    assert run.pages_indexed == 3
+    texts = {c.page.url.rsplit("/", 1)[-1]: c.text for c in Chunk.objects.select_related("page")}
+    assert "Päivän keitto" in texts["mislabelled"]
+    assert "Päivän keitto" in texts["unlabelled"]
