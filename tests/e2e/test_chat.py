@@ -209,11 +209,12 @@ def test_it_queues_messages_typed_offline_and_sends_each_once(
     ask(frame, "Can I return a bike?")
     queued = frame.locator(".cw-queued")
     assert queued.count() == 2
+    assert queued.first.locator(".cw-q").inner_text().strip() == "(Waiting to send)"
     page.wait_for_timeout(1500)  # reconnect attempts fail while offline
     browser_context.set_offline(False)
     wait_answers(frame, 3)
     assert frame.locator("#cw-status.on").count() == 0
-    assert frame.locator(".cw-queued").count() == 0
+    assert frame.locator(".cw-queued, .cw-q").count() == 0
 
     texts = [t for r, t in stored_messages(demo_site, vid) if r == "visitor"]
     assert texts == [

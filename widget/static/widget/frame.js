@@ -131,7 +131,7 @@
     if (!ready || inflight || !queue.length) return;
     inflight = queue[0];
     if (send({ type: "message", text: inflight.text, client_message_id: inflight.id })) {
-      inflight.el.classList.remove("cw-queued");
+      queued(inflight.el, false);
       showTyping(true);
     } else inflight = null;
   }
@@ -147,11 +147,18 @@
     $("cw-starters").hidden = true;
     var msg = { id: uid(), text: text };
     msg.el = addVisitor(text, msg.id);
-    msg.el.classList.add("cw-queued");
+    queued(msg.el, true);
     queue.push(msg);
     if (!visitorId) toParent({ type: "cloop:ready" }); // after "delete": ask the loader for a new id
     wake();
     pump();
+  }
+  // Waiting messages are outlined, and say so to screen readers.
+  function queued(m, on) {
+    var note = m.querySelector(".cw-q");
+    m.classList.toggle("cw-queued", on);
+    if (on && !note) m.appendChild(el("span", "cw-sr cw-q", " (" + S.queued + ")"));
+    if (!on && note) note.remove();
   }
   function uid() {
     if (w.crypto.randomUUID) return w.crypto.randomUUID();
@@ -222,7 +229,7 @@
     queue = queue.filter(function (q) { return !answered[q.id]; });
     queue.forEach(function (q) {
       if (seen[q.id]) q.el = log.querySelector('[data-client-id="' + q.id + '"]') || q.el;
-      else { q.el = addVisitor(q.text, q.id); q.el.classList.add("cw-queued"); }
+      else { q.el = addVisitor(q.text, q.id); queued(q.el, true); }
     });
     if (items.length || queue.length) $("cw-starters").hidden = true;
     scroll();
@@ -317,7 +324,7 @@
       b.type = "button";
       b.onclick = function () {
         var f = failed; failed = null; clearError();
-        if (f) { f.el.classList.add("cw-queued"); queue.unshift(f); pump(); }
+        if (f) { queued(f.el, true); queue.unshift(f); pump(); }
       };
       box.appendChild(b);
     }
