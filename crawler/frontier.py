@@ -114,7 +114,7 @@ class Frontier:
         self.plan = plan
         self.options = options or FetchOptions()
         self.resolver = resolver
-        self.out: queue.Queue[Outcome | None] = queue.Queue(maxsize=64)
+        self.out: queue.Queue[Outcome | None] = queue.Queue(maxsize=16)
         self.lock = threading.Lock()
         self.todo: dict[str, None] = {}  # scheduled, not yet processed by the caller
         self.seen: set[str] = set(dedupe_key(u) for u in plan.resume_done)
@@ -457,4 +457,6 @@ class Frontier:
         out = Outcome(url=r.url, fetched=r, reason=r.reason, detail=r.detail)
         if not r.reason and 200 <= r.status < 300:
             out.prepared = await asyncio.get_running_loop().run_in_executor(None, prepare_html, r)
+            # The body is no longer needed; up to 10 MiB per queued page otherwise.
+            r.body = b""
         return out
