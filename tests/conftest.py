@@ -31,6 +31,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """Extend pytest-django's setup: the template schema and the two session sites."""
     from tenants.services import base_schema_ensure, site_create
 
+    # pytest-django creates the test database only if a collected test uses db,
+    # transactional_db, live_server or the django_db mark; otherwise we would be on the
+    # development database, which live_db_reset empties. Refuse instead.
+    if connection.settings_dict["NAME"] != connection.settings_dict["TEST"]["NAME"]:
+        pytest.fail(
+            "no test database was set up for this run (pytest-django creates it only for "
+            "tests using db, transactional_db, live_server or the django_db mark): add one"
+        )
     with django_db_blocker.unblock():
         base_schema_ensure()
         for spec in (SITE_A, SITE_B):
