@@ -35,6 +35,7 @@ from conversations.limits import (
     visitor_rate_hit,
 )
 from conversations.models import Lead, Phase, SiteSettings
+from conversations.streaming import DeltaBatcher
 from conversations.text import language_detect
 from conversations.threads import chat_db
 from widget.tenancy import origin_allowed, scope_origin, site_resolve
@@ -92,64 +93,6 @@ def _forget(site, visitor_id: uuid.UUID) -> dict:
 
     with tenant_context(site):
         return subject_erase(visitor_id=visitor_id)
-
-
-class DeltaBatcher:
-    """Streams answer pieces as `delta` frames: the first at once, then at most one frame per
-    DELTA_INTERVAL seconds holding everything that arrived meanwhile.
-
-    A fast model sends tokens far quicker than a reader reads; each WebSocket frame costs a
-    system call and JSON work, so frames are batched. Order is kept: every flush takes the
-    buffer and sends under one lock, and `close()` flushes the rest before the `answer`.
-    """
-
-    def __init__(self, consumer, cmid):
-        self.consumer = consumer
-        self.cmid = cmid
-        self.buffer: list[str] = []
-        self.lock = asyncio.Lock()
-        self.last_flush = 0.0
-        self.timer: asyncio.TimerHandle | None = None
-        self.pending: set[asyncio.Task] = set()
-
-    async def add(self, piece: str) -> None:
-        self.buffer.append(piece)
-        wait = self.last_flush + DELTA_INTERVAL - time.monotonic()
-        if wait <= 0:
-            await self.flush()
-        elif self.timer is None:
-            self.timer = asyncio.get_running_loop().call_later(wait, self._flush_later)
-
-    def _flush_later(self) -> None:
-        self.timer = None
-        task = asyncio.ensure_future(self.flush())
-        self.pending.add(task)
-        task.add_done_callback(self.pending.discard)
-
-    async def flush(self) -> None:
-        async with self.lock:
-            if not self.buffer:
-                return
-            text, self.buffer = "".join(self.buffer), []
-            self.last_flush = time.monotonic()
-            await self.consumer.send_json(
-                {"type": "delta", "text": text, "client_message_id": self.cmid}
-            )
-
-    async def close(self) -> None:
-        """Send what is left; after this the caller may send the `answer` frame."""
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        for task in list(self.pending):
-            await task
-        await self.flush()
-
-    def discard(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        self.buffer = []
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -387,7 +330,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         language = language_detect(text, self.language)
 
-        deltas = DeltaBatcher(self, cmid)
+        deltas = DeltaBatcher(self.send_json, cmid, DELTA_INTERVAL)
         try:
             result = await answer_question(
                 text,
