@@ -170,3 +170,65 @@ def test_it_logs_no_client_ip_under_the_production_logging_setup(live_server, si
             logging.getLogger(name).setLevel(logging.WARNING)
     assert any("probe" in line for line in lines)
     assert [line for line in lines if CLIENT_IP in line] == []
+
+
+def test_it_stores_no_client_address_given_in_the_asgi_scope(live_db, site_a, settings):
+    """The whole ASGI application, driven with a distinctive client address in its scope."""
+    import json
+
+    from asgiref.testing import ApplicationCommunicator
+
+    from cloop.asgi import application
+
+    distinctive = "203.0.113.77"
+    settings.CLOOP_PUBLIC_URL = "http://cloop.test"
+    index_pages(site_a, PAGES_A)
+    site_cache_clear()
+    settings_cache_clear()
+    scope = {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "scheme": "ws",
+        "path": f"/ws/chat/{site_a.site_id}/",
+        "raw_path": f"/ws/chat/{site_a.site_id}/".encode(),
+        "query_string": b"",
+        "headers": [(b"host", b"cloop.test"), (b"origin", b"http://cloop.test")],
+        "subprotocols": [],
+        "client": (distinctive, 40404),
+        "server": ("127.0.0.1", 8000),
+    }
+
+    async def scenario():
+        comm = ApplicationCommunicator(application, scope)
+        await comm.send_input({"type": "websocket.connect"})
+        assert (await comm.receive_output(10))["type"] == "websocket.accept"
+        frames = []
+        for frame in (
+            {"type": "hello", "visitor_id": str(uuid.uuid4()), "page_url": "http://site-a.test/"},
+            {
+                "type": "message",
+                "text": "How much does the Pro plan cost?",
+                "client_message_id": "m1",
+            },
+            {"type": "email", "email": "anna@example.fi", "marketing_consent": True},
+        ):
+            await comm.send_input({"type": "websocket.receive", "text": json.dumps(frame)})
+            while True:
+                got = json.loads((await comm.receive_output(20))["text"])
+                frames.append(got)
+                if got["type"] in ("ready", "answer", "email_saved", "error"):
+                    break
+        await comm.send_input({"type": "websocket.disconnect", "code": 1000})
+        await comm.wait(5)
+        return [f["type"] for f in frames]
+
+    types = run(scenario())
+    assert types[0] == "ready" and types[-2:] == ["answer", "email_saved"]
+    assert tables_containing(site_a.schema_name, "anna@example.fi")  # the scan does find data
+    assert tables_containing(site_a.schema_name, distinctive) == []
+    assert tables_containing("public", distinctive) == []
+    r = redis.Redis.from_url(settings.REDIS_URL)
+    for key in r.scan_iter(count=1000):
+        assert distinctive.encode() not in key
+        if r.type(key) == b"string":
+            assert distinctive.encode() not in (r.get(key) or b"")
