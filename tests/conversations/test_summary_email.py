@@ -47,3 +47,15 @@ def test_it_sends_nothing_for_an_erased_conversation(site_a, celery_worker_live,
     # The task for the missing conversation sends nothing (and does not fail).
     assert len(smtp_server.wait(2, timeout=2)) == 1
     assert messages[0][1]["Subject"] == "Keskustelusi: Site A Oy"
+
+
+def test_it_sends_a_redelivered_summary_task_only_once(site_a, celery_worker_live, smtp_server):
+    conv_id = make_conversation(site_a)
+    for _ in range(2):  # the same task delivered twice (e.g. after a worker crash)
+        summary_send_task.apply_async(
+            args=(conv_id, "anna@example.fi", "en"),
+            headers={"_schema_name": site_a.schema_name},
+            task_id="summary-task-1",
+        )
+    smtp_server.wait(1)
+    assert len(smtp_server.wait(2, timeout=3)) == 1
