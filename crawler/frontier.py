@@ -87,7 +87,12 @@ def prepare_html(f: Fetched) -> tuple:
     ex = extract_html(text, robots_header=f.headers.get("x-robots-tag", ""))
     links: dict[str, None] = {}
     bad: list[str] = []
+    seen_raw: set[str] = set()
     for raw in ex.links if ex is not None else []:
+        raw = raw.split("#", 1)[0]
+        if not raw or raw in seen_raw:
+            continue  # same-page anchors and repeats
+        seen_raw.add(raw)
         try:
             links[normalise_url(raw, f.url)] = None
         except BadURL:

@@ -7,6 +7,7 @@ Pure functions.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
@@ -35,6 +36,12 @@ def normalise_url(url: str, base: str | None = None) -> str:
             url = urljoin(base, url)
         except ValueError as exc:
             raise BadURL(str(exc)) from exc
+    return _normalise_absolute(url)
+
+
+# The same links appear on every page of a site (navigation, indexes): normalise each once.
+@functools.lru_cache(maxsize=65536)
+def _normalise_absolute(url: str) -> str:
     try:
         parts = urlsplit(url)
         port = parts.port
