@@ -32,13 +32,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
     from tenants.services import base_schema_ensure, site_create
 
     # pytest-django creates the test database only if a collected test uses db,
-    # transactional_db, live_server or the django_db mark; otherwise we would be on the
-    # development database, which live_db_reset empties. Refuse instead.
+    # transactional_db, live_server or the django_db mark. A run of `live_db` tests alone
+    # would otherwise work on (and live_db_reset would empty) the development database.
+    own_setup = None
     if connection.settings_dict["NAME"] != connection.settings_dict["TEST"]["NAME"]:
-        pytest.fail(
-            "no test database was set up for this run (pytest-django creates it only for "
-            "tests using db, transactional_db, live_server or the django_db mark): add one"
-        )
+        from django.test.utils import setup_databases
+
+        with django_db_blocker.unblock():
+            own_setup = setup_databases(verbosity=0, interactive=False, aliases={"default"})
     with django_db_blocker.unblock():
         base_schema_ensure()
         for spec in (SITE_A, SITE_B):
@@ -57,6 +58,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+    if own_setup is not None:
+        from django.test.utils import teardown_databases
+
+        with django_db_blocker.unblock():
+            teardown_databases(own_setup, verbosity=0)
 
 
 def _session_site(site_id, django_db_blocker):
