@@ -131,10 +131,6 @@ class Page(models.Model):
     links = models.JSONField(default=list, blank=True)
     fetched_at = models.DateTimeField(null=True, blank=True)
     indexed_at = models.DateTimeField(auto_now=True)
-    # The run that last saw this page (fetched or 304): pages not seen by a complete crawl go.
-    seen_run = models.ForeignKey(
-        CrawlRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
 
     class Meta:
         ordering = ["url"]
