@@ -53,3 +53,24 @@ def test_it_schedules_only_sites_that_are_due(in_site_a):
     cfg.recrawl_interval_hours = 0
     cfg.save()
     assert crawl_due_check() == "scheduled crawls are off"
+
+
+def test_it_queues_a_due_site_from_the_beat_task_once(in_site_a):
+    from crawler.tasks import crawl_due
+
+    assert crawl_due.run() == "due"
+    assert CrawlRun.objects.filter(status="queued", trigger="schedule").count() == 1
+    assert crawl_due.run() == "a crawl is queued or running"
+    assert CrawlRun.objects.count() == 1
+
+
+def test_it_skips_sites_that_are_not_ready(in_site_a):
+    from crawler.tasks import crawl_due
+
+    in_site_a.ready = False
+    try:
+        assert crawl_due.run() is None
+        assert crawl_site.run() is None
+    finally:
+        in_site_a.ready = True
+    assert CrawlRun.objects.count() == 0
