@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -365,6 +366,9 @@ def _finish(site, run: CrawlRun, st: _State, frontier: Frontier) -> None:
     if st.ok_pages == 0:
         run.status = CrawlRun.Status.FAILED
         notes = "; ".join(frontier.robots_notes[:3])
+        why = Counter(e["reason"] for e in run.skipped).most_common(1)
+        if not notes and why:
+            notes = f"mostly: {why[0][0]}"
         run.error = "no page could be fetched; the previous index is kept" + (
             f" ({notes})" if notes else ""
         )

@@ -413,3 +413,12 @@ def test_it_reads_pages_with_wrong_or_missing_charsets(web, site):
     texts = {c.page.url.rsplit("/", 1)[-1]: c.text for c in Chunk.objects.select_related("page")}
     assert "Päivän keitto" in texts["mislabelled"]
     assert "Päivän keitto" in texts["unlabelled"]
+
+
+def test_it_fails_clearly_when_robots_txt_disallows_everything(web, site):
+    web.page("/robots.txt", "User-agent: *\nDisallow: /\n", **{"Content-Type": "text/plain"})
+    web.page("/", html_page("Home", "<p>Home text.</p>"))
+    run = crawl_run(site, fetch_options=FAST)
+    assert run.status == CrawlRun.Status.FAILED
+    assert "robots" in run.error
+    assert web.count("/") == 0
