@@ -54,6 +54,10 @@ class Plan:
     resume_todo: list[str] = field(default_factory=list)
     resume_done: list[str] = field(default_factory=list)
     already_scheduled: int = 0
+    # Links of pages written after the interrupted run's last snapshot: not refetched, but
+    # their links still lead the crawl on.
+    resume_links: list[str] = field(default_factory=list)
+    resuming: bool = False
     use_sitemaps: bool = True
 
 
@@ -231,9 +235,11 @@ class Frontier:
         self._workers = min(self._workers, 32)
         self.fetcher = Fetcher(self.options, resolver=self.resolver, max_connections=self._workers)
         try:
-            if self.plan.resume_todo:
+            if self.plan.resuming:
                 for u in self.plan.resume_todo:
                     self._schedule(u, None, resumed=True)
+                for u in self.plan.resume_links:
+                    self._schedule(u, None, normalised=True)
             else:
                 for u in self.plan.start_urls:
                     self._schedule(u, None)

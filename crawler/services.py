@@ -296,10 +296,19 @@ def _crawl_locked(site, *, max_pages, concurrency, progress, run, trigger, fetch
         raise
     st = _State(run=run)
     if run.frontier.get("todo"):
-        plan.resume_todo = list(run.frontier.get("todo", []))
-        plan.resume_done = list(run.frontier.get("done", []))
+        # Pages this run wrote after its last snapshot (a killed worker saved nothing more)
+        # count as done; their stored links are followed instead of fetching them again.
+        recent = dict(
+            Page.objects.filter(fetched_at__gte=run.started_at).values_list("url", "links")
+            if run.started_at
+            else []
+        )
+        plan.resuming = True
+        plan.resume_todo = [u for u in run.frontier.get("todo", []) if u not in recent]
+        plan.resume_done = list(run.frontier.get("done", [])) + list(recent)
+        plan.resume_links = [link for links in recent.values() for link in links]
         plan.already_scheduled = int(run.frontier.get("scheduled", 0))
-        st.seen_urls = set(run.frontier.get("seen_urls", []))
+        st.seen_urls = set(run.frontier.get("seen_urls", [])) | set(recent)
     plan.known = {
         u: (e, m) for u, e, m in Page.objects.values_list("url", "etag", "last_modified") if e or m
     }

@@ -422,3 +422,34 @@ def test_it_fails_clearly_when_robots_txt_disallows_everything(web, site):
     assert run.status == CrawlRun.Status.FAILED
     assert "robots" in run.error
     assert web.count("/") == 0
+
+
+def test_it_does_not_refetch_pages_written_after_the_last_snapshot(web, site):
+    """A worker killed between two snapshots: the pages it wrote count as done."""
+    links = [f"/p{i}" for i in range(15)]
+    web.page("/", html_page("Home", "<p>Home text.</p>", links=links))
+    for p in links:
+        web.page(p, html_page(p, f"<p>Text of page {p}.</p>", links=[f"/deep{p}"]))
+        web.page(f"/deep{p}", html_page(p, f"<p>Deep text under {p}.</p>"))
+    early = {}
+
+    def die(run):
+        if run.pages_fetched == 1:
+            early.update(run.frontier)  # the snapshot taken after the first page
+        if run.pages_fetched == 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        crawl_run(site, progress=die, concurrency=1, fetch_options=FAST)
+    assert early["todo"]
+    # As if killed: the final snapshot never happened and the run still says running.
+    CrawlRun.objects.update(status=CrawlRun.Status.RUNNING, frontier=early)
+    run = crawl_run(site, fetch_options=FAST)
+    assert run.status == CrawlRun.Status.SUCCEEDED
+    assert Page.objects.count() == 31
+    refetched = [
+        p
+        for p in {r[0] for r in web.requests}
+        if web.count(p) > 1 and p != "/robots.txt" and p != "/sitemap.xml"
+    ]
+    assert len(refetched) <= 1, refetched
