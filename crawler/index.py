@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from crawler.chunk import chunk_sections
+from crawler.embed import embeddings_keep, embeddings_restore, embeddings_update
 from crawler.extract import Extracted, extract_html
 from crawler.models import IndexStats, Page
 from crawler.urls import BadURL, normalise_url
@@ -176,12 +177,15 @@ def page_index(
             Page.objects.filter(pk=existing.pk).update(**changed)
         return IndexResult(existing, "unchanged")
     config = config or text_config()
+    kept: dict[str, str] = {}
     with transaction.atomic():
         if existing is not None:
             with connection.cursor() as cur:
                 if stats:
                     _stats_change(cur, existing.pk, -1)
                 _postings_delete(cur, existing.pk)
+                # Unchanged sections of a changed page keep their embeddings.
+                kept = embeddings_keep(cur, existing.pk)
             existing.chunks.all().delete()
             page = existing
         else:
@@ -196,6 +200,9 @@ def page_index(
         page.fetched_at = timezone.now()
         page.save()
         _chunks_write(page, ex, config, stats=stats)
+        if kept:
+            with connection.cursor() as cur:
+                embeddings_restore(cur, page.pk, page.title, kept)
     return IndexResult(page, "indexed")
 
 
@@ -217,12 +224,17 @@ def index_html(url: str, html: str, *, headers: dict | None = None) -> Page | No
     except BadURL as exc:
         raise ValueError(str(exc)) from exc
     ex = extract_html(html, robots_header=_header(headers, "x-robots-tag"))
-    return page_index(
+    res = page_index(
         url,
         ex,
         etag=_header(headers, "etag"),
         last_modified=_header(headers, "last-modified"),
-    ).page
+    )
+    if res.status == "indexed":
+        # Dense retrieval on: embed the page's new chunks now (a failure leaves them for
+        # the next crawl; the lexical index is already written).
+        embeddings_update(page_ids=[res.page.pk])
+    return res.page
 
 
 def index_stats_rebuild() -> None:

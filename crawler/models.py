@@ -168,6 +168,11 @@ class Chunk(models.Model):
 # creates it, crawler.index writes it, crawler.search reads it.
 
 
+# crawler_embedding (chunk_id, page_id, digest, embedding) holds one embedding per chunk
+# when CLOOP_EMBEDDING_MODEL is set: a pgvector `vector` where the extension exists, a
+# `real[]` otherwise (migration 0006 decides). No Django model either: crawler.embed owns it.
+
+
 class Term(models.Model):
     """Document frequency of each lexeme over this site's chunks (BM25's IDF).
 
@@ -187,6 +192,10 @@ class IndexStats(models.Model):
 
     chunks = models.BigIntegerField(default=0)
     total_length = models.BigIntegerField(default=0)
+    # The embedding model the stored chunk embeddings come from and its dimension (0: not
+    # known yet). A different CLOOP_EMBEDDING_MODEL makes crawler.embed re-embed everything.
+    embedding_model = models.CharField(max_length=200, blank=True, db_default="")
+    embedding_dim = models.PositiveIntegerField(default=0, db_default=0)
 
     def __str__(self):
         return f"{self.chunks} chunks"

@@ -15,6 +15,10 @@ the next rarest lexeme becomes essential and the search repeats. Lexemes in more
 COMMON_SHARE of all chunks never generate candidates unless the query has nothing else
 (they add little to a score, and scanning them would cost the most).
 
+Dense retrieval (optional, CLOOP_EMBEDDING_MODEL): the query's embedding finds the nearest
+chunks (crawler.embed) and `fuse` merges both rankings; when the model is off, its call
+fails or the index holds another model's embeddings, search is the lexical ranking alone.
+
 Runs in the current schema (call inside the site's `tenant_context`).
 """
 
@@ -25,6 +29,7 @@ from dataclasses import asdict, dataclass
 
 from django.db import connection
 
+from crawler.embed import dense_candidates, query_embedding
 from crawler.index import text_config
 
 K1 = 1.2
@@ -43,6 +48,12 @@ PER_PAGE = 2
 # its page. A page that answers the question in several sections is more likely about it
 # than a page that mentions the words once (bench/retrieval_quality.py: MRR 0.67 -> 0.77).
 PAGE_EVIDENCE = 0.2
+# Dense retrieval (CLOOP_EMBEDDING_MODEL): nearest chunks fetched, and their fusion with the
+# lexical ranking (see fuse()).
+DENSE_CANDIDATES = 40
+RRF_K = 60
+DENSE_WEIGHT = 0.5
+DENSE_MIN_SIMILARITY = 0.3
 
 
 @dataclass
@@ -144,6 +155,16 @@ def search(query: str, k: int = 5) -> list[Passage]:
         found = cur.fetchall()
     if not found or found[0][2] <= 0:
         return []
+    lexical = _lexical(found, k)
+    qvec = query_embedding(query)
+    if qvec is None:
+        return _passages(lexical, k)
+    dense = dense_candidates(qvec, DENSE_CANDIDATES, [r[0] for r in lexical])
+    return _passages(fuse(lexical, dense), k)
+
+
+def _lexical(found, k: int) -> list[tuple]:
+    """[(chunk_id, page_id, score)]: BM25 with MaxScore, then page evidence, best first."""
     n, total_length = found[0][2], found[0][3]
     avgdl = max(total_length / n, 1.0)
     dfs = {lx: df for lx, df, _, _ in found if df}
@@ -174,7 +195,31 @@ def search(query: str, k: int = 5) -> list[Passage]:
         if exact or rounds >= MAX_ROUNDS or dfs[present[n_ess]] > common:
             break
         n_ess += 1
-    return _passages(_page_evidence([(r[0], r[1], r[3]) for r in rows[:want]]), k)
+    return _page_evidence([(r[0], r[1], r[3]) for r in rows[:want]])
+
+
+def fuse(lexical: list[tuple], dense: list[tuple]) -> list[tuple]:
+    """Weighted reciprocal rank fusion of the lexical and dense rankings.
+
+    score = 1/(RRF_K + lexical rank) + DENSE_WEIGHT/(RRF_K + dense rank), a missing rank
+    adding nothing. Dense candidates below DENSE_MIN_SIMILARITY are not evidence. With
+    DENSE_WEIGHT < 1 the dense ranking reorders passages BM25 found and adds passages it
+    missed, but a passage found by dense alone never outranks BM25's best (how the constants
+    were chosen: docs/crawler.md).
+    """
+    scores: dict[int, float] = {}
+    pages: dict[int, int] = {}
+    for rank, (cid, page_id, _) in enumerate(lexical, 1):
+        scores[cid] = 1.0 / (RRF_K + rank)
+        pages[cid] = page_id
+    for rank, (cid, page_id, sim) in enumerate(dense, 1):
+        if sim < DENSE_MIN_SIMILARITY:
+            break
+        scores[cid] = scores.get(cid, 0.0) + DENSE_WEIGHT / (RRF_K + rank)
+        pages[cid] = page_id
+    out = [(cid, pages[cid], score) for cid, score in scores.items()]
+    out.sort(key=lambda r: (-r[2], r[0]))
+    return out
 
 
 def _page_evidence(rows):

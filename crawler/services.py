@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from crawler import reasons
+from crawler.embed import embeddings_update
 from crawler.fetch import FetchOptions
 from crawler.frontier import Frontier, Outcome, Plan, prepare_html
 from crawler.index import index_stats_rebuild, page_index, page_remove, text_config
@@ -389,8 +390,14 @@ def _finish(site, run: CrawlRun, st: _State, frontier: Frontier) -> None:
             for page in Page.objects.exclude(url__in=st.seen_urls):
                 page_remove(page, stats=False)
                 run.pages_removed += 1
-    run.notes = "\n".join(frontier.robots_notes[:50])
+    notes = frontier.robots_notes[:50]
     index_stats_rebuild()
+    # Dense retrieval on: embed the chunks that have none (new or changed pages, and those a
+    # failed embedding call left behind last time). Never fails the crawl.
+    embedded = embeddings_update()
+    if embedded is not None and embedded.note():
+        notes.append(embedded.note())
+    run.notes = "\n".join(notes)
     run.frontier = {}
     run.finished_at = timezone.now()
     run.heartbeat_at = run.finished_at
