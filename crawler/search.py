@@ -137,8 +137,24 @@ def _score(ess, ess_w, rest, rest_w, avgdl: float, limit: int):
 
 def search(query: str, k: int = 5) -> list[Passage]:
     """The `k` passages of the current site that best answer `query`, best first."""
-    if not query or not query.strip() or k <= 0:
+    lexical = lexical_rank(query, k)
+    if lexical is None:
         return []
+    qvec = query_embedding(query)
+    if qvec is None:
+        return _passages(lexical, k)
+    dense = dense_candidates(qvec, DENSE_CANDIDATES, [r[0] for r in lexical])
+    return _passages(fuse(lexical, dense), k)
+
+
+def lexical_rank(query: str, k: int) -> list[tuple] | None:
+    """BM25 candidates [(chunk_id, page_id, score)], best first, enough for `k` passages.
+
+    None when the query has no searchable words (only stop words) or the index is empty:
+    then nothing is searched at all, dense retrieval included.
+    """
+    if not query or not query.strip() or k <= 0:
+        return None
     # One round trip: the query's lexemes, their document frequencies, N and total length.
     with connection.cursor() as cur:
         cur.execute(
@@ -154,13 +170,8 @@ def search(query: str, k: int = 5) -> list[Passage]:
         )
         found = cur.fetchall()
     if not found or found[0][2] <= 0:
-        return []
-    lexical = _lexical(found, k)
-    qvec = query_embedding(query)
-    if qvec is None:
-        return _passages(lexical, k)
-    dense = dense_candidates(qvec, DENSE_CANDIDATES, [r[0] for r in lexical])
-    return _passages(fuse(lexical, dense), k)
+        return None
+    return _lexical(found, k)
 
 
 def _lexical(found, k: int) -> list[tuple]:
@@ -198,7 +209,14 @@ def _lexical(found, k: int) -> list[tuple]:
     return _page_evidence([(r[0], r[1], r[3]) for r in rows[:want]])
 
 
-def fuse(lexical: list[tuple], dense: list[tuple]) -> list[tuple]:
+def fuse(
+    lexical: list[tuple],
+    dense: list[tuple],
+    *,
+    weight: float = DENSE_WEIGHT,
+    rrf_k: float = RRF_K,
+    min_similarity: float = DENSE_MIN_SIMILARITY,
+) -> list[tuple]:
     """Weighted reciprocal rank fusion of the lexical and dense rankings.
 
     score = 1/(RRF_K + lexical rank) + DENSE_WEIGHT/(RRF_K + dense rank), a missing rank
@@ -210,12 +228,12 @@ def fuse(lexical: list[tuple], dense: list[tuple]) -> list[tuple]:
     scores: dict[int, float] = {}
     pages: dict[int, int] = {}
     for rank, (cid, page_id, _) in enumerate(lexical, 1):
-        scores[cid] = 1.0 / (RRF_K + rank)
+        scores[cid] = 1.0 / (rrf_k + rank)
         pages[cid] = page_id
     for rank, (cid, page_id, sim) in enumerate(dense, 1):
-        if sim < DENSE_MIN_SIMILARITY:
+        if sim < min_similarity:
             break
-        scores[cid] = scores.get(cid, 0.0) + DENSE_WEIGHT / (RRF_K + rank)
+        scores[cid] = scores.get(cid, 0.0) + weight / (rrf_k + rank)
         pages[cid] = page_id
     out = [(cid, pages[cid], score) for cid, score in scores.items()]
     out.sort(key=lambda r: (-r[2], r[0]))

@@ -5,12 +5,11 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from crawler import search as search_module
 from crawler.embed import dense_candidates, dense_candidates_exact, storage_kind
 from crawler.fetch import FetchOptions
 from crawler.index import index_html
 from crawler.models import Chunk, CrawlRun, CrawlSettings, IndexStats
-from crawler.search import search
+from crawler.search import lexical_rank, search
 from crawler.services import crawl_run
 from tests.crawler.conftest import html_page
 from tests.crawler.embed_server import DIM, EmbeddingServer, toy_embedding
@@ -141,28 +140,11 @@ def test_it_fuses_dense_results_a_lexical_search_misses(in_site_a, embed_server)
     index_html("https://shop.test/opening", OPENING)
     assert len(_embeddings()) == Chunk.objects.count()
     # "parcel" shares no lexeme with "package": BM25 alone finds nothing.
-    assert search_module._lexical(_found("parcel"), 3) == []
+    assert lexical_rank("parcel", 3) == []
     hits = search("parcel", k=3)
     assert hits and hits[0].url == "https://shop.test/shipping#package"
     # A question both rankings agree on keeps BM25's answer first.
     assert search("opening hours", k=3)[0].page_url == "https://shop.test/opening"
-
-
-def _found(query: str):
-    from crawler.index import text_config
-
-    with connection.cursor() as cur:
-        cur.execute(
-            """
-            SELECT q.lexeme, t.df, s.chunks, s.total_length
-            FROM (SELECT DISTINCT lexeme FROM unnest(to_tsvector(%s::regconfig, %s))) q
-            CROSS JOIN crawler_indexstats s
-            LEFT JOIN crawler_term t ON t.lexeme = q.lexeme AND t.df > 0
-            WHERE s.id = 1
-            """,
-            [text_config(), query],
-        )
-        return cur.fetchall()
 
 
 def test_it_behaves_exactly_as_before_when_switched_off(in_site_a, embed_server, settings):
