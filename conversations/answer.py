@@ -173,6 +173,8 @@ async def answer_question(
     - `on_delta(text)`: called (sync or async) with each streamed piece, in order.
     Never raises for model failures: the result then has `error` set and `retryable` true.
     Stores nothing; the caller stores the visitor message before and the answer after.
+    Retrieval reads through its own pool connection, so the index must be committed (tests:
+    the `live_db` fixture).
     """
     started = time.perf_counter()
     site = site or connection.tenant
