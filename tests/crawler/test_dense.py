@@ -207,3 +207,34 @@ def test_it_crawls_other_sites_without_embeddings_leaking(web, site, embed_serve
     with tenant_context(site_b), connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM crawler_embedding")
         assert cur.fetchone()[0] == 0
+
+
+@pytest.fixture
+def array_storage(in_site_a):
+    """This schema's embeddings stored as real[], as on a server without pgvector (the
+    migration's fallback); rolled back with the test."""
+    from crawler import embed
+
+    with connection.cursor() as cur:
+        cur.execute("DROP INDEX IF EXISTS crawler_embedding_hnsw")
+        cur.execute(
+            "ALTER TABLE crawler_embedding ALTER COLUMN embedding TYPE real[] "
+            "USING embedding::real[]"
+        )
+    embed._kinds.pop(connection.schema_name, None)  # the storage kind is cached per schema
+    yield in_site_a
+    embed._kinds.pop(connection.schema_name, None)
+
+
+def test_it_searches_exactly_without_pgvector(array_storage, embed_server):
+    assert storage_kind() == "array"
+    index_html("https://shop.test/shipping", SHIPPING)
+    index_html("https://shop.test/opening", OPENING)
+    assert set(_embeddings()) == set(Chunk.objects.values_list("id", flat=True))
+    hits = search("parcel", k=3)
+    assert hits and hits[0].url == "https://shop.test/shipping#package"
+    # A changed page keeps the float-array embeddings of its unchanged sections.
+    embed_server.inputs.clear()
+    index_html("https://shop.test/shipping", SHIPPING.replace("Tampere", "Turku"))
+    assert len(embed_server.embedded()) == 1
+    assert set(_embeddings()) == set(Chunk.objects.values_list("id", flat=True))
