@@ -9,22 +9,47 @@ import re
 
 WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 STOPWORDS = {
-    "en": set(
-        ["a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "about", "from", "as", "into", "is", "are", "was", "were", "be", "been", "being", "do", "does", "did", "doing", "have", "has", "had", "having", "i", "me", "my", "we", "our", "you", "your", "he", "she", "it", "its", "they", "them", "their", "this", "that", "these", "those", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "can", "could", "would", "should", "will", "shall", "may", "might", "must", "there", "here", "please", "tell", "me", "know", "want", "like", "get", "any", "some", "all", "not", "no", "yes", "so", "than", "then", "too", "very", "just", "also", "more", "most", "much", "many", "one", "ok", "okay", "hi", "hello", "hey", "thanks", "thank"]
+    "en": _wordset(
+        """
+    a an the and or but if of to in on at by for with about from as into is are was were
+    be been being do does did doing have has had having i me my we our you your he she
+    it its they them their this that these those what which who whom whose when where
+    why how can could would should will shall may might must there here please tell me
+    know want like get any some all not no yes so than then too very just also more most
+    much many one ok okay hi hello hey thanks thank
+    """
     ),
-    "fi": set(
-        ["ja", "tai", "mutta", "jos", "että", "on", "ovat", "oli", "olivat", "ole", "olla", "olen", "olet", "olemme", "olette", "ei", "en", "et", "emme", "ette", "eivät", "se", "ne", "tämä", "tuo", "nämä", "nuo", "mikä", "mitä", "mitkä", "kuka", "ketkä", "kenen", "missä", "mistä", "mihin", "milloin", "miksi", "miten", "kuinka", "paljon", "voi", "voiko", "voinko", "voitteko", "voisitteko", "saa", "saako", "kanssa", "myös", "kun", "niin", "vain", "hyvin", "minä", "sinä", "hän", "me", "te", "he", "minun", "sinun", "meidän", "teidän", "heidän", "kertoa", "kerro", "haluan", "haluaisin", "onko", "onks", "hei", "moi", "kiitos", "terve"]
+    "fi": _wordset(
+        """
+    ja tai mutta jos että on ovat oli olivat ole olla olen olet olemme olette ei en et
+    emme ette eivät se ne tämä tuo nämä nuo mikä mitä mitkä kuka ketkä kenen missä mistä
+    mihin milloin miksi miten kuinka paljon voi voiko voinko voitteko voisitteko saa
+    saako kanssa myös kun niin vain hyvin minä sinä hän me te he minun sinun meidän
+    teidän heidän kertoa kerro haluan haluaisin onko onks hei moi kiitos terve
+    """
     ),
 }
 
 # Words and letters that mark a Finnish sentence; cheap and good enough to pick en vs fi.
-FI_HINTS = set(
-    ["ja", "on", "ei", "se", "että", "mitä", "miten", "kuinka", "onko", "voiko", "mikä", "missä", "kun", "paljon", "paljonko", "hinta", "hinnat", "maksaa", "maksaako", "palvelu", "palvelut", "yritys", "kiitos", "hei", "moi", "haluan", "haluaisin", "voisitteko", "tarjous", "yhteyttä", "ovat", "oletteko", "teillä", "teidän", "minulle", "meille"]
+FI_HINTS = _wordset(
+    """
+    ja on ei se että mitä miten kuinka onko voiko mikä missä kun paljon paljonko hinta
+    hinnat maksaa maksaako palvelu palvelut yritys kiitos hei moi haluan haluaisin
+    voisitteko tarjous yhteyttä ovat oletteko teillä teidän minulle meille
+    """
 )
 FI_ENDINGS = ("ko", "kö", "ssa", "ssä", "sta", "stä", "lla", "llä", "lle", "aan", "ään", "ksi")
-EN_HINTS = set(
-    ["the", "and", "is", "are", "what", "how", "does", "do", "can", "you", "your", "price", "prices", "service", "services", "company", "thanks", "hello", "want", "would", "could", "contact", "please"]
+EN_HINTS = _wordset(
+    """
+    the and is are what how does do can you your price prices service services company
+    thanks hello want would could contact please
+    """
 )
 
 
