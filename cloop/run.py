@@ -82,6 +82,9 @@ def main() -> int:
                     "--no-access-log",
                     "--ws",
                     "websockets-sansio",
+                    # Chat frames are small: compression costs CPU and ~44 KiB per socket.
+                    "--ws-per-message-deflate",
+                    "false",
                 ],
                 cwd=ROOT,
                 env=env,
