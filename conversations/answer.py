@@ -21,7 +21,7 @@ from django_tenants.utils import tenant_context
 
 from conversations.llm import LLMError, llm_model, llm_stream
 from conversations.prompt import prompt_build
-from conversations.text import content_stems, language_detect, stem, words
+from conversations.text import language_detect, query_expand, query_terms, stem, words
 from conversations.threads import in_pool, search_pool
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,10 @@ SEARCH_K = 5
 # Share of the question's meaningful words that must occur in the retrieved passages before
 # a model is asked at all; below it the visitor gets a polite refusal and no model is called.
 COVERAGE_MIN = 0.6
+# Share of the question's words that one passage (with its page title and heading) must hold:
+# words scattered over unrelated passages ("bitcoin price today": "price" on the price list,
+# "today" in the company story) are not an answer.
+PASSAGE_COVERAGE_MIN = 0.5
 
 REFUSAL = {
     "en": (
@@ -81,7 +85,9 @@ def _retrieve(site, question: str, conversation_id: int | None, k: int) -> tuple
     from crawler.search import search
 
     with tenant_context(site):
-        passages = search(question, k)
+        # Synonyms and English translations of the question's words, so "cost" finds
+        # "price" and a Finnish question finds an English page.
+        passages = search(query_expand(question), k)
         history = []
         if conversation_id:
             rows = (
@@ -96,15 +102,28 @@ def _retrieve(site, question: str, conversation_id: int | None, k: int) -> tuple
         return passages, history
 
 
+def _passage_stems(p) -> set[str]:
+    return {stem(w) for w in words(f"{p.title} {p.heading} {p.text}")}
+
+
 def coverage_of(question: str, passages: list) -> float:
-    """Share of the question's meaningful word stems found in the retrieved passages."""
-    wanted = content_stems(question)
-    if not wanted or not passages:
+    """How well the retrieved passages cover the question, 0..1.
+
+    Each meaningful word of the question (stopwords of both languages removed) counts as
+    found when it, a synonym or its English translation occurs (`text.query_terms`). The
+    result is the share found in all passages together, but at most `1 / PASSAGE_COVERAGE_MIN`
+    times the best share found in a single passage, so that words scattered over unrelated
+    passages do not add up to an answer.
+    """
+    terms = query_terms(question)
+    if not terms or not passages:
         return 0.0
-    have = set()
-    for p in passages:
-        have |= {stem(w) for w in words(f"{p.title} {p.heading} {p.text}")}
-    return sum(1 for s in wanted if s in have) / len(wanted)
+    per_passage = [_passage_stems(p) for p in passages]
+    have = set().union(*per_passage)
+    union = sum(1 for t in terms if t & have) / len(terms)
+    best = max(sum(1 for t in terms if t & stems) for stems in per_passage) / len(terms)
+    minimum = float(getattr(settings, "CLOOP_COVERAGE_MIN", COVERAGE_MIN))
+    return min(union, best * minimum / PASSAGE_COVERAGE_MIN)
 
 
 CITATION_RE = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")

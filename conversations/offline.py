@@ -17,12 +17,30 @@ from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk, ModelResponse
 
 from conversations.prompt import prompt_parse
-from conversations.text import content_stems, language_detect, stem, words
+from conversations.text import language_detect, query_term_pairs, query_terms, stem, words
 
 PROVIDER = "cloop-offline"
 MAX_SENTENCES = 3
 MAX_WORDS = 90
+# A further sentence is kept only if it scores at least this share of the best one, so a
+# weak match is not tacked onto a good answer.
+KEEP_SHARE = 0.6
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
+# A table cell holding a value (price, hours, weight …): "2,490 €", "10–18", "24 kg".
+VALUE_RE = re.compile(
+    r"^[\d\s.,:–-]*\d[\d\s.,:–-]*\s?(€|e|eur|euros?|%|kg|km|wh|w|h|cm|mm|min)?$", re.I
+)
+NUMBER_RE = re.compile(r"\d[\d.,]*")
+# "how much does/is …" asks for a price; "how much weight …" does not.
+PRICE_QUESTION_RE = re.compile(r"\bhow much (does|do|is|are|would|will|for)\b", re.I)
+# Questions answered by a figure: sentences with a number get a small bonus.
+FIGURE_QUESTION_RE = re.compile(
+    r"\b(how (much|many|long|far|heavy|big)|when|hours|price|cost|paljonko|kuinka|milloin|"
+    r"montako|aukiolo\w*|hinta)\b",
+    re.I,
+)
+DURATION_QUESTION_RE = re.compile(r"\b(how long|kuinka kauan|milloin)\b", re.I)
+DURATION_WORDS = "day days week weeks hour hours minute minutes month months"
 
 NOTHING_FOUND = {
     "en": "I can only answer questions about this website's content, and I found nothing on that.",
@@ -30,42 +48,135 @@ NOTHING_FOUND = {
 }
 
 
+def _is_cell(line: str) -> bool:
+    """A short line without sentence punctuation: a table cell or a label as extracted."""
+    return len(line.split()) <= 5 and not line.rstrip().endswith((".", "!", "?", ":", ";"))
+
+
+def passage_sentences(text: str) -> list[str]:
+    """The readable sentences of a passage's text, in order.
+
+    The crawler extracts a table as one cell per line ("Bike\\nPrice\\nE-Cruiser\\n2,490 €"),
+    which reads as a run-on when flattened. A label cell followed by a value cell becomes
+    one row, "E-Cruiser: 2,490 €."; other cells of a table (its header) are dropped.
+    """
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
+    rows: list[tuple[int, str]] = []
+    used: set[int] = set()
+    for i in range(len(lines) - 1):
+        label, value = lines[i], lines[i + 1]
+        if i in used or not _is_cell(label) or VALUE_RE.match(label):
+            continue
+        if VALUE_RE.match(value):
+            rows.append((i, f"{label}: {value}."))
+            used |= {i, i + 1}
+    table = len(rows) >= 2
+    out: list[str] = []
+    row_at = dict(rows)
+    for i, line in enumerate(lines):
+        if i in row_at:
+            out.append(row_at[i])
+        elif i in used or (table and _is_cell(line)):
+            continue
+        else:
+            out.extend(s.strip() for s in SENTENCE_RE.split(line) if s.strip())
+    return out
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.rstrip(".,") for n in NUMBER_RE.findall(text)}
+
+
+def _repeats(sentence: str, chosen: list[str]) -> bool:
+    """True if `sentence` states what a chosen sentence already says (same figures or words)."""
+    numbers = _numbers(sentence)
+    stems = {stem(w) for w in words(sentence)}
+    for other in chosen:
+        if numbers and numbers <= _numbers(other):
+            return True
+        other_stems = {stem(w) for w in words(other)}
+        if stems and len(stems & other_stems) / len(stems | other_stems) > 0.6:
+            return True
+    return False
+
+
 def extractive_answer(messages: list[dict]) -> str:
-    """The answer text for prompt `messages`: best-matching sentences, each with its [n]."""
+    """The answer text for prompt `messages`: the 1–3 best-matching sentences, each with its [n].
+
+    A sentence scores 1 for each question word it contains, 0.5 for a synonym or translation
+    of one, plus a little for words of its page title and heading; earlier passages (better
+    retrieved) and earlier sentences (summaries come first) win ties.
+    """
     question, passages, language = prompt_parse(messages)
-    wanted = set(content_stems(question))
+    pairs = query_term_pairs(question)
+    originals = [orig for orig, _ in pairs]
+    terms = [alts for _, alts in pairs]
+    if PRICE_QUESTION_RE.search(question):
+        terms.append(frozenset(t for term in query_terms("price") for t in term))
+        originals.append("price")
+    if DURATION_QUESTION_RE.search(question):
+        terms.append(frozenset(stem(w) for w in DURATION_WORDS.split()))
+        originals.append("")
+    figure = bool(FIGURE_QUESTION_RE.search(question))
     scored = []
     for p in passages:
-        flat = re.sub(r"\s+", " ", p.text)
-        for pos, sentence in enumerate(SENTENCE_RE.split(flat)):
-            sentence = sentence.strip()
+        title = {stem(w) for w in words(p.title)}
+        context = title | {stem(w) for w in words(p.heading)}
+        heading_hits = sum(1 for t in terms if t & context)
+        # A heading that asks the question (an FAQ entry) makes its whole passage the answer.
+        about = terms and heading_hits / len(terms) >= 0.6
+        for pos, sentence in enumerate(passage_sentences(p.text)):
             if len(sentence) < 12:
                 continue
             stems = {stem(w) for w in words(sentence)}
-            hits = len(wanted & stems)
-            heading_hits = len(wanted & {stem(w) for w in words(p.heading + " " + p.title)})
-            if hits:
-                # Earlier passages rank higher in retrieval; earlier sentences summarise better.
-                score = hits + 0.5 * heading_hits - 0.01 * pos - 0.05 * p.number
-                # Prefer sentences in the language the visitor writes in.
-                if language_detect(sentence, default=language) != language:
-                    score -= 1.5
-                scored.append((score, p.number, pos, sentence))
+            hits = 0.0
+            for orig, t in zip(originals, terms, strict=True):
+                if orig in stems:
+                    hits += 1.0
+                elif t & stems:
+                    hits += 0.5
+                elif orig in title:
+                    # A sentence on the E-Cruiser's page is about the E-Cruiser, named or not.
+                    hits += 0.4
+            if not hits and not about:
+                continue
+            score = hits + (0.8 if about else 0.3) * heading_hits
+            if figure and NUMBER_RE.search(sentence):
+                score += 0.3
+            # Earlier passages rank higher in retrieval; earlier sentences summarise better.
+            score = max(0.1, score - 0.01 * pos - 0.05 * p.number)
+            detected = language_detect(sentence, default="en")
+            if detected != language_detect(sentence, default="fi"):
+                detected = ""  # too short to tell
+            scored.append((score, p.number, pos, sentence, detected))
+    # Prefer sentences in the visitor's language when there are any (a factor, so a site
+    # written only in another language still gets its best sentences in order).
+    if any(item[4] == language for item in scored):
+        scored = [(sc * 0.4 if d and d != language else sc, *rest, d) for sc, *rest, d in scored]
+    scored = [item[:4] for item in scored]
     if not scored:
         return NOTHING_FOUND.get(language, NOTHING_FOUND["en"])
     scored.sort(key=lambda s: -s[0])
-    chosen, total = [], 0
-    for _, number, pos, sentence in scored:
+    best = scored[0][0]
+    chosen: list[tuple[float, int, int, str]] = []
+    total = 0
+    for item in scored:
+        score, _, _, sentence = item
         n = len(sentence.split())
-        if chosen and total + n > MAX_WORDS:
+        if chosen and (score < best * KEEP_SHARE or total + n > MAX_WORDS):
             break
-        chosen.append((number, pos, sentence))
+        if _repeats(sentence, [c[3] for c in chosen]):
+            continue
+        chosen.append(item)
         total += n
         if len(chosen) >= MAX_SENTENCES:
             break
-    # Keep the chosen sentences in reading order (by passage, then position).
-    chosen.sort(key=lambda c: (c[0], c[1]))
-    return " ".join(f"{sentence} [{number}]" for number, _, sentence in chosen)
+    # Best passage first; within a passage, reading order.
+    rank = {}
+    for _, number, _, _ in chosen:
+        rank.setdefault(number, len(rank))
+    chosen.sort(key=lambda c: (rank[c[1]], c[2]))
+    return " ".join(f"{sentence} [{number}]" for _, number, _, sentence in chosen)
 
 
 WORDS_PER_CHUNK = 3
