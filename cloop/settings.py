@@ -39,6 +39,8 @@ CLOOP_BASE_DOMAIN = os.environ.get("CLOOP_BASE_DOMAIN", "localhost").lower().str
 # base domain over https in production and http://localhost:PORT in development.
 CLOOP_PUBLIC_URL = os.environ.get("CLOOP_PUBLIC_URL", "").rstrip("/")
 CLOOP_LLM_MODEL = os.environ.get("CLOOP_LLM_MODEL", "cloop-offline/extractive")
+# The offline model's pause between streamed chunks (ms), so the demo visibly streams; 0 in tests.
+CLOOP_OFFLINE_CHUNK_MS = int(os.environ.get("CLOOP_OFFLINE_CHUNK_MS", "0" if TESTING else "25"))
 CLOOP_EMBEDDING_MODEL = os.environ.get("CLOOP_EMBEDDING_MODEL", "")
 CLOOP_CRAWL_ALLOW_PRIVATE = envbool("CLOOP_CRAWL_ALLOW_PRIVATE", "0")
 

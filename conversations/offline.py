@@ -205,10 +205,19 @@ def _chunk(text: str, finished: bool) -> GenericStreamingChunk:
     }
 
 
-class OfflineExtractiveLLM(CustomLLM):
-    """litellm custom provider; `token_delay` (seconds) paces streaming for demos and benches."""
+def chunk_delay() -> float:
+    """Seconds between streamed chunks: `CLOOP_OFFLINE_CHUNK_MS` (default 25 ms, 0 in tests).
 
-    token_delay: float = 0.0
+    The offline model has its answer at once; without a pause the consumer's 40 ms batching
+    would deliver it in one frame and the demo would not look like a streaming chat.
+    """
+    from django.conf import settings
+
+    return max(0.0, float(getattr(settings, "CLOOP_OFFLINE_CHUNK_MS", 0) or 0) / 1000)
+
+
+class OfflineExtractiveLLM(CustomLLM):
+    """litellm custom provider; paced by `chunk_delay()` (the first chunk goes at once)."""
 
     def completion(self, model, messages, *args, **kwargs) -> ModelResponse:
         return litellm.completion(
@@ -219,18 +228,20 @@ class OfflineExtractiveLLM(CustomLLM):
         return self.completion(model, messages)
 
     def streaming(self, model, messages, *args, **kwargs) -> Iterator[GenericStreamingChunk]:
-        for piece in _tokens(extractive_answer(messages)):
-            if self.token_delay:
-                time.sleep(self.token_delay)
+        delay = chunk_delay()
+        for i, piece in enumerate(_tokens(extractive_answer(messages))):
+            if i and delay:
+                time.sleep(delay)
             yield _chunk(piece, False)
         yield _chunk("", True)
 
     async def astreaming(
         self, model, messages, *args, **kwargs
     ) -> AsyncIterator[GenericStreamingChunk]:
-        for piece in _tokens(extractive_answer(messages)):
-            # Yield to the event loop between tokens like a network stream would.
-            await asyncio.sleep(self.token_delay)
+        delay = chunk_delay()
+        for i, piece in enumerate(_tokens(extractive_answer(messages))):
+            # Yield to the event loop between chunks like a network stream would.
+            await asyncio.sleep(delay if i else 0)
             yield _chunk(piece, False)
         yield _chunk("", True)
 

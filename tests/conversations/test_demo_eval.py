@@ -78,7 +78,7 @@ def evaluate(site, base: str) -> tuple[list[str], dict]:
 
 def test_it_answers_the_demo_questions_and_refuses_off_topic_ones(demo_site, settings):
     site, base = demo_site
-    settings.CLOOP_OFFLINE_CHUNK_DELAY = 0
+    settings.CLOOP_OFFLINE_CHUNK_MS = 0
     failures, counts = evaluate(site, base)
     print(
         f"\n[demo eval] answered correctly {counts['answered']}/{counts['on_topic']}, "

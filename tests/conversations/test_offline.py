@@ -1,0 +1,64 @@
+"""The offline extractive model: readable sentences from table text, no repeats, paced stream."""
+
+import asyncio
+import time
+from types import SimpleNamespace
+
+from conversations.llm import llm_stream
+from conversations.offline import extractive_answer, passage_sentences
+from conversations.prompt import prompt_build
+
+TABLE = "Bike\nPrice\nCity Commuter 7\n749 €\nE-Cruiser\n2,490 €\nCargo Hauler\n3,890 €"
+
+
+def passage(text, heading="Price", title="E-Cruiser electric bike"):
+    return SimpleNamespace(title=title, heading=heading, text=text)
+
+
+def messages(question, passages):
+    return prompt_build(question, passages, language="en", site_name="Northwind")
+
+
+def test_it_reads_a_table_as_rows_and_drops_its_header():
+    assert passage_sentences(TABLE) == [
+        "City Commuter 7: 749 €.",
+        "E-Cruiser: 2,490 €.",
+        "Cargo Hauler: 3,890 €.",
+    ]
+
+
+def test_it_answers_a_price_from_a_table_row_without_repeating_the_fact():
+    answer = extractive_answer(
+        messages(
+            "How much does the E-Cruiser cost?",
+            [
+                passage(TABLE, heading="Bike prices", title="Prices"),
+                passage("The E-Cruiser costs 2,490 euros. A spare battery costs 590 euros."),
+            ],
+        )
+    )
+    assert "2,490" in answer
+    assert answer.count("2,490") == 1
+    assert "Bike Price" not in answer and "749" not in answer
+    assert "[1]" in answer or "[2]" in answer
+
+
+def test_it_paces_the_stream_by_the_setting(settings):
+    text = "The E-Cruiser costs 2,490 euros and has a 500 Wh battery with a long range."
+    msgs = messages("What does the E-Cruiser cost?", [passage(text)])
+
+    async def collect():
+        stamps = []
+        start = time.perf_counter()
+        async for _ in llm_stream(msgs, model="cloop-offline/extractive"):
+            stamps.append(time.perf_counter() - start)
+        return stamps
+
+    settings.CLOOP_OFFLINE_CHUNK_MS = 30
+    paced = asyncio.run(collect())
+    assert len(paced) >= 4
+    assert paced[-1] - paced[0] >= 0.03 * (len(paced) - 1) * 0.9
+    settings.CLOOP_OFFLINE_CHUNK_MS = 0
+    fast = asyncio.run(collect())
+    assert len(fast) == len(paced)
+    assert fast[-1] - fast[0] < paced[-1] - paced[0]
