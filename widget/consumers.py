@@ -228,6 +228,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 "visitor_id": str(vid),
                 "conversation_id": self.conversation_id,
                 "phase": self.phase,
+                "has_email": self.has_lead,
                 "history": data["history"],
                 "settings": self.widget_settings,
             }

@@ -76,6 +76,7 @@
   var handlers = {
     ready: function (m) {
       ready = true; attempt = 0; setStatus("");
+      hasEmail = m.has_email === true;
       renderHistory(m.history || []);
       pump();
     },
@@ -365,7 +366,9 @@
   });
   $("cw-summary").onclick = function () {
     toggleMenu(false);
-    // The server knows whether it has an e-mail; "email_required" brings up the form.
+    // `ready` said whether this visitor left an e-mail here; without one, ask first.
+    // (Should the server still lack one, its "email_required" brings up the form too.)
+    if (!hasEmail && ready) { wantSummary = true; showEmail(); return; }
     if (!send({ type: "summary" })) showError(S.error, false);
   };
   $("cw-forget").onclick = function () { toggleMenu(false); confirmBox.hidden = false; $("cw-confirm-no").focus(); };
