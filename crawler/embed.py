@@ -9,7 +9,7 @@ retries them.
 
 Storage: `crawler_embedding.embedding` is a pgvector `vector` where the extension exists
 (an HNSW index on `embedding::vector(dim)` is created once the model's dimension is known),
-a `real[]` otherwise, searched exactly in Python over a bounded set (`dense_candidates`).
+a `real[]` otherwise, searched exactly in SQL over a bounded set (`dense_candidates_exact`).
 
 Every function runs in the current schema (call inside the site's `tenant_context`).
 """
@@ -36,7 +36,7 @@ CRAWL_TIMEOUT = 60.0
 QUERY_TIMEOUT = 5.0
 # Without pgvector: at most this many stored embeddings are compared besides the lexical
 # candidates (the exact fallback must stay bounded on a large site).
-FALLBACK_SCAN = 20_000
+FALLBACK_SCAN = 5_000
 HNSW_EF_SEARCH = 100
 
 
@@ -286,8 +286,8 @@ def query_embedding(query: str) -> list[float] | None:
 def dense_candidates(qvec: list[float], n: int, also: list[int] = ()) -> list[tuple]:
     """[(chunk_id, page_id, cosine)] of the `n` chunks nearest to `qvec`, best first.
 
-    pgvector: HNSW on `embedding::vector(dim)`. Without it: exact cosine in Python over the
-    chunks in `also` (the lexical candidates) and at most FALLBACK_SCAN others.
+    pgvector: HNSW on `embedding::vector(dim)` (ef_search HNSW_EF_SEARCH). Without it: the
+    exact cosine over the chunks in `also` (the lexical candidates) and FALLBACK_SCAN others.
     """
     kind = storage_kind()
     dim = len(qvec)
@@ -298,7 +298,7 @@ def dense_candidates(qvec: list[float], n: int, also: list[int] = ()) -> list[tu
                 f"""
                 SELECT chunk_id, page_id, 1 - (embedding::{_cast(kind, dim)} <=> %s::{_cast(kind, dim)})
                 FROM crawler_embedding
-                ORDER BY embedding::{_cast(kind, dim)} <=> %s::{_cast(kind, dim)}, chunk_id
+                ORDER BY embedding::{_cast(kind, dim)} <=> %s::{_cast(kind, dim)}
                 LIMIT %s
                 """,  # noqa: S608 - only constants are formatted in
                 [_literal(qvec, kind), _literal(qvec, kind), n],
@@ -308,28 +308,26 @@ def dense_candidates(qvec: list[float], n: int, also: list[int] = ()) -> list[tu
 
 
 def dense_candidates_exact(qvec: list[float], n: int, also=()) -> list[tuple]:
-    """The exact fallback of `dense_candidates` (any storage: vectors are read as real[])."""
+    """The exact fallback of `dense_candidates` (any storage: vectors are read as real[]).
+
+    Cosine (the stored vectors are unit length: a dot product) computed in PostgreSQL over
+    the chunks in `also` and the first FALLBACK_SCAN others: exact for a site of up to
+    FALLBACK_SCAN chunks, bounded in cost above that.
+    """
     with connection.cursor() as cur:
         cur.execute(
             """
-            (SELECT chunk_id, page_id, embedding::real[] FROM crawler_embedding
-             WHERE chunk_id = ANY(%s))
-            UNION
-            (SELECT chunk_id, page_id, embedding::real[] FROM crawler_embedding
-             ORDER BY chunk_id LIMIT %s)
+            WITH pool AS (
+                (SELECT chunk_id, page_id FROM crawler_embedding WHERE chunk_id = ANY(%s))
+                UNION
+                (SELECT chunk_id, page_id FROM crawler_embedding ORDER BY chunk_id LIMIT %s)
+            )
+            SELECT pool.chunk_id, pool.page_id,
+                   (SELECT sum(a::float8 * b) FROM unnest(e.embedding::real[], %s::real[]) t(a, b))
+                   AS sim
+            FROM pool JOIN crawler_embedding e ON e.chunk_id = pool.chunk_id
+            ORDER BY sim DESC, pool.chunk_id LIMIT %s
             """,
-            [list(also), FALLBACK_SCAN],
+            [list(also), FALLBACK_SCAN, _literal(qvec, "array"), n],
         )
-        rows = cur.fetchall()
-    try:
-        import numpy as np
-
-        if not rows:
-            return []
-        mat = np.asarray([r[2] for r in rows], dtype=np.float32)
-        sims = mat @ np.asarray(qvec, dtype=np.float32)
-        scored = [(r[0], r[1], float(s)) for r, s in zip(rows, sims, strict=True)]
-    except ImportError:  # numpy is optional: pure Python is slower but the same
-        scored = [(r[0], r[1], sum(a * b for a, b in zip(r[2], qvec, strict=True))) for r in rows]
-    scored.sort(key=lambda r: (-r[2], r[0]))
-    return scored[:n]
+        return [(r[0], r[1], float(r[2])) for r in cur.fetchall()]
