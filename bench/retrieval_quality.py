@@ -176,7 +176,12 @@ def run_dense(questions, expected, results, *, tune: bool):
     """Embed the chunks, then add 'dense alone' and 'cloop fused' to `results`."""
     from django.conf import settings
 
-    from crawler.embed import dense_candidates, embeddings_update, query_embedding
+    from crawler.embed import (
+        dense_candidates,
+        dense_candidates_exact,
+        embeddings_update,
+        query_embedding,
+    )
     from crawler.search import DENSE_CANDIDATES, _passages, fuse, lexical_rank, search
 
     settings.CLOOP_EMBEDDING_MODEL = DENSE_MODEL
@@ -187,12 +192,35 @@ def run_dense(questions, expected, results, *, tune: bool):
         raise SystemExit(f"embedding failed: {report.error}")
     if report.embedded:
         print(f"embedded {report.embedded} chunks in {took:.1f} s ({report.embedded / took:.0f}/s)")
-    lex, den = [], []
+    lex, den, ann_ms, exact_ms, overlap = [], [], [], [], []
     for q in questions:
         rows = lexical_rank(q, 10) or []
         qvec = query_embedding(q)
         lex.append(rows)
-        den.append(dense_candidates(qvec, DENSE_CANDIDATES, [r[0] for r in rows]) if qvec else [])
+        if qvec is None:
+            den.append([])
+            continue
+        also = [r[0] for r in rows]
+        t = time.perf_counter()
+        den.append(dense_candidates(qvec, DENSE_CANDIDATES, also))
+        ann_ms.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        dense_candidates_exact(qvec, DENSE_CANDIDATES, also)
+        exact_ms.append((time.perf_counter() - t) * 1000)
+        exact = dense_candidates_exact(qvec, DENSE_CANDIDATES, scan=10**9)  # all chunks
+        overlap.append(len({r[0] for r in exact} & {r[0] for r in den[-1]}) / max(1, len(exact)))
+    timings = (
+        ("dense_candidates (pgvector)", ann_ms),
+        ("exact fallback (5000 + lexical)", exact_ms),
+    )
+    for name, ms in timings:
+        ms.sort()
+        print(
+            f"{name}: p50 {statistics.median(ms):.1f} ms, p95 {ms[int(len(ms) * 0.95) - 1]:.1f} ms"
+        )
+    print(
+        f"recall of dense_candidates' top {DENSE_CANDIDATES} vs exact: {statistics.mean(overlap):.3f}"
+    )
 
     def ranked(fn):
         return [

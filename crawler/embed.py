@@ -307,12 +307,14 @@ def dense_candidates(qvec: list[float], n: int, also: list[int] = ()) -> list[tu
     return dense_candidates_exact(qvec, n, also)
 
 
-def dense_candidates_exact(qvec: list[float], n: int, also=()) -> list[tuple]:
+def dense_candidates_exact(
+    qvec: list[float], n: int, also=(), *, scan: int = FALLBACK_SCAN
+) -> list[tuple]:
     """The exact fallback of `dense_candidates` (any storage: vectors are read as real[]).
 
     Cosine (the stored vectors are unit length: a dot product) computed in PostgreSQL over
-    the chunks in `also` and the first FALLBACK_SCAN others: exact for a site of up to
-    FALLBACK_SCAN chunks, bounded in cost above that.
+    the chunks in `also` and the first `scan` others: exact for a site of up to `scan`
+    chunks, bounded in cost above that.
     """
     with connection.cursor() as cur:
         cur.execute(
@@ -328,6 +330,6 @@ def dense_candidates_exact(qvec: list[float], n: int, also=()) -> list[tuple]:
             FROM pool JOIN crawler_embedding e ON e.chunk_id = pool.chunk_id
             ORDER BY sim DESC, pool.chunk_id LIMIT %s
             """,
-            [list(also), FALLBACK_SCAN, _literal(qvec, "array"), n],
+            [list(also), scan, _literal(qvec, "array"), n],
         )
         return [(r[0], r[1], float(r[2])) for r in cur.fetchall()]
