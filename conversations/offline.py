@@ -24,7 +24,7 @@ MAX_SENTENCES = 3
 MAX_WORDS = 90
 # A further sentence is kept only if it scores at least this share of the best one, so a
 # weak match is not tacked onto a good answer.
-KEEP_SHARE = 0.6
+KEEP_SHARE = 0.7
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
 # A table cell holding a value (price, hours, weight …): "2,490 €", "10–18", "24 kg".
 VALUE_RE = re.compile(
@@ -40,7 +40,7 @@ FIGURE_QUESTION_RE = re.compile(
     re.I,
 )
 DURATION_QUESTION_RE = re.compile(r"\b(how long|kuinka kauan|milloin)\b", re.I)
-DURATION_WORDS = "day days week weeks hour hours minute minutes month months"
+DURATION_WORDS = "day days week weeks hour hours minute minutes month months year years time times"
 
 NOTHING_FOUND = {
     "en": "I can only answer questions about this website's content, and I found nothing on that.",
@@ -60,6 +60,8 @@ def passage_sentences(text: str) -> list[str]:
     which reads as a run-on when flattened. A label cell followed by a value cell becomes
     one row, "E-Cruiser: 2,490 €."; other cells of a table (its header) are dropped.
     """
+    # Link and emphasis text leaves a space before punctuation ("see Service plans .").
+    text = re.sub(r"[ \t]+([,.;:!?)])", r"\1", text)
     lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
     rows: list[tuple[int, str]] = []
     used: set[int] = set()
@@ -81,6 +83,12 @@ def passage_sentences(text: str) -> list[str]:
         else:
             out.extend(s.strip() for s in SENTENCE_RE.split(line) if s.strip())
     return out
+
+
+def _page_title(title: str) -> str:
+    """The page's own title without the site name ("Prices | Northwind Bikes" → "Prices"),
+    which would otherwise make every page look like it is about "bikes"."""
+    return re.split(r"\s+[|–—-]\s+", title, maxsplit=1)[0]
 
 
 def _numbers(text: str) -> set[str]:
@@ -111,63 +119,83 @@ def extractive_answer(messages: list[dict]) -> str:
     pairs = query_term_pairs(question)
     originals = [orig for orig, _ in pairs]
     terms = [alts for _, alts in pairs]
+    weights = [1.0] * len(terms)
+    # What the question asks for (a price, a duration) weighs more than the words naming
+    # the thing, and any word of it counts fully: "costs 349 euros" answers "how much".
     if PRICE_QUESTION_RE.search(question):
         terms.append(frozenset(t for term in query_terms("price") for t in term))
-        originals.append("price")
+        originals.append("")
+        weights.append(1.5)
     if DURATION_QUESTION_RE.search(question):
         terms.append(frozenset(stem(w) for w in DURATION_WORDS.split()))
         originals.append("")
+        weights.append(1.5)
     figure = bool(FIGURE_QUESTION_RE.search(question))
+    contexts = [
+        (p, {stem(w) for w in words(_page_title(p.title))}, {stem(w) for w in words(p.heading)})
+        for p in passages
+    ]
     scored = []
-    for p in passages:
-        title = {stem(w) for w in words(p.title)}
-        context = title | {stem(w) for w in words(p.heading)}
-        heading_hits = sum(1 for t in terms if t & context)
+    for p, title, heading in contexts:
+        context = title | heading
+        heading_hits = sum(w for t, w in zip(terms, weights, strict=True) if t & context)
         # A heading that asks the question (an FAQ entry) makes its whole passage the answer.
-        about = terms and heading_hits / len(terms) >= 0.6
+        about = (
+            p.heading.rstrip().endswith("?")
+            and len(terms) >= 2
+            and sum(1 for o in originals if o in heading) >= 0.6 * len(terms)
+        )
         for pos, sentence in enumerate(passage_sentences(p.text)):
             if len(sentence) < 12:
                 continue
             stems = {stem(w) for w in words(sentence)}
             hits = 0.0
-            for orig, t in zip(originals, terms, strict=True):
-                if orig in stems:
-                    hits += 1.0
+            covered = set()
+            for i, (orig, t) in enumerate(zip(originals, terms, strict=True)):
+                if orig in stems or (not orig and t & stems):
+                    hits += weights[i]
                 elif t & stems:
-                    hits += 0.5
-                elif orig in title:
+                    hits += 0.5 * weights[i]
+                elif orig and orig in title or t & heading:
                     # A sentence on the E-Cruiser's page is about the E-Cruiser, named or not.
-                    hits += 0.4
+                    hits += 0.4 * weights[i]
+                else:
+                    continue
+                covered.add(i)
             if not hits and not about:
                 continue
-            score = hits + (0.8 if about else 0.3) * heading_hits
-            if figure and NUMBER_RE.search(sentence):
-                score += 0.3
+            score = hits + (0.8 if about else 0.2) * heading_hits
+            if figure:
+                # "How much/how long …" is answered by a figure.
+                score = score + 0.5 if NUMBER_RE.search(sentence) else score * 0.8
             # Earlier passages rank higher in retrieval; earlier sentences summarise better.
             score = max(0.1, score - 0.01 * pos - 0.05 * p.number)
             detected = language_detect(sentence, default="en")
             if detected != language_detect(sentence, default="fi"):
                 detected = ""  # too short to tell
-            scored.append((score, p.number, pos, sentence, detected))
+            scored.append((score, p.number, pos, sentence, frozenset(covered), detected))
     # Prefer sentences in the visitor's language when there are any (a factor, so a site
     # written only in another language still gets its best sentences in order).
-    if any(item[4] == language for item in scored):
+    if any(item[5] == language for item in scored):
         scored = [(sc * 0.4 if d and d != language else sc, *rest, d) for sc, *rest, d in scored]
-    scored = [item[:4] for item in scored]
     if not scored:
         return NOTHING_FOUND.get(language, NOTHING_FOUND["en"])
     scored.sort(key=lambda s: -s[0])
-    best = scored[0][0]
+    best, top_covered = scored[0][0], scored[0][4]
     chosen: list[tuple[float, int, int, str]] = []
     total = 0
-    for item in scored:
-        score, _, _, sentence = item
+    for score, number, pos, sentence, covered, _ in scored:
         n = len(sentence.split())
         if chosen and (score < best * KEEP_SHARE or total + n > MAX_WORDS):
             break
+        # From another passage, a sentence must answer every question word the best one
+        # answers, or it is about something else ("a service costs 79 euros" is no answer
+        # to what the E-Cruiser costs).
+        if chosen and not top_covered <= covered and all(c[1] != number for c in chosen):
+            continue
         if _repeats(sentence, [c[3] for c in chosen]):
             continue
-        chosen.append(item)
+        chosen.append((score, number, pos, sentence))
         total += n
         if len(chosen) >= MAX_SENTENCES:
             break

@@ -141,6 +141,9 @@ FI_EN = {
     "renka": "tyres",
     "sähköpyör": "e-bike electric",
     "maksutap": "payment methods",
+    "kauan": "long time days",
+    "kestää": "take",
+    "milloin": "when",
 }
 
 
@@ -190,6 +193,11 @@ def query_term_pairs(text: str) -> list[tuple[str, frozenset[str]]]:
 def query_expand(text: str) -> str:
     """`text` plus the synonyms and English translations of its words (for retrieval)."""
     extra: list[str] = []
+    # Finnish question words ("kauan" → long time) help retrieval even where coverage
+    # ignores them as stopwords.
+    for w in words(text):
+        if w in STOPWORDS["fi"]:
+            extra.extend(_translations(w))
     for s, w in content_words(text):
         english = _translations(w)
         extra.extend(english)
@@ -227,7 +235,7 @@ def language_detect(text: str, default: str = "en") -> str:
     if not ws:
         return default if default in ("en", "fi") else "en"
     fi = sum(1 for w in ws if w in FI_HINTS)
-    fi += 2 if any(ch in "äöå" for ch in text.lower()) else 0
+    fi += 2 if any(ch in "äö" for ch in text.lower()) else 0  # not å: Swedish (Åland)
     # Finnish inflection endings (case endings, the -ko/-kö question suffix).
     fi += sum(1 for w in ws if len(w) > 4 and w.endswith(FI_ENDINGS))
     en = sum(1 for w in ws if w in EN_HINTS)
