@@ -62,3 +62,41 @@ def test_it_paces_the_stream_by_the_setting(settings):
     fast = asyncio.run(collect())
     assert len(fast) == len(paced)
     assert fast[-1] - fast[0] < paced[-1] - paced[0]
+
+
+def test_it_keeps_to_the_thing_asked_about():
+    answer = extractive_answer(
+        messages(
+            "How much does the E-Cruiser cost?",
+            [
+                passage("The E-Cruiser costs 2,490 euros."),
+                passage(
+                    "A basic service costs 79 euros and a full service 149 euros.",
+                    heading="Service prices",
+                    title="Prices",
+                ),
+            ],
+        )
+    )
+    assert answer == "The E-Cruiser costs 2,490 euros. [1]"
+
+
+def test_it_answers_from_an_faq_entry_whose_heading_asks_the_question():
+    answer = extractive_answer(
+        messages(
+            "What payment methods do you accept?",
+            [
+                passage(
+                    "We work with employers' bike benefit schemes: you pay from gross salary.",
+                    heading="Employee bike benefit",
+                    title="Financing",
+                ),
+                passage(
+                    "Cards, MobilePay, online banks and invoice (see Financing ).",
+                    heading="Which payment methods do you accept?",
+                    title="FAQ",
+                ),
+            ],
+        )
+    )
+    assert answer == "Cards, MobilePay, online banks and invoice (see Financing). [2]"
