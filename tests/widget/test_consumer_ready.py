@@ -27,3 +27,20 @@ def test_it_says_in_ready_whether_the_visitor_left_an_email_on_this_site(chat_si
     assert saved["type"] == "email_saved"
     assert again["has_email"] is True
     assert elsewhere["has_email"] is False
+
+
+def test_it_streams_the_paced_offline_answer_in_several_frames(chat_sites, settings):  # noqa: F811
+    """With the demo's pace the answer visibly streams despite the 40 ms batching."""
+    server, site_a, _ = chat_sites
+    settings.CLOOP_OFFLINE_CHUNK_MS = 30
+
+    async def scenario():
+        async with ChatClient.connect(server, site_a.site_id) as c:
+            await c.hello(str(uuid.uuid4()))
+            return await c.ask("How much does the Pro plan cost?", "m1")
+
+    answer, before = asyncio.run(scenario())
+    deltas = [f for f in before if f["type"] == "delta"]
+    assert not answer.get("refused") and "99 euros" in answer["text"]
+    assert len(deltas) >= 3
+    assert "".join(d["text"] for d in deltas).startswith(answer["text"].split("[")[0].strip())
