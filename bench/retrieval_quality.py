@@ -313,6 +313,20 @@ def main():
         for name, ranked in results.items():
             m = metrics(ranked, expected)
             print(f"{name:<20} {m['hit@1']:6.2f} {m['hit@5']:6.2f} {m['MRR@10']:7.3f}")
+        if "cloop fused" in results:
+            # Per question: where the first answering page lands, lexical vs fused.
+            def first(pages, good):
+                return next((i for i, p in enumerate(pages[:10]) if p in good), 10)
+
+            pairs = [
+                (first(a, g), first(b, g))
+                for a, b, g in zip(results["cloop"], results["cloop fused"], expected, strict=True)
+            ]
+            better = sum(1 for a, b in pairs if b < a)
+            worse = [(a + 1, b + 1) for a, b in pairs if b > a]
+            print(
+                f"fused vs lexical per question: {better} ranked higher, {len(worse)} lower {worse}"
+            )
         if os.environ.get("BENCH_VERBOSE"):
             shown = results.get("cloop fused", results["cloop"])
             for q, good, got in zip(questions, expected, shown, strict=True):
