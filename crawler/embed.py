@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -155,9 +156,15 @@ def _dim_set(dim: int, kind: str) -> None:
             )
 
 
-def embeddings_update(*, page_ids: list[int] | None = None, limit: int | None = None):
+def embeddings_update(
+    *,
+    page_ids: list[int] | None = None,
+    limit: int | None = None,
+    deadline: float | None = None,
+):
     """Embed every chunk (of `page_ids`, or all) that has no embedding yet. Never raises for
-    a failing model call: the report says how many chunks are still missing.
+    a failing model call: the report says how many chunks are still missing. No new batch
+    starts after `deadline` (time.monotonic()); the rest waits for the next call.
 
     Returns an EmbedReport, or None when dense retrieval is off or not migrated.
     Each batch is written in its own transaction (current schema).
@@ -175,6 +182,9 @@ def embeddings_update(*, page_ids: list[int] | None = None, limit: int | None = 
         params.append(list(page_ids))
     after = 0
     while limit is None or report.embedded < limit:
+        if deadline is not None and time.monotonic() >= deadline:
+            report.error = "time budget of this crawl used up"
+            break
         with connection.cursor() as cur:
             cur.execute(
                 f"""

@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 MAX_REPORT_ENTRIES = 10_000
 FLUSH_SECONDS = 2.0
 SNAPSHOT_SECONDS = 10.0
+# Time one crawl may spend embedding chunks (dense retrieval); the rest waits for the next
+# crawl, so a slow model cannot push a crawl past the Celery task's time limit.
+EMBED_SECONDS = 10 * 60
 
 
 RESUME_MAX_DAYS = 2
@@ -394,11 +397,19 @@ def _finish(site, run: CrawlRun, st: _State, frontier: Frontier) -> None:
     index_stats_rebuild()
     # Dense retrieval on: embed the chunks that have none (new or changed pages, and those a
     # failed embedding call left behind last time). Never fails the crawl.
-    embedded = embeddings_update()
-    if embedded is not None and embedded.note():
-        notes.append(embedded.note())
+    stop = None
+    try:
+        embedded = embeddings_update(deadline=time.monotonic() + EMBED_SECONDS)
+        if embedded is not None and embedded.note():
+            notes.append(embedded.note())
+    except INTERRUPTIONS as exc:
+        # The index is complete: the run finishes; the next crawl embeds the rest.
+        stop = exc
+        notes.append("embeddings: interrupted; the remaining chunks are embedded next crawl")
     run.notes = "\n".join(notes)
     run.frontier = {}
     run.finished_at = timezone.now()
     run.heartbeat_at = run.finished_at
     run.save()
+    if isinstance(stop, SystemExit):
+        raise stop

@@ -1,11 +1,18 @@
 """Dense retrieval: embeddings per chunk through litellm over real HTTP to a loopback
 OpenAI-compatible embeddings server, stored in the real database, fused into search."""
 
+import time
+
 import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from crawler.embed import dense_candidates, dense_candidates_exact, storage_kind
+from crawler.embed import (
+    dense_candidates,
+    dense_candidates_exact,
+    embeddings_update,
+    storage_kind,
+)
 from crawler.fetch import FetchOptions
 from crawler.index import index_html
 from crawler.models import Chunk, CrawlRun, CrawlSettings, IndexStats
@@ -184,8 +191,6 @@ def test_it_re_embeds_everything_when_the_model_changes(in_site_a, embed_server,
     assert set(stored) == set(
         Chunk.objects.filter(page__url__endswith="/opening").values_list("id", flat=True)
     )
-    from crawler.embed import embeddings_update
-
     report = embeddings_update()
     assert report.embedded == len(first) and not report.error
     assert set(_embeddings()) == set(Chunk.objects.values_list("id", flat=True))
@@ -243,3 +248,17 @@ def test_it_searches_exactly_without_pgvector(array_storage, embed_server):
     index_html("https://shop.test/shipping", SHIPPING.replace("Tampere", "Turku"))
     assert len(embed_server.embedded()) == 1
     assert set(_embeddings()) == set(Chunk.objects.values_list("id", flat=True))
+
+
+def test_it_leaves_chunks_for_the_next_crawl_when_the_time_budget_is_used(
+    in_site_a, embed_server, settings
+):
+    settings.CLOOP_EMBEDDING_MODEL = ""
+    index_html("https://shop.test/shipping", SHIPPING)
+    settings.CLOOP_EMBEDDING_MODEL = MODEL
+    report = embeddings_update(deadline=time.monotonic() - 1)
+    n = Chunk.objects.count()
+    assert (report.embedded, report.missing) == (0, n)
+    assert f"{n} chunks not embedded, retried on the next crawl" in report.note()
+    assert _embeddings() == {} and embed_server.inputs == []
+    assert embeddings_update(deadline=time.monotonic() + 60).embedded == n
