@@ -22,7 +22,9 @@ def _vector_available(cur) -> bool:
         cur.execute("CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public")
     except Exception:  # noqa: BLE001 - any refusal means no pgvector here
         cur.execute("ROLLBACK TO SAVEPOINT crawler_vector")
-        return False
+        # ...unless a concurrent migration of another schema created it meanwhile.
+        cur.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'")
+        return cur.fetchone() is not None
     cur.execute("RELEASE SAVEPOINT crawler_vector")
     return True
 
