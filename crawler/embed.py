@@ -151,7 +151,7 @@ def _dim_set(dim: int, kind: str) -> None:
             # An exact scan would cost O(chunks) per query; HNSW keeps search fast at 100k.
             cur.execute("DROP INDEX IF EXISTS crawler_embedding_hnsw")
             cur.execute(
-                "CREATE INDEX crawler_embedding_hnsw ON crawler_embedding USING hnsw "
+                "CREATE INDEX IF NOT EXISTS crawler_embedding_hnsw ON crawler_embedding USING hnsw "
                 f"((embedding::public.vector({int(dim)})) public.vector_cosine_ops)"
             )
 
