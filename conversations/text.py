@@ -91,6 +91,7 @@ SYNONYM_GROUPS = [
     "service servicing maintenance",
     "instalments instalment installments financing finance leasing lease",
     "carry load capacity",
+    "weight weigh weighs heavy",
     "pay payment payments",
     "contact phone e-mail email",
     "winter snow ice studded",
