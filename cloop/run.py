@@ -68,66 +68,15 @@ def main() -> int:
         manage("migrate_platform", "-v", "0", env=env)
         manage("setup_demo", env=env)
         say("starting the ASGI server, a Celery worker and Celery beat ...")
-        procs.append(
-            subprocess.Popen(  # noqa: S603
-                [
-                    PY,
-                    "-m",
-                    "uvicorn",
-                    "cloop.asgi:application",
-                    "--host",
-                    host,
-                    "--port",
-                    port,
-                    "--no-access-log",
-                    "--ws",
-                    "websockets-sansio",
-                    # Chat frames are small: compression costs CPU and ~44 KiB per socket.
-                    "--ws-per-message-deflate",
-                    "false",
-                ],
-                cwd=ROOT,
-                env=env,
-            )
-        )
-        procs.append(
-            subprocess.Popen(  # noqa: S603
-                [
-                    PY,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "cloop",
-                    "worker",
-                    "--loglevel",
-                    "INFO",
-                    "--concurrency",
-                    "2",
-                    "--without-gossip",
-                    "--without-mingle",
-                ],
-                cwd=ROOT,
-                env=env,
-            )
-        )
-        procs.append(
-            subprocess.Popen(  # noqa: S603
-                [
-                    PY,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "cloop",
-                    "beat",
-                    "--loglevel",
-                    "INFO",
-                    "--scheduler",
-                    "tenant_schemas_celery.scheduler.TenantAwarePersistentScheduler",
-                ],
-                cwd=ROOT,
-                env=env,
-            )
-        )
+        # Chat frames are small: per-message compression costs CPU and ~44 KiB per socket.
+        uvicorn = f"uvicorn cloop.asgi:application --host {host} --port {port} --no-access-log"
+        uvicorn += " --ws websockets-sansio --ws-per-message-deflate false"
+        worker = "celery -A cloop worker --loglevel INFO --concurrency 2"
+        worker += " --without-gossip --without-mingle"
+        beat = "celery -A cloop beat --loglevel INFO"
+        beat += " --scheduler tenant_schemas_celery.scheduler.TenantAwarePersistentScheduler"
+        for command in (uvicorn, worker, beat):
+            procs.append(subprocess.Popen([PY, "-m", *command.split()], cwd=ROOT, env=env))  # noqa: S603
         _wait_healthy(f"http://127.0.0.1:{port}/healthz")
         base = os.environ.get("CLOOP_BASE_DOMAIN", "localhost")
         say(f"ready in {time.monotonic() - started:.1f} s. Open:")

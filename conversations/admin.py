@@ -9,7 +9,6 @@ models do not exist and are hidden.
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db import connection
 from django.db.models import Count, Exists, OuterRef
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
@@ -17,7 +16,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django_tenants.utils import get_public_schema_name
 
 from conversations import admin_views, exports
 from conversations.access_log import Action, Channel, access_record
@@ -26,6 +24,7 @@ from conversations.models import (
     Lead,
     Phase,
 )
+from tenants.scoping import SiteSchemaOnlyAdmin
 
 
 def _when(iso) -> str:
@@ -38,28 +37,6 @@ def _when(iso) -> str:
     if timezone.is_aware(at):
         at = timezone.localtime(at)
     return at.strftime("%Y-%m-%d %H:%M")
-
-
-class SiteSchemaOnlyAdmin(admin.ModelAdmin):
-    """Conversation data exists only in a site's schema; hidden in Cloop's staff admin."""
-
-    def _in_site(self) -> bool:
-        return connection.schema_name != get_public_schema_name()
-
-    def has_module_permission(self, request):
-        return self._in_site() and super().has_module_permission(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._in_site() and super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request):
-        return self._in_site() and super().has_add_permission(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self._in_site() and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._in_site() and super().has_delete_permission(request, obj)
 
 
 # --- conversations ----------------------------------------------------------------------------

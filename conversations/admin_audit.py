@@ -7,8 +7,8 @@ from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
-from conversations.admin import SiteSchemaOnlyAdmin
 from conversations.models import AccessLog
+from tenants.scoping import SiteSchemaOnlyAdmin
 
 _ADMIN_OF = {
     "conversation": "admin:conversations_conversation_change",

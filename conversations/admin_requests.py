@@ -22,8 +22,8 @@ from django.utils.html import format_html, format_html_join
 
 from conversations import privacy, requests
 from conversations.access_log import Action, Channel, access_record
-from conversations.admin import SiteSchemaOnlyAdmin
 from conversations.models import Conversation, DataRequest, ErasureAudit, Visitor
+from tenants.scoping import SiteSchemaOnlyAdmin
 
 # --- visitors and the GDPR desk ---------------------------------------------------------------
 

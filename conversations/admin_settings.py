@@ -19,8 +19,8 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from conversations.admin import SiteSchemaOnlyAdmin
 from conversations.models import SiteSettings
+from tenants.scoping import SiteSchemaOnlyAdmin
 
 WIDGET_FIELDS = (
     "bot_name",

@@ -14,11 +14,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from tenants.scoping import SiteSingleton
+
 # A data-subject request must be answered within one month (GDPR Art. 12(3)); Cloop uses 30 days.
 DATA_REQUEST_DAYS = 30
 
 
-class SiteSettings(models.Model):
+class SiteSettings(SiteSingleton):
     """Per-site privacy and quota settings. A singleton: always use `SiteSettings.load()`."""
 
     company_name = models.CharField(
@@ -55,16 +57,6 @@ class SiteSettings(models.Model):
 
     def __str__(self):
         return "Site settings"
-
-    def save(self, *args, **kwargs):
-        self.pk = 1  # singleton
-        super().save(*args, **kwargs)
-
-    @classmethod
-    def load(cls) -> SiteSettings:
-        """The settings of the site whose schema is active (created with defaults if absent)."""
-        obj, _ = cls.objects.get_or_create(pk=1)
-        return obj
 
 
 class Visitor(models.Model):

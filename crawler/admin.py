@@ -15,27 +15,17 @@ from django.db import connection
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django_tenants.utils import get_public_schema_name
 
 from crawler.models import CrawlRun, CrawlSettings, Page
 from crawler.urls import BadURL, normalise_url
+from tenants.scoping import SiteSchemaOnlyAdmin
 
 
-class SiteSchemaOnly(admin.ModelAdmin):
-    def _in_site(self) -> bool:
-        return connection.schema_name != get_public_schema_name()
-
-    def has_module_permission(self, request):
-        return self._in_site() and super().has_module_permission(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._in_site() and super().has_view_permission(request, obj)
+class SiteSchemaOnly(SiteSchemaOnlyAdmin):
+    """Crawl data is written by crawls only: nobody adds or deletes rows by hand."""
 
     def has_add_permission(self, request):
         return False
-
-    def has_change_permission(self, request, obj=None):
-        return self._in_site() and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return False

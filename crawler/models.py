@@ -10,12 +10,14 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from tenants.scoping import SiteSingleton
+
 
 def _str_list(**kwargs):
     return ArrayField(models.CharField(max_length=500), default=list, blank=True, **kwargs)
 
 
-class CrawlSettings(models.Model):
+class CrawlSettings(SiteSingleton):
     """What to crawl and how politely: one row per site (pk 1), editable by the customer."""
 
     start_urls = _str_list(
@@ -54,16 +56,6 @@ class CrawlSettings(models.Model):
 
     def __str__(self):
         return "Crawl settings"
-
-    def save(self, *args, **kwargs):
-        self.pk = 1
-        super().save(*args, **kwargs)
-
-    @classmethod
-    def load(cls) -> "CrawlSettings":
-        """The site's settings row, created with the defaults on first use (current schema)."""
-        obj, _ = cls.objects.get_or_create(pk=1)
-        return obj
 
 
 class CrawlRun(models.Model):

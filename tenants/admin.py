@@ -1,18 +1,17 @@
 """Staff admin (public schema only): every site with its status."""
 
 from django.contrib import admin
-from django.db import connection
 from django_tenants.admin import TenantAdminMixin
-from django_tenants.utils import get_public_schema_name
 
 from tenants.models import Domain, Site
+from tenants.scoping import in_public_schema
 
 
 class PublicSchemaOnlyAdmin(admin.ModelAdmin):
     """Sites and domains are Cloop staff data: hidden from a customer's admin."""
 
     def _in_public(self) -> bool:
-        return connection.schema_name == get_public_schema_name()
+        return in_public_schema()
 
     def has_module_permission(self, request):
         return self._in_public() and super().has_module_permission(request)

@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
+from tenants.scoping import SiteSingleton
+
 hex_color_validator = RegexValidator(
     r"^#[0-9a-fA-F]{6}$", "Give the colour as #rrggbb, for example #1f6feb."
 )
@@ -18,7 +20,7 @@ def validate_starter_questions(value):
         raise ValidationError("A starter question is at most 200 characters.")
 
 
-class WidgetSettings(models.Model):
+class WidgetSettings(SiteSingleton):
     """How the chat window looks and greets visitors on this site (one row per site schema).
 
     Empty texts mean "use the default wording in the site's language" (widget/strings.py).
@@ -55,13 +57,3 @@ class WidgetSettings(models.Model):
 
     def __str__(self):
         return "Widget settings"
-
-    def save(self, *args, **kwargs):
-        self.pk = 1  # a singleton per site schema
-        super().save(*args, **kwargs)
-
-    @classmethod
-    def load(cls) -> "WidgetSettings":
-        """The site's settings, created with defaults on first use. Run inside the site's schema."""
-        obj, _ = cls.objects.get_or_create(pk=1)
-        return obj
