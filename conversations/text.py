@@ -219,17 +219,6 @@ def content_words(text: str) -> list[tuple[str, str]]:
     return [(stem(w), w) for w in words(text) if w not in stops and (len(w) >= 3 or w.isdigit())]
 
 
-def content_stems(text: str, language: str | None = None) -> list[str]:
-    """Stems of the meaningful words in `text` (stopwords of both languages removed), in order."""
-    stops = STOPWORDS["en"] | STOPWORDS["fi"]
-    seen: dict[str, None] = {}
-    for w in words(text):
-        if w in stops or (len(w) < 3 and not w.isdigit()):
-            continue
-        seen.setdefault(stem(w), None)
-    return list(seen)
-
-
 def language_detect(text: str, default: str = "en") -> str:
     """ "fi" or "en" for a visitor's message; `default` (the site's language) when unsure."""
     ws = words(text)
