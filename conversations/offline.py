@@ -42,6 +42,10 @@ FIGURE_QUESTION_RE = re.compile(
 DURATION_QUESTION_RE = re.compile(r"\b(how long|kuinka kauan|milloin)\b", re.I)
 DURATION_WORDS = "day days week weeks hour hours minute minutes month months year years time times"
 
+# Before sentences quoted in another language than the visitor's (a Finnish question, an
+# English-only site).
+OTHER_LANGUAGE_LEAD = {"fi": "Sivuston mukaan (englanniksi): "}
+
 NOTHING_FOUND = {
     "en": "I can only answer questions about this website's content, and I found nothing on that.",
     "fi": "Voin vastata vain tämän sivuston sisältöä koskeviin kysymyksiin, enkä löytänyt tästä tietoa.",
@@ -204,7 +208,13 @@ def extractive_answer(messages: list[dict]) -> str:
     for _, number, _, _ in chosen:
         rank.setdefault(number, len(rank))
     chosen.sort(key=lambda c: (rank[c[1]], c[2]))
-    return " ".join(f"{sentence} [{number}]" for _, number, _, sentence in chosen)
+    text = " ".join(f"{sentence} [{number}]" for _, number, _, sentence in chosen)
+    if language != "en" and all(
+        language_detect(c[3], default=language) != language for c in chosen
+    ):
+        # This model cannot translate; say that the site's own words follow.
+        text = OTHER_LANGUAGE_LEAD.get(language, "") + text
+    return text
 
 
 WORDS_PER_CHUNK = 3

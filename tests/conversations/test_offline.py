@@ -100,3 +100,15 @@ def test_it_answers_from_an_faq_entry_whose_heading_asks_the_question():
         )
     )
     assert answer == "Cards, MobilePay, online banks and invoice (see Financing). [2]"
+
+
+def test_it_says_so_when_it_quotes_english_to_a_finnish_visitor():
+    msgs = prompt_build(
+        "Paljonko E-Cruiser maksaa?",
+        [passage("The E-Cruiser costs 2,490 euros.")],
+        language="fi",
+        site_name="Northwind",
+    )
+    assert extractive_answer(msgs) == (
+        "Sivuston mukaan (englanniksi): The E-Cruiser costs 2,490 euros. [1]"
+    )
