@@ -209,11 +209,9 @@ class CrawlRunAdmin(SiteSchemaOnly):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_view_permission(request):
             return HttpResponseRedirect(reverse("admin:index"))
-        from crawler.tasks import crawl_queue
+        from crawler.tasks import crawl_busy, crawl_queue
 
-        busy = CrawlRun.objects.filter(
-            status__in=[CrawlRun.Status.QUEUED, CrawlRun.Status.RUNNING]
-        ).first()
+        busy = crawl_busy()
         if busy is not None:
             self.message_user(
                 request, f"Crawl {busy.pk} is already {busy.status}.", messages.WARNING

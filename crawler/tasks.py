@@ -81,6 +81,13 @@ def crawl_queue(site, *, trigger: str = "manual") -> CrawlRun:
     return run
 
 
+def crawl_busy() -> CrawlRun | None:
+    """The queued or running crawl of the current site schema, if any (at most one is wanted)."""
+    return CrawlRun.objects.filter(
+        status__in=[CrawlRun.Status.QUEUED, CrawlRun.Status.RUNNING]
+    ).first()
+
+
 def crawl_due_check() -> str:
     """'due', or why the current site is not due for a scheduled re-crawl (current schema)."""
     cfg = CrawlSettings.load()
@@ -90,9 +97,7 @@ def crawl_due_check() -> str:
     CrawlRun.objects.filter(
         status=CrawlRun.Status.QUEUED, created_at__lt=now - QUEUED_STALE
     ).update(status=CrawlRun.Status.FAILED, error="never started (message lost)")
-    if CrawlRun.objects.filter(
-        status__in=[CrawlRun.Status.QUEUED, CrawlRun.Status.RUNNING]
-    ).exists():
+    if crawl_busy() is not None:
         return "a crawl is queued or running"
     last = CrawlRun.objects.exclude(status=CrawlRun.Status.QUEUED).order_by("-created_at").first()
     interval = datetime.timedelta(hours=cfg.recrawl_interval_hours)

@@ -182,6 +182,18 @@ def site_get(site_id: str) -> Site:
         raise SiteError(f"unknown site {site_id!r}") from None
 
 
+def site_get_ready(site_id: str) -> Site:
+    """The site, only once its schema is migrated (`Site.ready`); else a SiteError.
+
+    For entry points that go on to work inside the site's schema (staff commands), so a site
+    still being created gives one clear message instead of a missing-table traceback.
+    """
+    site = site_get(site_id)
+    if not site.ready:
+        raise SiteError(f"site {site.site_id!r} is not ready (its schema is being made)")
+    return site
+
+
 def site_list() -> list[dict]:
     return [
         {

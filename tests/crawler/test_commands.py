@@ -115,3 +115,26 @@ def test_it_refuses_bad_search_arguments(db, site_a):
         _call("search", "site-a", "x", "--k", "0")
     with pytest.raises(CommandError, match="unknown site"):
         _call("search", "nope-site", "x")
+
+
+@pytest.mark.parametrize("command", ["crawl", "search"])
+def test_it_refuses_a_site_whose_schema_is_not_ready(db, site_a, command):
+    from tenants.models import Site
+
+    Site.objects.filter(pk=site_a.pk).update(ready=False)
+    args = [command, site_a.site_id] + (["query"] if command == "search" else [])
+    with pytest.raises(CommandError, match="not ready"):
+        _call(*args)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["crawl", "site-a", "--max-pages", "0"], "must be at least 1"),
+        (["crawl", "site-a", "--concurrency", "x"], "'x' is not a whole number"),
+        (["search", "site-a", "q", "--k", "51"], "must be between 1 and 50"),
+    ],
+)
+def test_it_names_the_bad_number(db, site_a, args, message):
+    with pytest.raises(CommandError, match=message):
+        _call(*args)

@@ -13,7 +13,7 @@ from conversations.answer import answer_question
 from conversations.models import Phase
 from conversations.phases import PhaseInput, phase_next
 from tenants.management.commands._base import StaffCommand
-from tenants.services import site_get
+from tenants.services import site_get_ready
 
 
 class Command(StaffCommand):
@@ -25,9 +25,7 @@ class Command(StaffCommand):
         parser.add_argument("--model", default=None, help="litellm model name for this call")
 
     def run(self, **o):
-        site = site_get(o["site_id"])
-        if not site.ready:
-            raise CommandError(f"site {site.site_id!r} is not ready (its schema is being made)")
+        site = site_get_ready(o["site_id"])
         question = o["question"].strip()
         if not question:
             raise CommandError("the question is empty")

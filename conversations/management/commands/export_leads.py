@@ -5,12 +5,13 @@ Same rows and escaping as the admin's export (conversations.exports); streamed p
 
 import sys
 
+from django.core.management.base import CommandError
 from django_tenants.utils import tenant_context
 
 from conversations.access_log import Action, Channel, access_command_user, access_record
 from conversations.exports import leads_csv_write
 from tenants.management.commands._base import StaffCommand
-from tenants.services import site_get
+from tenants.services import site_get_ready
 
 
 class Command(StaffCommand):
@@ -21,10 +22,14 @@ class Command(StaffCommand):
         parser.add_argument("-o", "--output", help="file to write (default: standard output)")
 
     def run(self, site_id, output=None, json=False, **options):
-        site = site_get(site_id)
+        site = site_get_ready(site_id)
         with tenant_context(site):
             if output:
-                with open(output, "w", encoding="utf-8", newline="") as f:
+                try:
+                    f = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115
+                except OSError as exc:
+                    raise CommandError(f"cannot write {output}: {exc.strerror}") from exc
+                with f:
                     n = leads_csv_write(f)
             else:
                 n = leads_csv_write(sys.stdout if not json else _Null())

@@ -11,7 +11,7 @@ from django_tenants.utils import tenant_context
 from conversations import privacy
 from conversations.access_log import Action, Channel, access_command_user, access_record
 from tenants.management.commands._base import StaffCommand
-from tenants.services import site_get
+from tenants.services import site_get_ready
 
 
 class Command(StaffCommand):
@@ -28,7 +28,7 @@ class Command(StaffCommand):
         parser.add_argument("--html", help="export: also write the readable page to this file")
 
     def run(self, site_id, action, email=None, visitor_id=None, json=False, **options):
-        site = site_get(site_id)
+        site = site_get_ready(site_id)
         try:
             with tenant_context(site):
                 if action == "export":
@@ -41,14 +41,17 @@ class Command(StaffCommand):
                         subject=(email, visitor_id),
                     )
                     if options.get("html"):
-                        with open(options["html"], "w", encoding="utf-8") as f:
-                            f.write(privacy.subject_export_html(result))
+                        _write(options["html"], privacy.subject_export_html(result))
                     if options.get("output"):
-                        with open(options["output"], "w", encoding="utf-8") as f:
-                            jsonlib.dump(result, f, ensure_ascii=False, indent=2)
+                        _write(
+                            options["output"], jsonlib.dumps(result, ensure_ascii=False, indent=2)
+                        )
                 elif action == "erase":
                     if not (options.get("yes") or json) and options.get("interactive", True):
-                        answer = input(f"Erase everything about {email or visitor_id}? [y/N] ")
+                        try:
+                            answer = input(f"Erase everything about {email or visitor_id}? [y/N] ")
+                        except EOFError:
+                            answer = ""
                         if answer.strip().lower() not in ("y", "yes"):
                             raise CommandError("cancelled; nothing was erased")
                     result = privacy.subject_erase(
@@ -68,3 +71,11 @@ class Command(StaffCommand):
             self.stdout.write(
                 f"{action}: {jsonlib.dumps(result if action != 'export' else 'written')}"
             )
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror}") from exc

@@ -7,7 +7,7 @@ from django_tenants.utils import tenant_context
 
 from conversations.retention import retention_purge, retention_purge_all
 from tenants.management.commands._base import StaffCommand
-from tenants.services import site_get
+from tenants.services import site_get_ready
 
 
 class Command(StaffCommand):
@@ -22,7 +22,7 @@ class Command(StaffCommand):
 
     def run(self, dry_run=False, site_id=None, json=False, **options):
         if site_id:
-            site = site_get(site_id)
+            site = site_get_ready(site_id)
             with tenant_context(site):
                 reports = [
                     {"site_id": site_id, "dry_run": dry_run, **retention_purge(dry_run=dry_run)}

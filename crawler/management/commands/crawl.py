@@ -10,21 +10,9 @@ from django_tenants.utils import tenant_context
 
 from crawler.models import CrawlRun
 from crawler.services import CrawlError, crawl_run
-from crawler.tasks import crawl_queue
-from tenants.management.commands._base import StaffCommand
-from tenants.services import site_get
-
-
-def _positive(value: str) -> int:
-    import argparse
-
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return n
+from crawler.tasks import crawl_busy, crawl_queue
+from tenants.management.commands._base import StaffCommand, int_between
+from tenants.services import site_get_ready
 
 
 class Command(StaffCommand):
@@ -33,22 +21,18 @@ class Command(StaffCommand):
     def add_command_arguments(self, parser):
         parser.add_argument("site_id")
         parser.add_argument(
-            "--concurrency", type=_positive, help="connections per host (default: settings)"
+            "--concurrency", type=int_between(1), help="connections per host (default: settings)"
         )
-        parser.add_argument("--max-pages", type=_positive, help="page budget of this crawl")
+        parser.add_argument("--max-pages", type=int_between(1), help="page budget of this crawl")
         parser.add_argument("--queue", action="store_true", help="run it on a Celery worker")
 
     def run(self, **o):
-        site = site_get(o["site_id"])
-        if not site.ready:
-            raise CommandError(f"site {site.site_id!r} is not ready (its schema is being made)")
+        site = site_get_ready(o["site_id"])
         if o["concurrency"] and o["concurrency"] > 16:
             raise CommandError("--concurrency is at most 16")
         if o["queue"]:
             with tenant_context(site):
-                busy = CrawlRun.objects.filter(
-                    status__in=[CrawlRun.Status.QUEUED, CrawlRun.Status.RUNNING]
-                ).first()
+                busy = crawl_busy()
                 if busy is not None:
                     raise CommandError(f"crawl run {busy.pk} is already {busy.status}")
                 run = crawl_queue(site, trigger="manual")

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
-
 from django.core.management.base import CommandError
 from django_tenants.utils import tenant_context
 
 from crawler.search import search
-from tenants.management.commands._base import StaffCommand
-from tenants.services import site_get
-
-
-def _k(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if not 1 <= n <= 50:
-        raise argparse.ArgumentTypeError("must be between 1 and 50")
-    return n
+from tenants.management.commands._base import StaffCommand, int_between
+from tenants.services import site_get_ready
 
 
 class Command(StaffCommand):
@@ -28,12 +16,12 @@ class Command(StaffCommand):
     def add_command_arguments(self, parser):
         parser.add_argument("site_id")
         parser.add_argument("query")
-        parser.add_argument("--k", type=_k, default=5, help="number of passages (1-50)")
+        parser.add_argument(
+            "--k", type=int_between(1, 50), default=5, help="number of passages (1-50)"
+        )
 
     def run(self, **o):
-        site = site_get(o["site_id"])
-        if not site.ready:
-            raise CommandError(f"site {site.site_id!r} is not ready (its schema is being made)")
+        site = site_get_ready(o["site_id"])
         query = o["query"].strip()
         if not query:
             raise CommandError("the query is empty")

@@ -1,5 +1,6 @@
 """Shared plumbing for staff commands: `--json` output and clear errors."""
 
+import argparse
 import json
 
 from django.core.management.base import BaseCommand, CommandError
@@ -28,3 +29,21 @@ class StaffCommand(BaseCommand):
 
     def emit_json(self, data) -> None:
         self.stdout.write(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def int_between(low: int, high: int | None = None):
+    """An argparse `type` for a whole number in [low, high] (no upper bound when high is None),
+    so a bad value is reported by argparse as one line naming the option."""
+
+    def parse(value: str) -> int:
+        try:
+            n = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if high is None and n < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}")
+        if high is not None and not low <= n <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
+        return n
+
+    return parse
