@@ -8,7 +8,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from conversations.models import AccessLog
-from tenants.scoping import SiteSchemaOnlyAdmin
+from tenants.scoping import SiteRecordAdmin
 
 _ADMIN_OF = {
     "conversation": "admin:conversations_conversation_change",
@@ -24,7 +24,9 @@ class DateFilter(admin.DateFieldListFilter):
 
 
 @admin.register(AccessLog)
-class AccessLogAdmin(SiteSchemaOnlyAdmin):
+class AccessLogAdmin(SiteRecordAdmin):
+    """The log is the record of who saw what, so it is read-only."""
+
     list_display = ("when", "who", "channel", "action", "object_link", "rows")
     list_filter = ("action", "channel", ("at", DateFilter))
     search_fields = ("username", "=object_id")
@@ -65,12 +67,3 @@ class AccessLogAdmin(SiteSchemaOnlyAdmin):
             except NoReverseMatch:
                 pass
         return label
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # the log is the record of who saw what

@@ -23,7 +23,7 @@ from django.utils.html import format_html, format_html_join
 from conversations import privacy, requests
 from conversations.access_log import Action, Channel, access_record
 from conversations.models import Conversation, DataRequest, ErasureAudit, Visitor
-from tenants.scoping import SiteSchemaOnlyAdmin
+from tenants.scoping import SiteRecordAdmin, SiteSchemaOnlyAdmin
 
 # --- visitors and the GDPR desk ---------------------------------------------------------------
 
@@ -380,7 +380,9 @@ class DataRequestAdmin(SiteSchemaOnlyAdmin):
 
 
 @admin.register(ErasureAudit)
-class ErasureAuditAdmin(SiteSchemaOnlyAdmin):
+class ErasureAuditAdmin(SiteRecordAdmin):
+    """The audit trail is the proof an erasure happened, so it is read-only."""
+
     list_display = ("at", "request", "short_hash", "counts_display")
     readonly_fields = ("request", "subject_hash", "counts", "at")
 
@@ -391,15 +393,6 @@ class ErasureAuditAdmin(SiteSchemaOnlyAdmin):
     @admin.display(description="subject hash")
     def short_hash(self, obj):
         return obj.subject_hash[:16] + "…"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # the audit trail is the proof an erasure happened
 
 
 HANDLED_LOCKED = (

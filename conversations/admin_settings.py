@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from conversations.models import SiteSettings
-from tenants.scoping import SiteSchemaOnlyAdmin
+from tenants.scoping import LinesField, SiteSchemaOnlyAdmin
 
 WIDGET_FIELDS = (
     "bot_name",
@@ -65,18 +65,6 @@ def widget_settings_model():
         return None
 
 
-class LinesField(forms.CharField):
-    """A list of texts edited one per line."""
-
-    widget = forms.Textarea(attrs={"rows": 4})
-
-    def prepare_value(self, value):
-        return "\n".join(value) if isinstance(value, list | tuple) else value
-
-    def to_python(self, value):
-        return [ln.strip() for ln in (super().to_python(value) or "").splitlines() if ln.strip()]
-
-
 class SiteSettingsForm(forms.ModelForm):
     """SiteSettings plus the Site row's contact and origins plus the widget's settings."""
 
@@ -114,7 +102,9 @@ class SiteSettingsForm(forms.ModelForm):
             for name, field in fields_for_model(model, fields=WIDGET_FIELDS).items():
                 if name == "starter_questions":
                     field = LinesField(
-                        required=False, help_text="One question per line (at most 6)."
+                        required=False,
+                        help_text="One question per line (at most 6).",
+                        widget=forms.Textarea(attrs={"rows": 4}),
                     )
                 field.required = False
                 field.initial = getattr(self.widget_settings, name)

@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 
 from crawler.models import CrawlRun, CrawlSettings, Page
 from crawler.urls import BadURL, normalise_url
-from tenants.scoping import SiteSchemaOnlyAdmin
+from tenants.scoping import LinesField, SiteSchemaOnlyAdmin
 
 
 class SiteSchemaOnly(SiteSchemaOnlyAdmin):
@@ -29,21 +29,6 @@ class SiteSchemaOnly(SiteSchemaOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-class LinesField(forms.CharField):
-    """A list edited as one item per line."""
-
-    widget = forms.Textarea(attrs={"rows": 3, "cols": 80})
-
-    def prepare_value(self, value):
-        if isinstance(value, list | tuple):
-            return "\n".join(value)
-        return value
-
-    def to_python(self, value):
-        text = super().to_python(value) or ""
-        return [ln.strip() for ln in text.splitlines() if ln.strip()]
 
 
 class CrawlSettingsForm(forms.ModelForm):

@@ -206,16 +206,7 @@ def _flush(st: _State, frontier: Frontier, *, force=False) -> None:
     st.last_flush = now
     run = st.run
     run.heartbeat_at = timezone.now()
-    fields = [
-        "heartbeat_at",
-        "pages_fetched",
-        "pages_indexed",
-        "pages_unchanged",
-        "pages_skipped",
-        "pages_removed",
-        "errors",
-        "skipped",
-    ]
+    fields = ["heartbeat_at", *_COUNTS, "skipped"]
     if force or now - st.last_snapshot >= SNAPSHOT_SECONDS:
         st.last_snapshot = now
         snap = frontier.snapshot()

@@ -2,9 +2,12 @@
 
 - `SiteSingleton`: an abstract model with exactly one row per site schema (settings).
 - `SiteSchemaOnlyAdmin`: a ModelAdmin shown on a site's admin, hidden on Cloop's staff admin
-  (whose public schema has no such tables).
+  (whose public schema has no such tables); `SiteRecordAdmin`, the same for records nobody may
+  add, change or delete by hand.
+- `LinesField`: a form field editing a list of texts one per line.
 """
 
+from django import forms
 from django.contrib import admin
 from django.db import connection, models
 from django_tenants.utils import get_public_schema_name
@@ -51,3 +54,28 @@ class SiteSchemaOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self._in_site() and super().has_delete_permission(request, obj)
+
+
+class SiteRecordAdmin(SiteSchemaOnlyAdmin):
+    """A record kept as proof (access log, erasure audit): viewable, never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class LinesField(forms.CharField):
+    """A list of texts edited one per line; blank lines and surrounding spaces are dropped."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 80})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list | tuple) else value
+
+    def to_python(self, value):
+        return [ln.strip() for ln in (super().to_python(value) or "").splitlines() if ln.strip()]
