@@ -351,4 +351,9 @@ class LeadAdmin(SiteSchemaOnlyAdmin):
 
 # --- visitors, the GDPR desk, site settings (registered by their own modules) ----------------
 
-from conversations import admin_audit, admin_requests, admin_settings  # noqa: E402, F401
+from conversations import (  # noqa: E402, F401
+    admin_audit,
+    admin_requests,
+    admin_settings,
+    admin_visitors,
+)

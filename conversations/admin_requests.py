@@ -1,4 +1,4 @@
-"""The GDPR desk in the customer's admin: data requests, visitors, the erasure audit trail.
+"""The GDPR desk in the customer's admin: data requests and the erasure audit trail.
 
 Thin shells over `conversations.requests` and `conversations.privacy`. Preconditions: admin
 requests on the site's host (the connection is in the site's schema).
@@ -11,7 +11,7 @@ import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, Count, When
+from django.db.models import Case, When
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -22,83 +22,8 @@ from django.utils.html import format_html, format_html_join
 
 from conversations import privacy, requests
 from conversations.access_log import Action, Channel, access_record
-from conversations.models import Conversation, DataRequest, ErasureAudit, Visitor
+from conversations.models import Conversation, DataRequest, ErasureAudit
 from tenants.scoping import SiteRecordAdmin, SiteSchemaOnlyAdmin
-
-# --- visitors and the GDPR desk ---------------------------------------------------------------
-
-
-@admin.register(Visitor)
-class VisitorAdmin(SiteSchemaOnlyAdmin):
-    list_display = (
-        "id",
-        "first_seen",
-        "last_seen",
-        "conversations_link",
-        "leads_count",
-        "objected",
-        "objected_at",
-    )
-    list_filter = ("objected",)
-    search_fields = ("=id",)
-    readonly_fields = (
-        "id",
-        "first_seen",
-        "last_seen",
-        "conversations_link",
-        "leads_count",
-        "objected",
-        "objected_at",
-    )
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                n_conversations=Count("conversations", distinct=True),
-                n_leads=Count("leads", distinct=True),
-            )
-        )
-
-    def get_deleted_objects(self, objs, request):
-        """Counts instead of Django's list of every message by the start of its text (which
-        would show transcripts without an access-log entry). An erasure with an audit entry
-        goes through a data request; this is the plain delete."""
-        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
-        summary = [
-            format_html(
-                "Visitor {} ({} conversation{}, {} e-mail{} left)",
-                v.pk,
-                v.conversations.count(),
-                "" if v.conversations.count() == 1 else "s",
-                v.leads.count(),
-                "" if v.leads.count() == 1 else "s",
-            )
-            for v in objs
-        ]
-        return summary, model_count, perms_needed, protected
-
-    @admin.display(description="conversations", ordering="n_conversations")
-    def conversations_link(self, obj):
-        n = getattr(obj, "n_conversations", None)
-        if n is None:
-            n = obj.conversations.count()
-        if not n:
-            return "0"
-        url = reverse("admin:conversations_conversation_changelist")
-        return format_html('<a href="{}?visitor__exact={}">{}</a>', url, obj.pk, n)
-
-    @admin.display(description="e-mails left", ordering="n_leads")
-    def leads_count(self, obj):
-        n = getattr(obj, "n_leads", None)
-        return obj.leads.count() if n is None else n
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # objection goes through a data request, which keeps the record
 
 
 class DataRequestForm(forms.ModelForm):

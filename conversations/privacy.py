@@ -3,6 +3,9 @@
 One implementation for every entry point: the admin's data-request actions, the `gdpr` staff
 command, the REST API and the widget's `forget` frame all call these functions.
 
+The subject's identifiers live in conversations.privacy_subject and the export in
+conversations.privacy_export; both are re-exported here, so callers use `privacy.<name>`.
+
 Preconditions (every public function): sync code, the connection is inside the site's schema
 (`tenant_context(site)`). Each function opens its own transaction (`transaction.atomic`), so a
 failure changes nothing.
@@ -15,17 +18,11 @@ visitors left, so "everything held about the subject" really is everything.
 from __future__ import annotations
 
 import re
-import uuid
-from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
 from conversations.models import (
     Conversation,
@@ -33,258 +30,20 @@ from conversations.models import (
     ErasureAudit,
     Lead,
     Message,
-    SiteSettings,
     Visitor,
 )
-
-
-class PrivacyError(ValueError):
-    """Bad input for a data-subject operation; the message is for the user."""
-
-
-@dataclass
-class Subject:
-    """The closed set of identifiers of one data subject on one site."""
-
-    emails: set[str] = field(default_factory=set)  # lower-cased
-    visitor_ids: set[uuid.UUID] = field(default_factory=set)
-    given_email: str = ""
-    given_visitor_id: uuid.UUID | None = None
-
-    @property
-    def primary_identifier(self) -> str:
-        return self.given_email or str(self.given_visitor_id)
-
-    def leads(self):
-        return Lead.objects.annotate(email_l=Lower("email")).filter(
-            Q(email_l__in=self.emails) | Q(visitor_id__in=self.visitor_ids)
-        )
-
-    def requests(self):
-        return DataRequest.objects.annotate(email_l=Lower("subject_email")).filter(
-            Q(email_l__in=self.emails) | Q(subject_visitor_id__in=self.visitor_ids)
-        )
-
-
-def subject_clean(email: str | None = None, visitor_id=None) -> tuple[str, uuid.UUID | None]:
-    """Validate the identifiers; raises PrivacyError with a clear message."""
-    email = (email or "").strip()
-    if not email and not visitor_id:
-        raise PrivacyError("name the subject with an e-mail address or a visitor id")
-    if email:
-        try:
-            validate_email(email)
-        except ValidationError:
-            raise PrivacyError(f"invalid e-mail address {email!r}") from None
-    vid = None
-    if visitor_id:
-        try:
-            vid = visitor_id if isinstance(visitor_id, uuid.UUID) else uuid.UUID(str(visitor_id))
-        except ValueError:
-            raise PrivacyError(f"invalid visitor id {visitor_id!r}: expected a UUID") from None
-    return email.lower(), vid
-
-
-def subject_resolve(email: str | None = None, visitor_id=None, *, widen: bool = False) -> Subject:
-    """The identifiers of the subject.
-
-    Always: the given e-mail, the given visitor id, and the visitors who left that e-mail.
-    With `widen` (the customer has verified who is asking: the request desk, the `gdpr`
-    command, the API) also, transitively, every other e-mail those visitors left and every
-    visitor who left one of them. Without it (the widget's `forget`, which only proves
-    possession of one browser's visitor id) another visitor's data is never reached through
-    an e-mail address anyone could have typed.
-    """
-    email, vid = subject_clean(email, visitor_id)
-    subject = Subject(given_email=email, given_visitor_id=vid)
-    if email:
-        subject.emails.add(email)
-        subject.visitor_ids |= set(
-            Lead.objects.annotate(email_l=Lower("email"))
-            .filter(email_l=email, visitor_id__isnull=False)
-            .values_list("visitor_id", flat=True)
-        )
-    if vid:
-        subject.visitor_ids.add(vid)
-    # A few rounds reach the fixpoint: a visitor left two addresses, one of them used elsewhere.
-    for _ in range(5 if widen else 0):
-        rows = list(subject.leads().values_list("email_l", "visitor_id"))
-        emails = subject.emails | {e for e, _ in rows if e}
-        vids = subject.visitor_ids | {v for _, v in rows if v}
-        if emails == subject.emails and vids == subject.visitor_ids:
-            break
-        subject.emails, subject.visitor_ids = emails, vids
-    return subject
-
-
-def subject_hash(identifier: str) -> str:
-    """Keyed HMAC-SHA256 of an identifier: proves "this subject was erased" to whoever holds
-    the identifier, reveals nothing to whoever holds only the audit row."""
-    key = getattr(settings, "CLOOP_ERASURE_HMAC_KEY", "") or settings.SECRET_KEY
-    return salted_hmac(
-        "cloop.privacy.erasure", identifier.strip().lower(), secret=key, algorithm="sha256"
-    ).hexdigest()
-
-
-# --- access (Art. 15) -------------------------------------------------------------------------
-
-
-def _iso(value):
-    return value.isoformat() if value else None
-
-
-def subject_information(site_settings: SiteSettings | None = None) -> dict:
-    """The Art. 15(1)(a)-(h) information that accompanies every copy of a subject's data."""
-    s = site_settings or SiteSettings.load()
-    tenant = getattr(connection, "tenant", None)
-    controller = s.company_name or getattr(tenant, "name", "") or "[Customer Name]"
-    contact = getattr(tenant, "contact_email", "") or "[Customer Contact Email]"
-    return {
-        "controller": controller,
-        "contact": contact,
-        "purposes": [
-            "Answering your questions in the chat widget from the content published on our "
-            "website, with AI.",
-            "Letting us review conversations to improve our content.",
-            "Following up on your inquiry or sending a conversation summary, if you gave your "
-            "e-mail address. Marketing only with your separate consent.",
-        ],
-        "categories": [
-            "Your chat messages and the answers given, with their sources",
-            "A random visitor id stored in your browser (localStorage)",
-            "The page you started chatting on",
-            "The conversation phase (exploring, learning, requesting contact)",
-            "Your e-mail address and consents, only if you gave them",
-        ],
-        "recipients": [
-            f"{controller} (the website's team)",
-            "Cloop, operated by ROFFI Oy (Finland), as processor; data is stored and "
-            "processed in the European Union (Finland)",
-        ],
-        "retention": (
-            f"Conversations are deleted {s.conversation_retention_days} days after their last "
-            f"message; e-mail addresses (leads) {s.lead_retention_days} days after they were "
-            "given."
-        ),
-        "rights": [
-            "Access the data collected about you (Art. 15)",
-            "Rectification (Art. 16)",
-            "Delete your conversation and any personal data (Art. 17)",
-            "Restriction of processing (Art. 18)",
-            "Object to processing (Art. 21)",
-        ],
-        "complaint": (
-            "You may lodge a complaint with a supervisory authority, for example the "
-            "Data Protection Ombudsman of Finland (tietosuoja.fi) or the authority of your "
-            "home country."
-        ),
-        "source": "Collected from you through the chat widget on our website.",
-        "automated_decisions": (
-            "Answers are generated automatically by an AI language model from our published "
-            "content. No decisions with legal or similarly significant effects are made about "
-            "you."
-        ),
-        "ip_address": "Not stored by the widget.",
-    }
-
-
-def subject_export(email: str | None = None, visitor_id=None, *, widen: bool = False) -> dict:
-    """Everything held about the subject on this site, as a JSON-serialisable dict.
-
-    Holds nothing about anyone else: only the subject's visitors, their conversations (whose
-    messages are the subject's chat with the bot), their leads and the requests about them.
-    """
-    subject = subject_resolve(email, visitor_id, widen=widen)
-    site_settings = SiteSettings.load()
-    tenant = getattr(connection, "tenant", None)
-    visitors = []
-    for v in Visitor.objects.filter(id__in=subject.visitor_ids).order_by("first_seen"):
-        conversations = []
-        for c in Conversation.objects.filter(visitor=v).order_by("created_at", "id"):
-            messages = [
-                {
-                    "id": m.id,
-                    "role": m.role,
-                    "text": m.text,
-                    "sources": m.sources,
-                    "refused": m.refused,
-                    "created_at": _iso(m.created_at),
-                }
-                for m in Message.objects.filter(conversation=c).order_by("created_at", "id")
-            ]
-            conversations.append(
-                {
-                    "id": c.id,
-                    "start_page_url": c.start_page_url,
-                    "phase": c.phase,
-                    "phase_history": c.phase_history,
-                    "created_at": _iso(c.created_at),
-                    "updated_at": _iso(c.updated_at),
-                    "messages": messages,
-                }
-            )
-        visitors.append(
-            {
-                "visitor_id": str(v.id),
-                "first_seen": _iso(v.first_seen),
-                "last_seen": _iso(v.last_seen),
-                "objected": v.objected,
-                "objected_at": _iso(v.objected_at),
-                "conversations": conversations,
-            }
-        )
-    leads = [
-        {
-            "id": lead.id,
-            "email": lead.email,
-            "visitor_id": str(lead.visitor_id) if lead.visitor_id else None,
-            "conversation_id": lead.conversation_id,
-            "marketing_consent": lead.marketing_consent,
-            "consent_text": lead.consent_text,
-            "consent_at": _iso(lead.consent_at),
-            "source": lead.source,
-            "created_at": _iso(lead.created_at),
-        }
-        for lead in subject.leads().order_by("created_at", "id")
-    ]
-    requests = [
-        {
-            "id": r.id,
-            "kind": r.kind,
-            "received_on": _iso(r.received_on),
-            "due_on": _iso(r.due_on),
-            "extended_until": _iso(r.extended_until),
-            "status": r.status,
-            "handled_at": _iso(r.handled_at),
-        }
-        for r in subject.requests().order_by("received_on", "id")
-    ]
-    return {
-        "generated_at": _iso(timezone.now()),
-        "site": {
-            "site_id": getattr(tenant, "site_id", ""),
-            "name": getattr(tenant, "name", ""),
-            "url": getattr(tenant, "url", ""),
-        },
-        "subject": {
-            "email": subject.given_email or None,
-            "visitor_id": str(subject.given_visitor_id) if subject.given_visitor_id else None,
-            "emails": sorted(subject.emails),
-            "visitor_ids": sorted(str(v) for v in subject.visitor_ids),
-        },
-        "visitors": visitors,
-        "leads": leads,
-        "data_requests": requests,
-        "information": subject_information(site_settings),
-    }
-
-
-def subject_export_html(data: dict) -> str:
-    """The readable page of an export (same content as the JSON)."""
-    from django.template.loader import render_to_string
-
-    return render_to_string("privacy/subject_export.html", {"data": data})
-
+from conversations.privacy_export import (  # noqa: F401 - re-exported for callers
+    subject_export,
+    subject_export_html,
+    subject_information,
+)
+from conversations.privacy_subject import (  # noqa: F401 - re-exported for callers
+    PrivacyError,
+    Subject,
+    subject_clean,
+    subject_hash,
+    subject_resolve,
+)
 
 # --- erasure (Art. 17) ------------------------------------------------------------------------
 
