@@ -116,16 +116,13 @@ class SiteSettingsForm(forms.ModelForm):
                 self.fields[name].help_text = help_text
 
     def clean_allowed_origins(self):
-        from tenants.services import SiteError, normalise_origin
+        from tenants.services import SiteError, origins_normalise
 
-        out = []
-        for line in (self.cleaned_data.get("allowed_origins") or "").splitlines():
-            if line.strip():
-                try:
-                    out.append(normalise_origin(line))
-                except SiteError as exc:
-                    raise forms.ValidationError(str(exc)) from None
-        return sorted(set(out))
+        try:
+            lines = (self.cleaned_data.get("allowed_origins") or "").splitlines()
+            return origins_normalise(ln for ln in lines if ln.strip())
+        except SiteError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def clean(self):
         data = super().clean()
@@ -223,12 +220,12 @@ class SiteSettingsAdmin(SiteSchemaOnlyAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        from tenants.models import Site
+        from tenants.services import site_update
 
-        site = connection.tenant
-        contact = form.cleaned_data.get("contact_email") or ""
-        origins = form.cleaned_data.get("allowed_origins") or []
-        Site.objects.filter(pk=site.pk).update(contact_email=contact, allowed_origins=origins)
-        site.contact_email, site.allowed_origins = contact, origins
+        site_update(
+            connection.tenant,
+            contact_email=form.cleaned_data.get("contact_email") or "",
+            allowed_origins=form.cleaned_data.get("allowed_origins") or [],
+        )
         if form.widget_settings is not None:
             form.widget_settings.save()

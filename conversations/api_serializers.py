@@ -160,27 +160,20 @@ class SiteSettingsSerializer(serializers.ModelSerializer):
         return [m["placeholder"] for m in notice_missing(connection.tenant)]
 
     def validate_allowed_origins(self, value):
-        from tenants.services import SiteError, normalise_origin
+        from tenants.services import SiteError, origins_normalise
 
         try:
-            return sorted({normalise_origin(o) for o in value})
+            return origins_normalise(value)
         except SiteError as exc:
             raise serializers.ValidationError(str(exc)) from None
 
     def update(self, instance, validated_data):
-        from tenants.models import Site
+        from tenants.services import site_update
 
-        site = connection.tenant
-        site_fields = {}
-        if "contact_email" in validated_data:
-            site_fields["contact_email"] = validated_data.pop("contact_email")
-        if "allowed_origins" in validated_data:
-            site_fields["allowed_origins"] = validated_data.pop("allowed_origins")
+        contact_email = validated_data.pop("contact_email", None)
+        allowed_origins = validated_data.pop("allowed_origins", None)
         instance = super().update(instance, validated_data)
-        if site_fields:
-            Site.objects.filter(pk=site.pk).update(**site_fields)
-            for k, v in site_fields.items():
-                setattr(site, k, v)
+        site_update(connection.tenant, contact_email=contact_email, allowed_origins=allowed_origins)
         return instance
 
 

@@ -79,6 +79,11 @@ def normalise_origin(origin: str) -> str:
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
 
 
+def origins_normalise(origins) -> list[str]:
+    """Each origin normalised, de-duplicated and sorted; SiteError on the first bad one."""
+    return sorted({normalise_origin(o) for o in origins})
+
+
 def validate_contact_email(email: str) -> str:
     try:
         validate_email(email)
@@ -192,6 +197,25 @@ def site_get_ready(site_id: str) -> Site:
     if not site.ready:
         raise SiteError(f"site {site.site_id!r} is not ready (its schema is being made)")
     return site
+
+
+def site_update(site: Site, *, contact_email: str | None = None, allowed_origins=None) -> None:
+    """Set the site's contact e-mail and/or widget origins (None: leave as is), on its row and
+    on `site` itself (so `connection.tenant` reflects it at once).
+
+    Callable from inside the site's schema too (its admin, its API): the Site table is in the
+    public schema, which stays on the search path. Values are already validated by the caller.
+    """
+    fields = {}
+    if contact_email is not None:
+        fields["contact_email"] = contact_email
+    if allowed_origins is not None:
+        fields["allowed_origins"] = list(allowed_origins)
+    if not fields:
+        return
+    Site.objects.filter(pk=site.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(site, name, value)
 
 
 def site_list() -> list[dict]:

@@ -135,3 +135,28 @@ def test_it_migrates_a_stale_template_schema_before_cloning(db):
             [created.site.schema_name],
         )
         assert cur.fetchone()
+
+
+def test_it_updates_only_the_site_fields_it_is_given(db, site_a):
+    from tenants.models import Site
+    from tenants.services import site_update
+
+    before = Site.objects.get(pk=site_a.pk)
+    site = Site.objects.get(pk=site_a.pk)
+    site_update(site, allowed_origins=("https://x.test",))
+    stored = Site.objects.get(pk=site_a.pk)
+    assert stored.allowed_origins == ["https://x.test"] == site.allowed_origins
+    assert stored.contact_email == before.contact_email
+    site_update(site, contact_email="")
+    assert Site.objects.get(pk=site_a.pk).contact_email == "" == site.contact_email
+
+
+def test_it_normalises_origins_and_names_a_bad_one():
+    from tenants.services import SiteError, origins_normalise
+
+    assert origins_normalise(["https://B.test:443/", "http://a.test:8080", "https://b.test"]) == [
+        "http://a.test:8080",
+        "https://b.test",
+    ]
+    with pytest.raises(SiteError, match="invalid origin ''"):
+        origins_normalise(["https://a.test", ""])
