@@ -16,7 +16,7 @@ from django.utils import timezone
 from crawler.chunk import chunk_sections
 from crawler.embed import embeddings_keep, embeddings_restore, embeddings_update
 from crawler.extract import Extracted, extract_html
-from crawler.models import IndexStats, Page
+from crawler.models import Page
 from crawler.urls import BadURL, normalise_url
 
 log = logging.getLogger(__name__)
@@ -260,7 +260,3 @@ def index_stats_rebuild() -> None:
                 total_length = EXCLUDED.total_length
             """
         )
-
-
-def index_stats() -> IndexStats:
-    return IndexStats.objects.filter(pk=1).first() or IndexStats(pk=1)

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from django_tenants.utils import tenant_context
 
+from conversations.models import SiteSettings
 from tenants import urls
 from tenants.models import Site
 from tenants.services import SiteError, normalise_origin
@@ -34,7 +35,8 @@ def websocket_base() -> str:
 
 def site_origin(site: Site) -> str | None:
     try:
-        return normalise_origin(f"{urlsplit(site.url).scheme}://{urlsplit(site.url).netloc}")
+        parts = urlsplit(site.url)
+        return normalise_origin(f"{parts.scheme}://{parts.netloc}")
     except (SiteError, ValueError):
         return None
 
@@ -77,12 +79,7 @@ def privacy_url_for(site: Site, widget_settings: WidgetSettings) -> str:
     """The notice linked by the AI disclosure. Run inside the site's schema."""
     if widget_settings.privacy_url:
         return widget_settings.privacy_url
-    try:
-        from conversations.models import SiteSettings
-
-        own = SiteSettings.objects.values_list("privacy_notice_url", flat=True).first()
-    except Exception:  # noqa: BLE001 - the settings table is optional for the widget
-        own = None
+    own = SiteSettings.objects.values_list("privacy_notice_url", flat=True).first()
     if own:
         return own
     return f"{urls.public_base_url()}/privacy/{site.site_id}/"
