@@ -104,15 +104,21 @@ def retention_purge(*, now: datetime.datetime | None = None, dry_run: bool = Fal
     return counts
 
 
+def retention_purge_site(site, *, now=None, dry_run: bool = False) -> dict:
+    """Purge one site from the public schema (enters the site's schema and leaves it again);
+    returns its report: the counts with the site id and whether it was a dry run."""
+    with tenant_context(site):
+        counts = retention_purge(now=now, dry_run=dry_run)
+    return {"site_id": site.site_id, "dry_run": dry_run, **counts}
+
+
 def retention_purge_all(*, now=None, dry_run: bool = False) -> list[dict]:
     """Purge every ready site, one schema at a time; returns one report per site."""
     from tenants.models import Site
 
-    reports = []
     sites = Site.objects.filter(ready=True).exclude(schema_name=get_public_schema_name())
-    for site in sites.order_by("site_id"):
-        with tenant_context(site):
-            counts = retention_purge(now=now, dry_run=dry_run)
-        reports.append({"site_id": site.site_id, "dry_run": dry_run, **counts})
+    reports = [
+        retention_purge_site(site, now=now, dry_run=dry_run) for site in sites.order_by("site_id")
+    ]
     connection.set_schema_to_public()
     return reports

@@ -3,9 +3,7 @@
 The nightly beat task calls the same function (conversations.retention.retention_purge).
 """
 
-from django_tenants.utils import tenant_context
-
-from conversations.retention import retention_purge, retention_purge_all
+from conversations.retention import retention_purge_all, retention_purge_site
 from tenants.management.commands._base import StaffCommand
 from tenants.services import site_get_ready
 
@@ -22,11 +20,7 @@ class Command(StaffCommand):
 
     def run(self, dry_run=False, site_id=None, json=False, **options):
         if site_id:
-            site = site_get_ready(site_id)
-            with tenant_context(site):
-                reports = [
-                    {"site_id": site_id, "dry_run": dry_run, **retention_purge(dry_run=dry_run)}
-                ]
+            reports = [retention_purge_site(site_get_ready(site_id), dry_run=dry_run)]
         else:
             reports = retention_purge_all(dry_run=dry_run)
         if json:
