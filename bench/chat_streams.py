@@ -95,23 +95,22 @@ def main(streams: int, tokens: int, workers: int = 1) -> None:
     raise_fd_limit()
     bench_site_ensure()
     from chat_common import ROOT, free_port
+    from chat_llm_server import reply_for
 
-    from tests.conversations.llm_server import bench_reply
-
-    # The model server runs in its own process, so the clients here do not slow it down.
+    # The model server runs in its own process, so the clients here do not slow it down; it
+    # is the asyncio one (the threaded test server cannot pace hundreds of streams).
     llm_port = free_port()
     llm = subprocess.Popen(  # noqa: S603
         [
             sys.executable,
-            "-m",
-            "tests.conversations.llm_server",
+            str(ROOT / "bench" / "chat_llm_server.py"),
             str(llm_port),
             str(tokens),
             str(1 / RATE),
         ],
         cwd=ROOT,
     )
-    expected = bench_reply(tokens)
+    expected = reply_for(tokens)
     proc, port = server_start(
         {
             "CLOOP_LLM_MODEL": "openai/gpt-4o-mini",
