@@ -41,6 +41,7 @@ def notice_storage_key(site_id: str) -> str:
 
 
 def notice_context(site) -> dict:
+    """The notice template's context for `site`, with `missing`: the placeholders not filled."""
     with tenant_context(site):
         s = SiteSettings.load()
         ctx = {
@@ -69,6 +70,7 @@ def notice_missing(site) -> list[dict]:
 
 
 def notice_url(site_id: str) -> str:
+    """The public address of the site's generated notice (views_public, on Cloop's host)."""
     from tenants.urls import public_base_url
 
     return f"{public_base_url()}/privacy/{site_id}/"

@@ -124,6 +124,7 @@ def request_act(req: DataRequest, *, by: str = "") -> dict:
 
 
 def request_reject(req: DataRequest, *, by: str, reason: str) -> DataRequest:
+    """Close the request as rejected; the reason (required) is appended to its notes."""
     if not (reason or "").strip():
         raise privacy.PrivacyError("a rejection needs a reason")
     req.status = DataRequest.Status.REJECTED

@@ -22,6 +22,7 @@ from conversations.models import Conversation, Lead, Message, SiteSettings, Visi
 
 
 def retention_cutoffs(now: datetime.datetime | None = None) -> dict[str, datetime.datetime]:
+    """Rows created before these instants have expired (from the current site's settings)."""
     now = now or timezone.now()
     s = SiteSettings.load()
     return {

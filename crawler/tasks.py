@@ -46,6 +46,10 @@ def _site():
     time_limit=30 * 60,
 )
 def crawl_site(self, run_id: int | None = None, trigger: str = "task") -> dict | None:
+    """Worker entry, sent with the site's schema (tenant_task_send): carry out the queued run
+    `run_id` (or a new one), resuming it if a previous attempt was cut off. Returns the run's
+    summary, or None when there is nothing to do (site not ready, run deleted, crawl refused).
+    """
     site = _site()
     if site is None:
         log.warning("crawl_site outside a ready site's schema (%s)", connection.schema_name)

@@ -181,6 +181,7 @@ def site_create(
 
 
 def site_get(site_id: str) -> Site:
+    """The site with this id, ready or not; SiteError naming the id if there is none."""
     try:
         return Site.objects.get(site_id=site_id)
     except Site.DoesNotExist:
@@ -219,6 +220,7 @@ def site_update(site: Site, *, contact_email: str | None = None, allowed_origins
 
 
 def site_list() -> list[dict]:
+    """Every site (public schema), as the dicts `list_sites --json` prints."""
     return [
         {
             "site_id": s.site_id,

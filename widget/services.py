@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from django_tenants.utils import tenant_context
 
 from conversations.models import SiteSettings
+from conversations.notice import notice_url
 from tenants import urls
 from tenants.models import Site
 from tenants.services import SiteError, normalise_origin
@@ -82,7 +83,7 @@ def privacy_url_for(site: Site, widget_settings: WidgetSettings) -> str:
     own = SiteSettings.objects.values_list("privacy_notice_url", flat=True).first()
     if own:
         return own
-    return f"{urls.public_base_url()}/privacy/{site.site_id}/"
+    return notice_url(site.site_id)
 
 
 def widget_settings_as_dict(site: Site) -> dict:
