@@ -29,31 +29,14 @@ class Command(StaffCommand):
 
     def run(self, site_id, action, email=None, visitor_id=None, json=False, **options):
         site = site_get_ready(site_id)
+        asks = not (options.get("yes") or json) and options.get("interactive", True)
+        if action == "erase" and asks:
+            _confirm(f"Erase everything about {email or visitor_id}? [y/N] ")
         try:
             with tenant_context(site):
                 if action == "export":
-                    result = privacy.subject_export(email, visitor_id, widen=True)
-                    access_record(
-                        channel=Channel.COMMAND,
-                        action=Action.SUBJECT_EXPORT,
-                        username=access_command_user(),
-                        object_type="subject",
-                        subject=(email, visitor_id),
-                    )
-                    if options.get("html"):
-                        _write(options["html"], privacy.subject_export_html(result))
-                    if options.get("output"):
-                        _write(
-                            options["output"], jsonlib.dumps(result, ensure_ascii=False, indent=2)
-                        )
+                    result = _export(email, visitor_id, options)
                 elif action == "erase":
-                    if not (options.get("yes") or json) and options.get("interactive", True):
-                        try:
-                            answer = input(f"Erase everything about {email or visitor_id}? [y/N] ")
-                        except EOFError:
-                            answer = ""
-                        if answer.strip().lower() not in ("y", "yes"):
-                            raise CommandError("cancelled; nothing was erased")
                     result = privacy.subject_erase(
                         email, visitor_id, handled_by="gdpr command", widen=True
                     )
@@ -71,6 +54,32 @@ class Command(StaffCommand):
             self.stdout.write(
                 f"{action}: {jsonlib.dumps(result if action != 'export' else 'written')}"
             )
+
+
+def _confirm(question: str) -> None:
+    try:
+        answer = input(question)
+    except EOFError:  # no terminal (a script): not a yes
+        answer = ""
+    if answer.strip().lower() not in ("y", "yes"):
+        raise CommandError("cancelled; nothing was erased")
+
+
+def _export(email, visitor_id, options) -> dict:
+    """Inside the site's schema: the export, logged as read, written to the files asked for."""
+    result = privacy.subject_export(email, visitor_id, widen=True)
+    access_record(
+        channel=Channel.COMMAND,
+        action=Action.SUBJECT_EXPORT,
+        username=access_command_user(),
+        object_type="subject",
+        subject=(email, visitor_id),
+    )
+    if options.get("html"):
+        _write(options["html"], privacy.subject_export_html(result))
+    if options.get("output"):
+        _write(options["output"], jsonlib.dumps(result, ensure_ascii=False, indent=2))
+    return result
 
 
 def _write(path: str, text: str) -> None:
