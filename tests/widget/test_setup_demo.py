@@ -2,7 +2,9 @@
 
 import io
 
+import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django_tenants.utils import tenant_context
 
 from tests.conftest import free_port
@@ -63,3 +65,17 @@ def test_it_moves_the_demo_site_when_cloop_moves(live_server, settings, tmp_path
     with tenant_context(site):
         urls = list(Page.objects.values_list("url", flat=True))
     assert urls and all(u.startswith(f"http://localhost:{new}/demo/") for u in urls)
+
+
+def test_it_stops_with_one_clear_error_when_the_demo_schema_is_not_ready(db, site_a, tmp_path):
+    from tenants.models import Site
+
+    Site.objects.filter(pk=site_a.pk).update(site_id="demo", ready=False)
+    with pytest.raises(CommandError, match="site 'demo' is not ready"):
+        call_command(
+            "setup_demo",
+            "--no-crawl",
+            "--password-file",
+            str(tmp_path / "pw"),
+            stdout=io.StringIO(),
+        )

@@ -16,14 +16,17 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from django.core.management.base import BaseCommand
 from django.test.utils import override_settings
 from django_tenants.utils import tenant_context
 
 from cloop import embedded
+from crawler.models import CrawlSettings, Page
+from crawler.services import crawl_run
 from tenants import urls
+from tenants.management.commands._base import StaffCommand
 from tenants.models import Site
-from tenants.services import normalise_origin, site_create
+from tenants.services import normalise_origin, site_create, site_get_ready
+from widget.models import WidgetSettings
 
 DEMO_SITE_ID = "demo"
 DEMO_ADMIN = "admin@demo.example"
@@ -39,10 +42,11 @@ DEMO_WIDGET = {
 }
 
 
-class Command(BaseCommand):
+class Command(StaffCommand):
+    json_flag = False
     help = "Create the demo site (idempotent), crawl the demo website once, print its admin login."
 
-    def add_arguments(self, parser):
+    def add_command_arguments(self, parser):
         parser.add_argument("--recrawl", action="store_true", help="crawl even if indexed")
         parser.add_argument("--no-crawl", action="store_true", help="skip the crawl")
         parser.add_argument(
@@ -50,7 +54,7 @@ class Command(BaseCommand):
             help="where the admin password is kept (default: <CLOOP_DATA_DIR>/demo-admin-password.txt)",
         )
 
-    def handle(self, *args, **o):
+    def run(self, **o):
         secret_file = Path(o["password_file"] or embedded.data_dir() / "demo-admin-password.txt")
         if not Site.objects.filter(site_id=DEMO_SITE_ID).exists():
             password = secrets.token_urlsafe(12)
@@ -66,7 +70,7 @@ class Command(BaseCommand):
             secret_file.write_text(password + "\n")
             secret_file.chmod(0o600)
             self.stdout.write(f"[cloop] created the demo site '{DEMO_SITE_ID}'")
-        site = Site.objects.get(site_id=DEMO_SITE_ID)
+        site = site_get_ready(DEMO_SITE_ID)
         moved = demo_site_follow(site)
         demo_settings_ensure(site)
         if not o["no_crawl"] and (o["recrawl"] or moved or not demo_indexed(site)):
@@ -78,11 +82,6 @@ class Command(BaseCommand):
         )
 
     def _crawl(self, site):
-        try:
-            from crawler.services import crawl_run
-        except ImportError:  # the crawler is optional for the demo
-            self.stdout.write("[cloop] the crawler is not available; the demo is not indexed")
-            return
         self.stdout.write(f"[cloop] crawling the demo website {site.url} ...")
         started = time.monotonic()
         try:
@@ -114,18 +113,12 @@ def demo_site_follow(site: Site) -> bool:
 
 def demo_settings_ensure(site: Site) -> None:
     """Give the demo its widget look and keep the crawl inside /demo/ (first time only)."""
-    from widget.models import WidgetSettings
-
     with tenant_context(site):
         ws = WidgetSettings.load()
         if not ws.bot_name:
             for key, value in DEMO_WIDGET.items():
                 setattr(ws, key, value)
             ws.save()
-        try:
-            from crawler.models import CrawlSettings
-        except ImportError:
-            return
         cfg = CrawlSettings.load()
         if not cfg.include_patterns:
             cfg.include_patterns = ["/demo/*"]
@@ -135,10 +128,7 @@ def demo_settings_ensure(site: Site) -> None:
 
 
 def demo_indexed(site: Site) -> bool:
-    try:
-        from crawler.models import Page
-    except ImportError:
-        return False
+    """Whether the demo site has any page indexed yet (public schema; enters the site's)."""
     with tenant_context(site):
         return Page.objects.exists()
 
