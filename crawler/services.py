@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -53,16 +54,12 @@ class CrawlError(Exception):
     """A crawl cannot start (another crawl of the site is running, bad settings)."""
 
 
-try:  # Celery's soft time limit is an interruption, not a failure.
-    from celery.exceptions import SoftTimeLimitExceeded
-
-    INTERRUPTIONS: tuple[type[BaseException], ...] = (
-        KeyboardInterrupt,
-        SystemExit,
-        SoftTimeLimitExceeded,
-    )
-except ImportError:  # pragma: no cover
-    INTERRUPTIONS = (KeyboardInterrupt, SystemExit)
+# Celery's soft time limit is an interruption (the run resumes), not a failure.
+INTERRUPTIONS: tuple[type[BaseException], ...] = (
+    KeyboardInterrupt,
+    SystemExit,
+    SoftTimeLimitExceeded,
+)
 
 
 def _twin_host(host: str) -> str:
@@ -81,11 +78,11 @@ def crawl_plan(site, cfg: CrawlSettings, *, max_pages=None, concurrency=None) ->
         raise CrawlError("no start URL: set the site's URL or the crawl settings' start URLs")
     hosts = {h.strip().lower().rstrip(".") for h in cfg.allowed_hosts if h.strip()}
     if not hosts:
-        for u in starts:
-            hosts.add(url_host(u))
+        for host in map(url_host, starts):
+            hosts.add(host)
             # example.com and www.example.com are the same site on practically every site.
-            if url_host(u).count(".") >= 1 and not url_host(u).replace(".", "").isdigit():
-                hosts.add(_twin_host(url_host(u)))
+            if "." in host and not host.replace(".", "").isdigit():
+                hosts.add(_twin_host(host))
     return Plan(
         start_urls=starts,
         allowed_hosts=hosts,
@@ -120,7 +117,7 @@ def _process(o: Outcome, st: _State, frontier: Frontier, config: str) -> None:
         if o.fetched is not None:
             run.pages_fetched += 1
         st.skip(o.url, o.reason, o.detail, error=is_error)
-        if o.reason in (reasons.ERROR,):
+        if o.reason == reasons.ERROR:
             st.seen_urls.add(o.url)  # a transient error keeps the page's previous version
         return
     f = o.fetched
