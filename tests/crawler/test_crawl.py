@@ -453,3 +453,20 @@ def test_it_does_not_refetch_pages_written_after_the_last_snapshot(web, site):
         if web.count(p) > 1 and p != "/robots.txt" and p != "/sitemap.xml"
     ]
     assert len(refetched) <= 1, refetched
+
+
+def test_it_refuses_pages_that_decompress_past_the_size_cap(web, site):
+    import brotli
+
+    from crawler.fetch import MAX_BYTES
+
+    bomb = (
+        "<html><body><main><p>" + "x" * (MAX_BYTES + 1024) + "</p></main></body></html>"
+    ).encode()
+    web.page("/", html_page("Home", "<p>Links to two bombs.</p>", links=["/br", "/gz"]))
+    web.routes["/br"] = (200, {"Content-Encoding": "br"}, brotli.compress(bomb, quality=1))
+    web.routes["/gz"] = (200, {"Content-Encoding": "gzip"}, gzip.compress(bomb, 1))
+    run = crawl_run(site)
+    got = _reasons(run)
+    assert got["br"] == reasons.TOO_LARGE and got["gz"] == reasons.TOO_LARGE
+    assert run.pages_indexed == 1
