@@ -17,6 +17,7 @@ from django_tenants.utils import tenant_context
 from conversations import requests
 from conversations.exports import leads_exportable
 from conversations.models import Conversation, Lead, Message, Phase
+from crawler.models import CrawlRun, Page
 
 DAYS = 30
 
@@ -76,10 +77,6 @@ def _unanswered(since: datetime.datetime, limit: int = 15) -> list[dict]:
 
 
 def _crawl_status() -> dict:
-    try:
-        from crawler.models import CrawlRun, Page
-    except ImportError:  # pragma: no cover - the crawler app is always installed
-        return {}
     last = CrawlRun.objects.order_by("-created_at").first()
     runs = list(CrawlRun.objects.order_by("-created_at")[:10])
     last_ok = (
@@ -143,8 +140,6 @@ def site_status(site) -> dict:
     """Counts for the staff admin's site list, read inside the site's schema."""
     if not site.ready:
         return {}
-    from crawler.models import CrawlRun, Page
-
     with tenant_context(site):
         last = CrawlRun.objects.order_by("-created_at").first()
         req = requests.requests_open().aggregate(
