@@ -13,11 +13,8 @@ class CrawlBusy(Exception):
 def crawl_start(site):
     """Queue a crawl run of `site`; returns the CrawlRun row the worker will fill in."""
     from crawler import tasks
-    from crawler.models import CrawlRun
 
-    busy = CrawlRun.objects.filter(
-        status__in=[CrawlRun.Status.QUEUED, CrawlRun.Status.RUNNING]
-    ).first()
+    busy = tasks.crawl_busy()
     if busy is not None:
         raise CrawlBusy(f"crawl run {busy.pk} is already {busy.status}")
     return tasks.crawl_queue(site, trigger="api")
