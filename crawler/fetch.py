@@ -17,6 +17,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 
+import brotli
 import httpx
 from lxml import etree
 from protego import Protego
@@ -237,15 +238,11 @@ def _content_decode(raw: bytes, encoding: str, max_bytes: int) -> bytes | None:
                 return raw
         return None if len(out) > max_bytes else out
     if encoding == "br":
-        try:
-            import brotli  # noqa: PLC0415 - optional, comes with httpx[brotli]
-        except ImportError:
-            return raw
         # Capped like zlib above: httpx advertises br, so a hostile server can send a bomb.
         try:
             out = brotli.Decompressor().process(raw, output_buffer_limit=max_bytes + 1)
-        except TypeError:  # Brotli before 1.2 has no output limit
-            out = brotli.decompress(raw)
+        except brotli.error:
+            return raw
         return None if len(out) > max_bytes else out
     return raw
 
