@@ -53,11 +53,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
     yield
     # Server threads (ASGI, Celery) may still hold connections to the test database; end them
     # so pytest-django can drop it.
-    with django_db_blocker.unblock(), connection.cursor() as cur:
-        cur.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    with django_db_blocker.unblock():
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        # Back to the pool, which Django closes before dropping the database (a connection
+        # still lent out would keep the database in use).
+        connection.close()
     if own_setup is not None:
         from django.test.utils import teardown_databases
 
