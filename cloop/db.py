@@ -57,7 +57,9 @@ def process_name(argv: list[str] | None = None, environ=os.environ) -> str:
     if explicit:
         return explicit[:63]
     argv = sys.argv if argv is None else argv
-    prog = os.path.basename(os.path.dirname(argv[0]) if argv[0].endswith("__main__.py") else argv[0])
+    prog = os.path.basename(
+        os.path.dirname(argv[0]) if argv[0].endswith("__main__.py") else argv[0]
+    )
     words = set(argv[1:])
     if prog.startswith("celery"):
         return BEAT if "beat" in words else WORKER
