@@ -453,7 +453,7 @@ class Frontier:
         if robots.blocked:
             return Outcome(url=url, reason=reasons.BLOCKED, detail=robots.detail)
         if not robots.allowed(url):
-            detail = "robots.txt unreachable" if robots.disallow_all else "disallowed by robots.txt"
+            detail = robots.detail if robots.disallow_all else "disallowed by robots.txt"
             return Outcome(url=url, reason=reasons.ROBOTS, detail=detail)
         etag, modified = self.plan.known.get(url, ("", ""))
         r = await self._follow(url, etag=etag, last_modified=modified)

@@ -115,6 +115,33 @@ def test_it_keeps_the_index_when_robots_txt_is_unreachable(web, site):
     assert Page.objects.count() == 1 and search("pastries")
 
 
+def test_it_crawls_nothing_when_robots_txt_cannot_be_parsed(web, site):
+    # Latin-1, not the UTF-8 RFC 9309 requires: what the rule forbids cannot be known.
+    web.routes["/robots.txt"] = (
+        200,
+        {"Content-Type": "text/plain"},
+        b"User-agent: *\nDisallow: /priv\xe9/\n",
+    )
+    web.page("/", html_page("Home", "<p>Home page text.</p>", links=["/a"]))
+    run = crawl_run(site, fetch_options=FAST)
+    assert run.status == CrawlRun.Status.FAILED
+    assert "robots.txt could not be parsed" in run.error
+    assert "robots.txt could not be parsed" in run.notes
+    assert [e["detail"] for e in run.skipped] == ["robots.txt could not be parsed: disallow all"]
+    assert web.count("/") == 0
+
+
+def test_it_crawls_nothing_and_says_why_when_robots_txt_answers_5xx(web, site):
+    web.page("/robots.txt", "down", status=500)
+    web.page("/", html_page("Home", "<p>Home page text.</p>"))
+    run = crawl_run(site, fetch_options=FAST)
+    assert run.status == CrawlRun.Status.FAILED
+    assert "robots.txt unreachable (500)" in run.notes
+    assert run.skipped[0]["reason"] == reasons.ROBOTS
+    assert run.skipped[0]["detail"].startswith("robots.txt unreachable (500)")
+    assert web.count("/") == 0
+
+
 def test_it_discovers_pages_from_sitemaps_indexes_and_gzip(web, site):
     web.page("/", html_page("Home", "<p>Home page text.</p>"))
     web.page(
