@@ -157,6 +157,7 @@ class CrawlRunAdmin(SiteSchemaOnly):
         "error",
         "notes",
         "skipped_by_reason",
+        "traps_by_rule",
         "skipped_report",
     )
     readonly_fields = fields
@@ -171,6 +172,13 @@ class CrawlRunAdmin(SiteSchemaOnly):
     @admin.display(description="not indexed, by reason")
     def skipped_by_reason(self, obj):
         counts = Counter(e.get("reason", "") for e in obj.skipped or [])
+        if not counts:
+            return "—"
+        return ", ".join(f"{r}: {n}" for r, n in counts.most_common())
+
+    @admin.display(description="URL traps, by rule")
+    def traps_by_rule(self, obj):
+        counts = Counter(obj.traps or {})
         if not counts:
             return "—"
         return ", ".join(f"{r}: {n}" for r, n in counts.most_common())

@@ -81,6 +81,8 @@ class CrawlRun(models.Model):
     errors = models.PositiveIntegerField(default=0)
     # [{"url", "reason", "detail"}] for every URL that was not indexed.
     skipped = models.JSONField(default=list, blank=True)
+    # {rule: number of URLs} of the URL-trap rules that fired (crawler.traps.RULES).
+    traps = models.JSONField(default=dict, blank=True)
     # Resume state of an interrupted crawl: URLs still to visit and URLs already done.
     frontier = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
@@ -100,7 +102,7 @@ class CrawlRun(models.Model):
         return 0.0
 
     def summary(self, site_id: str) -> dict:
-        """The staff command's JSON line (DESIGN.md)."""
+        """The staff command's JSON line (docs/crawler.md)."""
         return {
             "site_id": site_id,
             "status": self.status,
@@ -109,6 +111,8 @@ class CrawlRun(models.Model):
             "pages_skipped": self.pages_skipped,
             "errors": self.errors,
             "seconds": self.seconds,
+            "traps": dict(self.traps),
+            "notes": self.notes.splitlines(),
         }
 
 

@@ -27,6 +27,7 @@ from crawler.fetch import FetchOptions
 from crawler.frontier import Frontier, Outcome, Plan, prepare_html
 from crawler.index import index_stats_rebuild, page_index, page_remove, text_config
 from crawler.models import CrawlRun, CrawlSettings, Page
+from crawler.traps import TrapLimits
 from crawler.urls import BadURL, dedupe_key, normalise_url, url_host
 
 log = logging.getLogger(__name__)
@@ -106,8 +107,13 @@ class _State:
         self.run.pages_skipped += 1
         if error:
             self.run.errors += 1
+        entry = {"url": url, "reason": reason, "detail": detail[:300]}
+        if reason == reasons.TRAP:
+            # Which rule fired: counted on the run even past the report's size limit.
+            entry["rule"] = detail.split(":", 1)[0]
+            self.run.traps[entry["rule"]] = self.run.traps.get(entry["rule"], 0) + 1
         if len(self.run.skipped) < MAX_REPORT_ENTRIES:
-            self.run.skipped.append({"url": url, "reason": reason, "detail": detail[:300]})
+            self.run.skipped.append(entry)
 
 
 def _process(o: Outcome, st: _State, frontier: Frontier, config: str) -> None:
@@ -203,7 +209,7 @@ def _flush(st: _State, frontier: Frontier, *, force=False) -> None:
     st.last_flush = now
     run = st.run
     run.heartbeat_at = timezone.now()
-    fields = ["heartbeat_at", *_COUNTS, "skipped"]
+    fields = ["heartbeat_at", *_COUNTS, "skipped", "traps"]
     if force or now - st.last_snapshot >= SNAPSHOT_SECONDS:
         st.last_snapshot = now
         snap = frontier.snapshot()
@@ -239,6 +245,7 @@ def crawl_run(
     trigger: str = "manual",
     fetch_options: FetchOptions | None = None,
     resolver=None,
+    traps: TrapLimits | None = None,
 ) -> CrawlRun:
     """Crawl `site` and update its index; returns the finished CrawlRun.
 
@@ -259,12 +266,15 @@ def crawl_run(
                 trigger=trigger,
                 fetch_options=fetch_options,
                 resolver=resolver,
+                traps=traps,
             )
         finally:
             _unlock()
 
 
-def _crawl_locked(site, *, max_pages, concurrency, progress, run, trigger, fetch_options, resolver):
+def _crawl_locked(
+    site, *, max_pages, concurrency, progress, run, trigger, fetch_options, resolver, traps
+):
     # We hold the lock, so a run still marked running died with its process.
     CrawlRun.objects.filter(status=CrawlRun.Status.RUNNING).update(
         status=CrawlRun.Status.INTERRUPTED
@@ -286,6 +296,8 @@ def _crawl_locked(site, *, max_pages, concurrency, progress, run, trigger, fetch
         run.started_at = run.finished_at = timezone.now()
         run.save()
         raise
+    if traps is not None:
+        plan.traps = traps
     st = _State(run=run)
     if run.frontier.get("todo"):
         # Pages this run wrote after its last snapshot (a killed worker saved nothing more)
@@ -300,6 +312,9 @@ def _crawl_locked(site, *, max_pages, concurrency, progress, run, trigger, fetch
         plan.resume_done = list(run.frontier.get("done", [])) + list(recent)
         plan.resume_links = [link for links in recent.values() for link in links]
         plan.already_scheduled = int(run.frontier.get("scheduled", 0))
+        # The URL-trap counters go on from where the run stopped, or a resumed crawl would
+        # admit another full share of every calendar and facet combination.
+        plan.trap_state = run.frontier.get("traps", {})
         st.seen_urls = set(run.frontier.get("seen_urls", [])) | set(recent)
     plan.known = {
         u: (e, m) for u, e, m in Page.objects.values_list("url", "etag", "last_modified") if e or m
@@ -353,6 +368,7 @@ def _resume_into(run: CrawlRun) -> None:
             for f in _COUNTS:
                 setattr(run, f, getattr(old, f))
             run.skipped = list(old.skipped)
+            run.traps = dict(old.traps)
             run.started_at = old.started_at
             old.error = f"interrupted; resumed by run {run.pk}"
         else:
