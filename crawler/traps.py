@@ -165,8 +165,7 @@ class TrapGuard:
             known = self.param_sets.get(key_path, set())
             if names not in known and len(known) >= lim.max_param_sets:
                 return PARAM_PERMUTATIONS, (
-                    f"more than {lim.max_param_sets} combinations of query parameters on "
-                    f"{p.path}"
+                    f"more than {lim.max_param_sets} combinations of query parameters on {p.path}"
                 )
         shape, dates = _dates(url)
         if dates:
