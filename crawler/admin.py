@@ -202,15 +202,15 @@ class CrawlRunAdmin(SiteSchemaOnly):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_view_permission(request):
             return HttpResponseRedirect(reverse("admin:index"))
-        from crawler.tasks import crawl_busy, crawl_queue
+        from crawler.runs import CrawlBusy
+        from crawler.tasks import crawl_queue
 
-        busy = crawl_busy()
-        if busy is not None:
-            self.message_user(
-                request, f"Crawl {busy.pk} is already {busy.status}.", messages.WARNING
-            )
-        else:
+        try:
             run = crawl_queue(connection.tenant, trigger="admin")
+        except CrawlBusy as busy:
+            level = messages.SUCCESS if busy.revived else messages.WARNING
+            self.message_user(request, f"{str(busy).capitalize()}.", level)
+        else:
             self.message_user(request, f"Crawl {run.pk} queued.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:crawler_crawlrun_changelist"))
 

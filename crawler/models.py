@@ -89,8 +89,20 @@ class CrawlRun(models.Model):
     # Remarks about robots.txt and sitemaps (unreachable, unparseable) for the report.
     notes = models.TextField(blank=True)
 
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # At most one queued or running run per site (each site has its own table): a
+            # unique index on a constant over the active rows. crawler.runs.crawl_run_create
+            # turns the violation into "already queued or running".
+            models.UniqueConstraint(
+                models.Value(True),
+                name="crawler_crawlrun_one_active",
+                condition=models.Q(status__in=["queued", "running"]),
+            )
+        ]
 
     def __str__(self):
         return f"Crawl {self.pk} ({self.status})"

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -27,6 +26,13 @@ from crawler.fetch import FetchOptions
 from crawler.frontier import Frontier, Outcome, Plan, prepare_html
 from crawler.index import index_stats_rebuild, page_index, page_remove, text_config
 from crawler.models import CrawlRun, CrawlSettings, Page
+from crawler.runs import (
+    CrawlError,
+    crawl_lock_release,
+    crawl_lock_try,
+    crawl_run_create,
+    crawl_run_start,
+)
 from crawler.traps import TrapLimits
 from crawler.urls import BadURL, dedupe_key, normalise_url, url_host
 
@@ -49,10 +55,6 @@ _COUNTS = (
     "pages_removed",
     "errors",
 )
-
-
-class CrawlError(Exception):
-    """A crawl cannot start (another crawl of the site is running, bad settings)."""
 
 
 # Celery's soft time limit is an interruption (the run resumes), not a failure.
@@ -220,21 +222,6 @@ def _flush(st: _State, frontier: Frontier, *, force=False) -> None:
     run.save(update_fields=fields)
 
 
-def _lock_key() -> str:
-    return f"cloop.crawl.{connection.schema_name}"
-
-
-def _try_lock() -> bool:
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [_lock_key()])
-        return bool(cur.fetchone()[0])
-
-
-def _unlock() -> None:
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_advisory_unlock(hashtext(%s))", [_lock_key()])
-
-
 def crawl_run(
     site,
     *,
@@ -250,11 +237,13 @@ def crawl_run(
     """Crawl `site` and update its index; returns the finished CrawlRun.
 
     Call from sync code on any schema: this enters the site's tenant_context. Raises
-    CrawlError when another crawl of the site holds the lock. `run` (a queued run, from the
-    Celery task) is used instead of a new one. An interrupted run of the site is resumed.
+    CrawlError when another crawl of the site holds the lock (CrawlBusy when another run is
+    active). `run` (a queued run, from the Celery task) is carried out; without it, the
+    site's queued run (or running one whose process died) is, else a new one. An
+    interrupted run of the site is resumed.
     """
     with tenant_context(site):
-        if not _try_lock():
+        if not crawl_lock_try():
             raise CrawlError(f"a crawl of site {site.site_id!r} is already running")
         try:
             return _crawl_locked(
@@ -269,22 +258,26 @@ def crawl_run(
                 traps=traps,
             )
         finally:
-            _unlock()
+            crawl_lock_release()
 
 
 def _crawl_locked(
     site, *, max_pages, concurrency, progress, run, trigger, fetch_options, resolver, traps
 ):
-    # We hold the lock, so a run still marked running died with its process.
-    CrawlRun.objects.filter(status=CrawlRun.Status.RUNNING).update(
-        status=CrawlRun.Status.INTERRUPTED
-    )
     if run is not None:
         run.refresh_from_db()
         if run.status in (CrawlRun.Status.SUCCEEDED, CrawlRun.Status.FAILED):
             return run  # a redelivered task whose work is already done
     else:
-        run = CrawlRun.objects.create(trigger=trigger)
+        # We hold the lock: the site's active run is either queued (its message not taken
+        # yet; the worker later finds it done) or running with its process dead. Carry it
+        # out here rather than refuse; there is at most one (crawler.runs).
+        run = CrawlRun.objects.filter(status__in=CrawlRun.ACTIVE).first()
+        run = run or crawl_run_create(trigger=trigger)
+    # We hold the lock, so any other run still marked running died with its process.
+    CrawlRun.objects.filter(status=CrawlRun.Status.RUNNING).exclude(pk=run.pk).update(
+        status=CrawlRun.Status.INTERRUPTED
+    )
     if not run.frontier.get("todo"):
         _resume_into(run)
 
@@ -319,10 +312,10 @@ def _crawl_locked(
     plan.known = {
         u: (e, m) for u, e, m in Page.objects.values_list("url", "etag", "last_modified") if e or m
     }
-    run.status = CrawlRun.Status.RUNNING
     run.started_at = run.started_at or timezone.now()
+    run.heartbeat_at = timezone.now()
     run.error = ""
-    run.save()
+    crawl_run_start(run)
     config = text_config()
     frontier = Frontier(plan, fetch_options, resolver=resolver)
     frontier.start()
