@@ -127,17 +127,19 @@ def worker_processes(live_db, tmp_path):
                 proc.wait()
 
 
-def _forget_unacked(task_id: str) -> None:
+def _forget_unacked(task_id: str) -> int:
     """Drop the killed worker's unacknowledged message from the broker: Redis would deliver
     it again after the visibility timeout, in some later test session."""
     import redis
 
     client = redis.Redis.from_url(settings.REDIS_URL)
+    forgotten = 0
     for tag, payload in client.hgetall("unacked").items():
         if task_id.encode() in payload:
-            client.hdel("unacked", tag)
+            forgotten += client.hdel("unacked", tag)
             client.zrem("unacked_index", tag)
     client.close()
+    return forgotten
 
 
 def test_it_finishes_a_crawl_whose_worker_was_sigkilled(
@@ -187,7 +189,9 @@ def test_it_finishes_a_crawl_whose_worker_was_sigkilled(
         )
     finally:
         release.set()
-        _forget_unacked(task_id)
+        forgotten = _forget_unacked(task_id)
+    # The killed worker never acknowledged its message (acks_late): Redis still held it.
+    assert forgotten == 1
     with tenant_context(site_a):
         assert CrawlRun.objects.count() == 1
         assert Page.objects.count() == 11
