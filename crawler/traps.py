@@ -44,10 +44,13 @@ RULES = (
 _PATH_DATE = re.compile(
     r"(?<![0-9])([12][0-9]{3})([-/_.])(0?[1-9]|1[0-2])(?:\2(0?[1-9]|[12][0-9]|3[01]))?(?![0-9])"
 )
-# A date in a query value: the same, or compact (20261202, 202612).
+# A date in a query value: with separators under any name; compact (20261202, 202612) only
+# under a name that says date (?id=20150312 is a product number).
 _VALUE_DATE = re.compile(
-    r"^([12][0-9]{3})[-/_.]?(0[1-9]|1[0-2])(?:[-/_.]?(0[1-9]|[12][0-9]|3[01]))?$"
+    r"^([12][0-9]{3})([-/_.])(0?[1-9]|1[0-2])(?:\2(0?[1-9]|[12][0-9]|3[01]))?$"
 )
+_COMPACT_DATE = re.compile(r"^([12][0-9]{3})(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])?$")
+_DATE_NAME = re.compile(r"date|day|month|week|cal|from|until|since|start|end|when", re.I)
 # Query parameters that carry a part of a date each (?year=2026&month=12).
 _DATE_KEYS = {"year": 0, "yr": 0, "y": 0, "month": 1, "mon": 1, "m": 1, "day": 2, "d": 2}
 
@@ -81,8 +84,9 @@ def _dates(url: str) -> tuple[str, list[datetime.date]]:
     parts = [0, 0, 0]
     for key, value in parse_qsl(p.query, keep_blank_values=True):
         m = _VALUE_DATE.match(value)
-        if m:
-            found.append(_date(*m.groups()))
+        c = _COMPACT_DATE.match(value) if _DATE_NAME.search(key) else None
+        if m or c:
+            found.append(_date(m[1], m[3], m[4]) if m else _date(c[1], c[2], c[3]))
             query.append((key, "{date}"))
         elif key.lower() in _DATE_KEYS and value.isdigit() and len(value) <= 4:
             parts[_DATE_KEYS[key.lower()]] = int(value)

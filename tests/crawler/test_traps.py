@@ -138,6 +138,8 @@ def test_it_recognises_each_trap_by_its_rule():
     assert rule("https://s.test/events/2029-01-01/") == traps.CALENDAR
     assert rule("https://s.test/cal?year=2031&month=2") == traps.CALENDAR
     assert rule("https://s.test/cal?date=20310101") == traps.CALENDAR
+    assert rule("https://s.test/cal?from=2031-01-01") == traps.CALENDAR
+    assert rule("https://s.test/p?id=20310101") == ""  # a number, not a date
     admit = lambda url: guard.admit(url)[0]  # noqa: E731
     # One page shown for ever more dates.
     assert [admit(f"https://s.test/day/2020-01-0{d}") for d in range(1, 5)] == [
