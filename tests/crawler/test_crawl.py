@@ -384,11 +384,14 @@ def test_it_resumes_an_interrupted_crawl_without_refetching(web, site):
     first = CrawlRun.objects.get()
     assert first.status == CrawlRun.Status.INTERRUPTED and first.frontier["todo"]
     assert Page.objects.count() == 8
+    written = {urlsplit(u).path for u in Page.objects.values_list("url", flat=True)}
     resumed = crawl_run(site, fetch_options=FAST)
     assert resumed.status == CrawlRun.Status.SUCCEEDED
     assert Page.objects.count() == 21
-    fetched_twice = [p for p in ["/", *links] if web.count(p) > 1]
-    assert len(fetched_twice) <= 1
+    # Pages fetched ahead but not yet written when the crawl stopped are fetched again (how
+    # many depends on the machine's speed); no page the first run wrote is.
+    fetched_twice = {p for p in ["/", *links] if web.count(p) > 1}
+    assert not fetched_twice & written
     first.refresh_from_db()
     assert first.status == CrawlRun.Status.FAILED and str(resumed.pk) in first.error
 
@@ -469,17 +472,16 @@ def test_it_does_not_refetch_pages_written_after_the_last_snapshot(web, site):
     with pytest.raises(KeyboardInterrupt):
         crawl_run(site, progress=die, concurrency=1, fetch_options=FAST)
     assert early["todo"]
+    written = {urlsplit(u).path for u in Page.objects.values_list("url", flat=True)}
     # As if killed: the final snapshot never happened and the run still says running.
     CrawlRun.objects.update(status=CrawlRun.Status.RUNNING, frontier=early)
     run = crawl_run(site, fetch_options=FAST)
     assert run.status == CrawlRun.Status.SUCCEEDED
     assert Page.objects.count() == 31
-    refetched = [
-        p
-        for p in {r[0] for r in web.requests}
-        if web.count(p) > 1 and p != "/robots.txt" and p != "/sitemap.xml"
-    ]
-    assert len(refetched) <= 1, refetched
+    # Only pages fetched ahead and never written are fetched again (how many depends on the
+    # machine's speed).
+    refetched = {p for p in {r[0] for r in web.requests} if web.count(p) > 1}
+    assert not refetched & written, refetched
 
 
 def test_it_refuses_pages_that_decompress_past_the_size_cap(web, site):
