@@ -320,3 +320,9 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
     },
 }
+
+# --- crawler: runs whose worker died -------------------------------------------------------
+# A running crawl with no heartbeat for this long, while nobody holds the site's crawl lock,
+# lost its worker; beat's crawl-stale check queues it again to resume (crawler/runs.py).
+CLOOP_CRAWL_STALE_SECONDS = int(os.environ.get("CLOOP_CRAWL_STALE_SECONDS", "300"))
+CELERY_BEAT_SCHEDULE["crawl-stale-check"] = {"task": "crawler.crawl_stale", "schedule": 300}
