@@ -304,3 +304,6 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
     },
 }
+
+# --- summary e-mails: per-site cap (the per-address cap is fixed, conversations/limits.py) -----
+CLOOP_SUMMARY_SITE_HOURLY = int(os.environ.get("CLOOP_SUMMARY_SITE_HOURLY", "60"))

@@ -232,3 +232,24 @@ def celery_worker_live(live_db):
         shutdown_timeout=10,
     ):
         yield app
+
+
+class FakeClock:
+    """A clock only the test moves (call it for the time; add to `now` to move it)."""
+
+    def __init__(self, now: float = 1_700_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def limits_clock(monkeypatch):
+    """conversations.limits' wall and monotonic clocks, frozen until the test moves them."""
+    from conversations import limits
+
+    fake = FakeClock()
+    monkeypatch.setattr(limits, "clock", fake)
+    monkeypatch.setattr(limits, "monotonic", fake)
+    return fake

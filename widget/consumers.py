@@ -25,13 +25,16 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django_tenants.utils import tenant_context
 
-from cloop.celery import tenant_task_send
 from conversations import chat, leads
 from conversations.answer import answer_question
 from conversations.limits import (
     MESSAGES_PER_MINUTE,
+    LimitUnavailable,
     SlidingWindow,
+    answer_claim,
+    answer_release,
     daily_quota_hit,
+    summary_rate_hit,
     visitor_rate_hit,
 )
 from conversations.models import Lead, Phase, SiteSettings
@@ -98,6 +101,9 @@ def _forget(site, visitor_id: uuid.UUID) -> dict:
 class ChatConsumer(AsyncWebsocketConsumer):
     # An alias with no configuration: Channels then attaches no channel layer.
     channel_layer_alias = "cloop-chat-no-layer"
+    # The visitor message being stored (a chat DB call that cancelling the answer cannot stop):
+    # `forget` waits for it, so it cannot land after the erasure.
+    storing: asyncio.Future | None = None
 
     async def connect(self):
         self.site = None
@@ -298,14 +304,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
 
     async def _answer_inner(self, text: str, cmid: str | None):
-        stored = await chat_db(chat.question_store)(
-            self.site,
-            visitor_id=self.visitor_id,
-            conversation_id=self.conversation_id,
-            text=text,
-            client_message_id=cmid,
-            page_url=self.page_url,
+        self.storing = asyncio.ensure_future(
+            chat_db(chat.question_store)(
+                self.site,
+                visitor_id=self.visitor_id,
+                conversation_id=self.conversation_id,
+                text=text,
+                client_message_id=cmid,
+                page_url=self.page_url,
+            )
         )
+        stored = await asyncio.shield(self.storing)
         if stored.conversation_id is not None and stored.conversation_id != self.conversation_id:
             if self.conversation_id is not None:
                 # The previous conversation was erased meanwhile; this one starts afresh.
@@ -329,6 +338,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 }
             )
             return
+        # The same message on another socket at this moment: one of them asks the model.
+        if stored.message_id is not None and not await answer_claim(
+            self.site.schema_name, stored.message_id
+        ):
+            await self.send_error(
+                "in_progress",
+                "This message is being answered in another window; send it again to see "
+                "the answer here.",
+                client_message_id=cmid,
+                retryable=True,
+            )
+            return
+        try:
+            await self._answer_claimed(text, cmid, stored)
+        finally:
+            if stored.message_id is not None:
+                await answer_release(self.site.schema_name, stored.message_id)
+
+    async def _answer_claimed(self, text: str, cmid: str | None, stored: chat.StoredQuestion):
         language = language_detect(text, self.language)
 
         deltas = DeltaBatcher(self.send_json, cmid, DELTA_INTERVAL)
@@ -355,6 +383,34 @@ class ChatConsumer(AsyncWebsocketConsumer):
             answered_before=self.answered,
             has_lead=self.has_lead,
         )
+        if saved.erased:
+            # Erased on another socket (or by an erasure request) while this one answered.
+            self.conversation_id, self.phase, self.answered = None, Phase.EXPLORING.value, 0
+            await self.send_error(
+                "erased",
+                "This conversation was erased meanwhile; the answer was not kept.",
+                client_message_id=cmid,
+            )
+            return
+        if saved.duplicate:
+            # Another socket answered the same message first: its stored answer, not ours.
+            self.phase = saved.phase
+            reply = saved.reply
+            await self.send_json(
+                {
+                    "type": "answer",
+                    "message_id": reply["message_id"],
+                    "conversation_id": self.conversation_id,
+                    "client_message_id": cmid,
+                    "text": reply["text"],
+                    "sources": reply["sources"],
+                    "refused": reply["refused"],
+                    "phase": saved.phase,
+                    "ask_email": False,
+                    "duplicate": True,
+                }
+            )
+            return
         if result.error:
             await self.send_error(
                 result.error,
@@ -454,17 +510,40 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.summary_window, "summary", SUMMARIES_PER_WINDOW, SUMMARY_WINDOW_SECONDS
         ):
             return
-        from conversations.tasks import summary_send_task
+        from conversations.tasks import SummaryUnavailable, summary_enqueue
 
-        # Publishing talks to the broker: off the event loop, not on the DB thread.
-        await sync_to_async(tenant_task_send, thread_sensitive=False)(
-            summary_send_task, self.site.schema_name, self.conversation_id, email, self.language
-        )
+        unavailable = "Summaries cannot be sent right now; try again in a moment."
+        try:
+            # Per address (whoever asks) and per site: the chat is no mail cannon.
+            wait = await summary_rate_hit(self.site.schema_name, email)
+        except LimitUnavailable:
+            await self.send_error("unavailable", unavailable, retryable=True)
+            return
+        if wait:
+            await self.send_error(
+                "rate_limited",
+                "Too many summaries to this address; try again later.",
+                retry_after=wait,
+            )
+            return
+        try:
+            # Publishing talks to the broker: off the event loop, not on the DB thread.
+            await sync_to_async(summary_enqueue, thread_sensitive=False)(
+                self.site.schema_name, self.conversation_id, email, self.language
+            )
+        except SummaryUnavailable:
+            await self.send_error("unavailable", unavailable, retryable=True)
+            return
         await self.send_json({"type": "summary_sent", "email": email})
 
     async def on_forget(self, frame: dict):
         if self.answer_task is not None and not self.answer_task.done():
             self.answer_task.cancel()
+        if self.storing is not None and not self.storing.done():
+            # The message being stored lands first, then the erasure removes it too. An
+            # answer being stored needs no wait: `chat.answer_store` and the erasure lock the
+            # conversation row, so the answer is erased with it or not stored at all.
+            await asyncio.wait([self.storing])
         counts = await chat_db(_forget)(self.site, self.visitor_id)
         self.conversation_id = None
         self.phase = Phase.EXPLORING.value
