@@ -322,21 +322,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.conversation_id = stored.conversation_id
         if stored.duplicate and stored.reply is not None:
             # A resend of an answered message: the stored answer again, no second answer.
-            reply = stored.reply
-            await self.send_json(
-                {
-                    "type": "answer",
-                    "message_id": reply["message_id"],
-                    "conversation_id": self.conversation_id,
-                    "client_message_id": cmid,
-                    "text": reply["text"],
-                    "sources": reply["sources"],
-                    "refused": reply["refused"],
-                    "phase": self.phase,
-                    "ask_email": False,
-                    "duplicate": True,
-                }
-            )
+            await self.send_json(self._stored_answer_frame(stored.reply, cmid))
             return
         # The same message on another socket at this moment: one of them asks the model.
         if stored.message_id is not None and not await answer_claim(
@@ -351,12 +337,29 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
             return
         try:
-            await self._answer_claimed(text, cmid, stored)
+            final = await self._answer_claimed(text, cmid, stored)
         finally:
             if stored.message_id is not None:
                 await answer_release(self.site.schema_name, stored.message_id)
+        # Sent last: once the client has it, this task is done and the next message is welcome.
+        await self.send_json(final)
 
-    async def _answer_claimed(self, text: str, cmid: str | None, stored: chat.StoredQuestion):
+    def _stored_answer_frame(self, reply: dict, cmid: str | None) -> dict:
+        return {
+            "type": "answer",
+            "message_id": reply["message_id"],
+            "conversation_id": self.conversation_id,
+            "client_message_id": cmid,
+            "text": reply["text"],
+            "sources": reply["sources"],
+            "refused": reply["refused"],
+            "phase": self.phase,
+            "ask_email": False,
+            "duplicate": True,
+        }
+
+    async def _answer_claimed(self, text: str, cmid: str | None, stored) -> dict:
+        """Stream the model's answer and store it; returns the final frame to send."""
         language = language_detect(text, self.language)
 
         deltas = DeltaBatcher(self.send_json, cmid, DELTA_INTERVAL)
@@ -386,55 +389,38 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if saved.erased:
             # Erased on another socket (or by an erasure request) while this one answered.
             self.conversation_id, self.phase, self.answered = None, Phase.EXPLORING.value, 0
-            await self.send_error(
-                "erased",
-                "This conversation was erased meanwhile; the answer was not kept.",
-                client_message_id=cmid,
-            )
-            return
+            return {
+                "type": "error",
+                "code": "erased",
+                "message": "This conversation was erased meanwhile; the answer was not kept.",
+                "client_message_id": cmid,
+            }
         if saved.duplicate:
             # Another socket answered the same message first: its stored answer, not ours.
             self.phase = saved.phase
-            reply = saved.reply
-            await self.send_json(
-                {
-                    "type": "answer",
-                    "message_id": reply["message_id"],
-                    "conversation_id": self.conversation_id,
-                    "client_message_id": cmid,
-                    "text": reply["text"],
-                    "sources": reply["sources"],
-                    "refused": reply["refused"],
-                    "phase": saved.phase,
-                    "ask_email": False,
-                    "duplicate": True,
-                }
-            )
-            return
+            return self._stored_answer_frame(saved.reply, cmid)
         if result.error:
-            await self.send_error(
-                result.error,
-                result.error_message,
-                client_message_id=cmid,
-                retryable=True,
-            )
-            return
+            return {
+                "type": "error",
+                "code": result.error,
+                "message": result.error_message,
+                "client_message_id": cmid,
+                "retryable": True,
+            }
         self.phase = saved.phase
         if not result.refused:
             self.answered += 1
-        await self.send_json(
-            {
-                "type": "answer",
-                "message_id": saved.message_id,
-                "conversation_id": self.conversation_id,
-                "client_message_id": cmid,
-                "text": result.text,
-                "sources": result.sources,
-                "refused": result.refused,
-                "phase": saved.phase,
-                "ask_email": saved.ask_email,
-            }
-        )
+        return {
+            "type": "answer",
+            "message_id": saved.message_id,
+            "conversation_id": self.conversation_id,
+            "client_message_id": cmid,
+            "text": result.text,
+            "sources": result.sources,
+            "refused": result.refused,
+            "phase": saved.phase,
+            "ask_email": saved.ask_email,
+        }
 
     # --- email, summary, forget ---------------------------------------------------------
 

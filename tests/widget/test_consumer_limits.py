@@ -51,7 +51,7 @@ def test_it_limits_a_connection_to_20_messages_a_minute(chat_site):
             return answers, limited
 
     answers, limited = run(scenario())
-    assert all(a["type"] == "answer" for a in answers)
+    assert all(a["type"] == "answer" for a in answers), answers
     assert limited["type"] == "error" and limited["code"] == "rate_limited"
     assert limited["client_message_id"] == "m21" and 0 < limited["retry_after"] <= 61
     assert visitor_messages(site_a) == 20
