@@ -12,7 +12,10 @@ DELETE FROM conversations_message AS later
 USING conversations_message AS first
 WHERE later.reply_to_id = first.reply_to_id
   AND later.error = '' AND first.error = ''
-  AND later.id > first.id
+  AND later.id > first.id;
+-- Run the deferred foreign-key checks of that DELETE now: PostgreSQL refuses to build the
+-- constraint's index on a table with pending trigger events.
+SET CONSTRAINTS ALL IMMEDIATE;
 """
 
 
