@@ -1,6 +1,8 @@
 """Summary e-mails over the chat socket: limits per address and per site, a dead broker."""
 
 import asyncio
+import os
+import signal
 import subprocess
 import time
 
@@ -129,8 +131,16 @@ class RedisServer:
                     raise
                 time.sleep(0.02)
 
+    def freeze(self):
+        """The process stops answering but its port still accepts connections (a hung Redis)."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def thaw(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
+
     def stop(self):
         if self.proc is not None:
+            self.thaw()
             self.proc.terminate()
             self.proc.wait(20)
             self.proc = None
@@ -151,7 +161,10 @@ def own_redis(settings, monkeypatch):
         server.stop()
 
 
-def test_it_answers_a_summary_with_a_retryable_error_while_redis_is_down(chat_site, own_redis):
+@pytest.mark.parametrize("failure", ["stopped", "hung"])
+def test_it_answers_a_summary_with_a_retryable_error_while_redis_is_down(
+    chat_site, own_redis, failure
+):
     server, site_a = chat_site
     [vid] = visitors_with_a_conversation(site_a, 1)
 
@@ -160,12 +173,12 @@ def test_it_answers_a_summary_with_a_retryable_error_while_redis_is_down(chat_si
             await c.hello(vid)
             await c.send(type="summary", email="anna@example.fi")
             before, _ = await c.until("summary_sent")
-            own_redis.stop()
+            own_redis.stop() if failure == "stopped" else own_redis.freeze()
             await c.send(type="summary", email="anna@example.fi")
             down, _ = await c.until("summary_sent", timeout=30)
             await c.send(type="ping")
             pong, _ = await c.until("pong")
-            own_redis.start()
+            own_redis.start() if failure == "stopped" else own_redis.thaw()
             await c.send(type="summary", email="anna@example.fi")
             after, _ = await c.until("summary_sent", timeout=30)
             return before, down, pong, after
