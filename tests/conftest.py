@@ -174,6 +174,10 @@ class LiveASGIServer:
         asyncio.run(self.server.serve())
 
     def start(self):
+        # Import the application here, outside the start deadline: on a loaded machine its
+        # first import (litellm and friends) alone can take longer than the deadline.
+        import cloop.asgi  # noqa: F401
+
         self.thread.start()
         deadline = time.monotonic() + 20
         while not self.server.started:
