@@ -9,6 +9,7 @@ connection limit still holds) so a Redis restart does not take every chat down.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import time
 import uuid
@@ -17,7 +18,6 @@ from collections import deque
 
 import redis.asyncio as aioredis
 from django.conf import settings
-from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,8 @@ async def daily_quota_hit(schema: str, quota: int) -> bool:
     """Count one visitor message against the site's daily quota; True if it is exceeded."""
     if quota <= 0:
         return True
-    key = f"cloop:quota:{schema}:{timezone.now():%Y%m%d}"
+    day = datetime.datetime.fromtimestamp(clock(), tz=datetime.UTC)
+    key = f"cloop:quota:{schema}:{day:%Y%m%d}"
     try:
         pipe = _redis().pipeline()
         pipe.incr(key)

@@ -141,29 +141,20 @@ def test_it_never_lets_a_flood_reach_the_model(chat_site, openai_server):
                 )
             codes = {}
             answers = 0
-            while answers < 1:
-                frame = await c.recv(timeout=30)
+            # Every message gets exactly one last frame (an error or its answer): wait for all.
+            while sum(codes.values()) + answers < 1000:
+                frame = await c.recv(timeout=60)
                 if frame["type"] == "error":
                     codes[frame["code"]] = codes.get(frame["code"], 0) + 1
                 elif frame["type"] == "answer":
                     answers += 1
-            # Drain what is left of the flood's replies.
-            try:
-                while True:
-                    frame = await c.recv(timeout=1)
-                    if frame["type"] == "error":
-                        codes[frame["code"]] = codes.get(frame["code"], 0) + 1
-                    elif frame["type"] == "answer":
-                        answers += 1
-            except TimeoutError:
-                pass
             return codes, answers
 
     codes, answers = run(scenario())
     assert answers <= 20
     assert len(openai_server.requests) == answers <= 20
     assert visitor_messages(site_a) == answers
-    assert sum(codes.values()) + answers == 1000
+    assert answers >= 1
 
 
 def test_it_limits_hello_frames_per_connection(chat_site):
