@@ -157,7 +157,8 @@ def question_store(
                     return StoredQuestion(conversation_id=conv_id, message_id=msg_id, stored=True)
             except IntegrityError:
                 # The conversation was erased meanwhile (forget in another tab, an erasure
-                # request): the whole transaction rolled back; start a new conversation.
+                # request): the whole transaction rolled back; continue in the visitor's
+                # latest remaining conversation, or a new one.
                 if attempt or conversation_id is None:
                     raise
                 conversation_id = None
