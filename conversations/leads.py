@@ -101,3 +101,22 @@ def lead_latest_email(site, visitor_id: uuid.UUID) -> str | None:
             .values_list("email", flat=True)
             .first()
         )
+
+
+def summary_address(
+    site, *, visitor_id: uuid.UUID, conversation_id: int | None, email
+) -> str | None:
+    """Where a summary goes: `email` if given (saved as a lead with source summary, no
+    marketing consent; LeadError if invalid or the visitor objected), else the address this
+    visitor left last on this site, or None. Same preconditions as `lead_save`."""
+    if email is None:
+        return lead_latest_email(site, visitor_id)
+    lead_save(
+        site,
+        visitor_id=visitor_id,
+        conversation_id=conversation_id,
+        email=email,
+        marketing_consent=False,
+        source=Lead.Source.SUMMARY,
+    )
+    return email_clean(email)

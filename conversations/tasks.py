@@ -4,7 +4,6 @@ import logging
 
 from celery import shared_task
 from django.core.cache import cache
-from kombu.exceptions import OperationalError
 
 from conversations.emails import summary_email_send
 from conversations.tasks_retention import retention_purge_task  # noqa: F401 - registers it
@@ -14,13 +13,6 @@ log = logging.getLogger(__name__)
 
 SENT_MARK_SECONDS = 2 * 24 * 3600
 SENDING_MARK_SECONDS = 10 * 60
-# A visitor waits on a summary's publish: a dead or stuck broker must answer within seconds.
-PUBLISH_TIMEOUT = 2.0
-PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
-
-
-class SummaryUnavailable(RuntimeError):
-    """The summary could not be queued (the broker is unreachable); the visitor may retry."""
 
 
 @shared_task(
@@ -52,30 +44,3 @@ def summary_send_task(self, conversation_id: int, email: str, language: str = "e
     cache.set(mark, "sent", SENT_MARK_SECONDS)
     log.info("summary e-mail for conversation %s: %s sent", conversation_id, sent)
     return sent
-
-
-def summary_enqueue(schema_name: str, conversation_id: int, email: str, language: str) -> None:
-    """Publish `summary_send_task` to run in `schema_name`, or raise SummaryUnavailable.
-
-    Precondition: sync code off the event loop, any schema (the schema travels in the task's
-    header, see `cloop.celery.tenant_task_send`). A fresh broker connection with short socket
-    timeouts and one quick retry, so a dead or stuck Redis fails in seconds instead of hanging
-    the chat; summaries are rare, so the connection's cost does not matter.
-    """
-    from cloop.celery import app
-
-    timeouts = {"socket_connect_timeout": PUBLISH_TIMEOUT, "socket_timeout": PUBLISH_TIMEOUT}
-    try:
-        with app.connection_for_write(
-            transport_options=timeouts, connect_timeout=PUBLISH_TIMEOUT
-        ) as conn:
-            summary_send_task.apply_async(
-                args=(conversation_id, email, language),
-                headers={"_schema_name": schema_name},
-                connection=conn,
-                retry=True,
-                retry_policy=PUBLISH_RETRY,
-            )
-    except (OperationalError, OSError) as exc:
-        log.warning("summary not queued: %s", type(exc).__name__)
-        raise SummaryUnavailable("the broker is unreachable") from exc

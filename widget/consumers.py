@@ -20,7 +20,6 @@ import logging
 import time
 import uuid
 
-from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django_tenants.utils import tenant_context
@@ -29,16 +28,15 @@ from conversations import chat, leads
 from conversations.answer import answer_question
 from conversations.limits import (
     MESSAGES_PER_MINUTE,
-    LimitUnavailable,
     SlidingWindow,
     answer_claim,
     answer_release,
     daily_quota_hit,
-    summary_rate_hit,
     visitor_rate_hit,
 )
 from conversations.models import Lead, Phase, SiteSettings
 from conversations.streaming import DeltaBatcher
+from conversations.summaries import SummaryRefused, summary_queue
 from conversations.text import language_detect
 from conversations.threads import chat_db
 from widget.tenancy import origin_allowed, scope_origin, site_resolve
@@ -470,24 +468,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.conversation_id is None:
             await self.send_error("no_conversation", "There is no conversation to summarise yet.")
             return
-        email = frame.get("email")
         try:
-            if email is not None:
-                await chat_db(leads.lead_save)(
-                    self.site,
-                    visitor_id=self.visitor_id,
-                    conversation_id=self.conversation_id,
-                    email=email,
-                    marketing_consent=False,
-                    source=Lead.Source.SUMMARY,
-                )
-                email = leads.email_clean(email)
-                self.has_lead = True
-            else:
-                email = await chat_db(leads.lead_latest_email)(self.site, self.visitor_id)
+            email = await chat_db(leads.summary_address)(
+                self.site,
+                visitor_id=self.visitor_id,
+                conversation_id=self.conversation_id,
+                email=frame.get("email"),
+            )
         except leads.LeadError as exc:
             await self.send_error(exc.code, exc.message)
             return
+        self.has_lead = self.has_lead or frame.get("email") is not None
         if not email:
             await self.send_error("email_required", "Give an e-mail address for the summary.")
             return
@@ -496,29 +487,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.summary_window, "summary", SUMMARIES_PER_WINDOW, SUMMARY_WINDOW_SECONDS
         ):
             return
-        from conversations.tasks import SummaryUnavailable, summary_enqueue
-
-        unavailable = "Summaries cannot be sent right now; try again in a moment."
         try:
             # Per address (whoever asks) and per site: the chat is no mail cannon.
-            wait = await summary_rate_hit(self.site.schema_name, email)
-        except LimitUnavailable:
-            await self.send_error("unavailable", unavailable, retryable=True)
-            return
-        if wait:
-            await self.send_error(
-                "rate_limited",
-                "Too many summaries to this address; try again later.",
-                retry_after=wait,
-            )
-            return
-        try:
-            # Publishing talks to the broker: off the event loop, not on the DB thread.
-            await sync_to_async(summary_enqueue, thread_sensitive=False)(
-                self.site.schema_name, self.conversation_id, email, self.language
-            )
-        except SummaryUnavailable:
-            await self.send_error("unavailable", unavailable, retryable=True)
+            await summary_queue(self.site.schema_name, self.conversation_id, email, self.language)
+        except SummaryRefused as exc:
+            await self.send_error(exc.code, exc.message, **exc.extra)
             return
         await self.send_json({"type": "summary_sent", "email": email})
 
