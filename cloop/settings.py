@@ -326,3 +326,6 @@ LOGGING = {
 # lost its worker; beat's crawl-stale check queues it again to resume (crawler/runs.py).
 CLOOP_CRAWL_STALE_SECONDS = int(os.environ.get("CLOOP_CRAWL_STALE_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE["crawl-stale-check"] = {"task": "crawler.crawl_stale", "schedule": 300}
+
+# --- summary e-mails: per-site cap (the per-address cap is fixed, conversations/limits.py) -----
+CLOOP_SUMMARY_SITE_HOURLY = int(os.environ.get("CLOOP_SUMMARY_SITE_HOURLY", "60"))
