@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
+from widget import demo
 
 ROOT = Path(__file__).resolve().parents[2]
 START_DEADLINE = 600  # a fresh data directory: initdb, every migration, the demo crawl
@@ -139,8 +140,8 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def embedded_pids(data: Path) -> set[int]:
-    """The embedded PostgreSQL (and its backends) and Redis of a data directory."""
+def server_pids(data: Path) -> set[int]:
+    """The running embedded PostgreSQL postmaster and Redis server of a data directory."""
     pids = set()
     for pidfile in (data / "pg" / "postmaster.pid", data / "redis" / "redis.pid"):
         try:
@@ -148,7 +149,15 @@ def embedded_pids(data: Path) -> set[int]:
         except (OSError, ValueError, IndexError):
             continue
         if alive(pid):
-            pids |= {pid} | descendants(pid)
+            pids.add(pid)
+    return pids
+
+
+def embedded_pids(data: Path) -> set[int]:
+    """The embedded servers of a data directory, PostgreSQL's backends included."""
+    pids = server_pids(data)
+    for pid in list(pids):
+        pids |= descendants(pid)
     return pids
 
 
@@ -234,6 +243,8 @@ def test_it_restarts_a_killed_worker_and_stops_cleanly_on_sigterm(platform_env):
         assert "uvicorn" in cmdline(owner), cmdline(owner)
         assert owner in children(proc.pid)
         out.wait_for(r"^\[cloop\] ready in", START_DEADLINE)
+        # ... and the demo was crawled all the same, before it.
+        assert f"demo crawl succeeded: {len(demo.PAGES)} pages indexed" in out.text(), out.text()
         assert healthy(port)
 
         # Each child knows who it is (its database connections are named after it).
@@ -294,3 +305,30 @@ def test_it_stops_cleanly_when_make_run_in_the_background_gets_sigterm(platform_
     assert "stopped." in out.text()
     assert not re.search(r"\*\*\* .*(Error \d+|Terminated|Interrupt)", out.text()), out.text()
     assert not [p for p in everything if alive(p)], [cmdline(p) for p in everything if alive(p)]
+
+
+def test_it_stops_the_embedded_servers_make_test_started_and_only_those(platform_env):
+    data = Path(platform_env["CLOOP_DATA_DIR"])
+    env = {k: v for k, v in platform_env.items() if not k.startswith("PYTEST_")}
+    # A quick suite that needs no database; loading the settings starts the servers.
+    make_test = ["make", "-o", "lint", "test", "PYTEST_ARGS=tests/cloop/test_supervise.py -q"]
+    assert not embedded_pids(data)
+
+    done = subprocess.run(make_test, cwd=ROOT, env=env, capture_output=True, text=True)  # noqa: S603
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 passed" in done.stdout
+    assert not embedded_pids(data)
+
+    failing = [*make_test[:-1], "PYTEST_ARGS=tests/cloop/test_supervise.py -q -k no_such_test"]
+    done = subprocess.run(failing, cwd=ROOT, env=env, capture_output=True, text=True)  # noqa: S603
+    assert done.returncode == 2  # make's own status for a failed recipe: pytest's was kept
+    assert "Error 5" in done.stderr  # pytest's "no tests collected"
+
+    # Servers already running (`make run`, a manage.py command) are left running.
+    start = "from cloop import embedded; embedded.postgres_uri(); embedded.redis_url()"
+    subprocess.run([sys.executable, "-c", start], cwd=ROOT, env=env, check=True)  # noqa: S603
+    before = server_pids(data)
+    assert len(before) == 2
+    done = subprocess.run(make_test, cwd=ROOT, env=env, capture_output=True, text=True)  # noqa: S603
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert all(alive(p) for p in before)

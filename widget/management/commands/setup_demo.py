@@ -184,6 +184,9 @@ def serving_privately():
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
+    # Listening at once: a connection made while uvicorn still imports the application
+    # waits in the backlog instead of being refused.
+    sock.listen(128)
     port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(
@@ -195,8 +198,12 @@ def serving_privately():
     )
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+    # Importing the application takes seconds (minutes on a loaded machine): wait for it.
+    deadline = time.monotonic() + 300
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
+            raise RuntimeError("the demo website could not be served for its crawl")
         time.sleep(0.05)
     try:
         yield f"http://127.0.0.1:{port}"
