@@ -17,6 +17,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -87,7 +88,11 @@ class Supervisor:
     # --- children ------------------------------------------------------------------------
     def start(self, child: Child) -> None:
         child.proc = subprocess.Popen(  # noqa: S603 - our own fixed commands
-            child.argv, cwd=self.cwd, env=child.env, start_new_session=True
+            child.argv,
+            cwd=self.cwd,
+            env=child.env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
         )
         child.started_at = self.clock()
         child.restart_at = None
@@ -145,6 +150,15 @@ class Supervisor:
             _killpg(child.proc.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 child.proc.wait(5)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM it when the supervisor dies, even by SIGKILL (Linux),
+    so no orphan keeps holding the public port."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _killpg(pgid: int, sig: int) -> None:

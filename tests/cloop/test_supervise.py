@@ -103,3 +103,32 @@ def _alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_it_takes_its_children_along_when_it_is_killed(tmp_path):
+    """SIGKILL leaves the supervisor no chance to clean up; its children go all the same."""
+    import subprocess
+
+    pidfile = tmp_path / "child.pid"
+    code = (
+        "import pathlib, sys, time\n"
+        "from cloop.supervise import Child, Supervisor\n"
+        f"sup = Supervisor([Child('web', {SLEEPER!r})])\n"
+        "sup.start_all()\n"
+        f"pathlib.Path({str(pidfile)!r}).write_text(str(sup.children[0].proc.pid))\n"
+        "time.sleep(600)\n"
+    )
+    supervisor_proc = subprocess.Popen([sys.executable, "-c", code])  # noqa: S603
+    try:
+        while not pidfile.exists() or not pidfile.read_text():
+            assert supervisor_proc.poll() is None
+            time.sleep(0.02)
+        child = int(pidfile.read_text())
+        assert _alive(child)
+    finally:
+        supervisor_proc.kill()
+        supervisor_proc.wait(30)
+    deadline = time.monotonic() + 60
+    while _alive(child):
+        assert time.monotonic() < deadline, "the child outlived its supervisor"
+        time.sleep(0.05)
