@@ -152,13 +152,18 @@ class Supervisor:
                 child.proc.wait(5)
 
 
+if sys.platform == "linux":
+    import ctypes
+
+    # Loaded here, not in the forked child: a fork must not import.
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+    PR_SET_PDEATHSIG = 1
+
+
 def _die_with_parent() -> None:
     """In the child, before exec: SIGTERM it when the supervisor dies, even by SIGKILL (Linux),
     so no orphan keeps holding the public port."""
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _killpg(pgid: int, sig: int) -> None:
