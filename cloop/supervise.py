@@ -6,6 +6,8 @@ supervisor, which then stops the children in order. A child that exits on its ow
 restarted after a delay that starts at `min_delay` and doubles up to `max_delay`; the delay
 goes back to `min_delay` once a child has stayed up `stable_after` seconds.
 
+On Linux a child is also sent SIGTERM if the supervisor dies without stopping it (SIGKILL).
+
 SIGINT, SIGTERM and SIGHUP all mean "stop": handlers are installed explicitly, because a
 background job of a non-interactive shell (`make run &` in a script) starts with SIGINT
 ignored, and `make` passes signals on in its own way.
