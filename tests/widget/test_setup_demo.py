@@ -12,7 +12,8 @@ from widget import demo
 
 
 def test_it_creates_styles_and_crawls_the_demo_site_once(live_server, settings, tmp_path):
-    """Cloop is already serving (live_server): the command crawls through it."""
+    """The command serves the demo website itself for its crawl (on a private port) and
+    files the pages under the public URL."""
     from crawler.models import CrawlSettings, Page
     from tenants.models import Site
     from widget.models import WidgetSettings

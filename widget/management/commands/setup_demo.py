@@ -144,10 +144,12 @@ def demo_crawl(site: Site, private: str, public: str):
     `public`, where visitors open them. Public schema on entry; returns the CrawlRun."""
     at_private = copy.copy(site)  # never saved: the site keeps its public URL
     at_private.url = private + urlsplit(site.url).path
-    run = crawl_run(at_private, trigger="manual")
-    with tenant_context(site):
-        demo_pages_refile(private, public)
-    return run
+    try:
+        return crawl_run(at_private, trigger="manual")
+    finally:
+        # A failed or interrupted crawl's pages too: no page may keep a private URL.
+        with tenant_context(site):
+            demo_pages_refile(private, public)
 
 
 def _refiled(url: str, private: str, public: str) -> str:
