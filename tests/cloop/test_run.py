@@ -317,7 +317,7 @@ def test_it_stops_the_embedded_servers_make_test_started_and_only_those(platform
 
     done = subprocess.run(make_test, cwd=ROOT, env=env, capture_output=True, text=True)  # noqa: S603
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "3 passed" in done.stdout
+    assert re.search(r"\d+ passed", done.stdout), done.stdout
     assert not embedded_pids(data)
 
     failing = [*make_test[:-1], "PYTEST_ARGS=tests/cloop/test_supervise.py -q -k no_such_test"]
