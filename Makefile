@@ -26,12 +26,17 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 ## make run: the platform on embedded PostgreSQL and Redis, with the demo site (Ctrl-C stops it)
+# exec: the supervisor gets make's signals directly; a requested stop exits 0 (no "Error 1").
 run: install
-	$(BIN)/python -m cloop.run
+	exec $(BIN)/python -m cloop.run
 
-## make test: lint, then the whole suite (embedded PostgreSQL unless DATABASE_URL is set)
+## make test: lint, then the whole suite (embedded PostgreSQL unless DATABASE_URL is set).
+## Embedded servers the suite started are stopped afterwards; ones already running are kept.
 test: install-dev lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@was_running=$$($(BIN)/python -c "from cloop import embedded; print(int(embedded.running()))"); \
+	$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ "$$was_running" = 0 ]; then $(BIN)/python -c "from cloop import embedded; embedded.stop()"; fi; \
+	exit $$status
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -153,6 +153,19 @@ def redis_url() -> str:
     return f"unix://{sock}"
 
 
+def running() -> bool:
+    """Whether an embedded server of this data directory runs (starts nothing)."""
+    _root, sock, _pidfile = _redis_paths()
+    if _redis_alive(_redis_socket_path(sock)):
+        return True
+    try:
+        pid = int((data_dir() / "pg" / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
+
+
 def stop() -> None:
     """Stop the embedded servers if they run (used by `make run` on exit and `make stop`)."""
     root, sock, pidfile = _redis_paths()

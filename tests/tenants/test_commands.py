@@ -108,3 +108,63 @@ def test_it_deletes_without_asking_with_yes(db):
     run("create_site", "doomed", "--name", "D", "--url", "https://d.example/")
     run("delete_site", "doomed", "--yes")
     assert not schema_exists("s_doomed")
+
+
+@pytest.fixture
+def unmigrated_database_url(django_db_setup, django_db_blocker):
+    """A fresh, empty database on the same PostgreSQL server, as a DATABASE_URL."""
+    import uuid
+    from urllib.parse import quote
+
+    import psycopg
+    from django.db import connection
+
+    s = connection.settings_dict
+    name = f"cloop_unmigrated_{uuid.uuid4().hex[:8]}"
+    params = {"host": s["HOST"], "port": s["PORT"] or None, "user": s["USER"]}
+    params = {k: v for k, v in params.items() if v}
+    with psycopg.connect(
+        dbname="postgres", password=s["PASSWORD"] or None, autocommit=True, **params
+    ) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    netloc = f"{quote(s['USER'])}:{quote(s['PASSWORD'] or '')}@"
+    if s["HOST"].startswith("/"):
+        url = f"postgresql://{netloc}/{name}?host={quote(s['HOST'])}"
+    else:
+        url = f"postgresql://{netloc}{s['HOST']}:{s['PORT'] or 5432}/{name}"
+    yield url
+    with psycopg.connect(
+        dbname="postgres", password=s["PASSWORD"] or None, autocommit=True, **params
+    ) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize(
+    "args", [["list_sites"], ["create_site", "acme", "--name", "A", "--url", "https://a.example/"]]
+)
+def test_it_says_to_migrate_when_the_database_is_not_migrated(unmigrated_database_url, args):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(
+        os.environ,
+        DATABASE_URL=unmigrated_database_url,
+        DEBUG="1",
+        DJANGO_SETTINGS_MODULE="cloop.settings",
+    )
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr[-3000:]
+    assert "manage.py migrate_platform" in lines[0]

@@ -12,7 +12,8 @@ from widget import demo
 
 
 def test_it_creates_styles_and_crawls_the_demo_site_once(live_server, settings, tmp_path):
-    """Cloop is already serving (live_server): the command crawls through it."""
+    """The command serves the demo website itself for its crawl (on a private port) and
+    files the pages under the public URL."""
     from crawler.models import CrawlSettings, Page
     from tenants.models import Site
     from widget.models import WidgetSettings
@@ -79,3 +80,32 @@ def test_it_stops_with_one_clear_error_when_the_demo_schema_is_not_ready(db, sit
             str(tmp_path / "pw"),
             stdout=io.StringIO(),
         )
+
+
+def test_it_crawls_the_demo_without_ever_listening_on_the_public_port(live_db, settings, tmp_path):
+    """The public port belongs to `make run`'s ASGI server alone: a server there that comes and
+    goes would pass a client's /healthz check and then drop its page loads and WebSockets.
+    Here something else holds the public port (and never answers); the crawl goes on."""
+    import socket
+
+    from crawler.models import Page
+    from tenants.models import Site
+
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    port = squatter.getsockname()[1]
+    settings.CLOOP_PUBLIC_URL = f"http://localhost:{port}"
+    try:
+        out = io.StringIO()
+        call_command("setup_demo", "--password-file", str(tmp_path / "pw"), stdout=out)
+    finally:
+        squatter.close()
+    assert f"{len(demo.PAGES)} pages indexed" in out.getvalue(), out.getvalue()
+    site = Site.objects.get(site_id="demo")
+    with tenant_context(site):
+        page = Page.objects.get(url=f"http://localhost:{port}/demo/faq/")
+        urls = set(Page.objects.values_list("url", flat=True))
+    assert len(urls) == len(demo.PAGES)
+    assert all(u.startswith(f"http://localhost:{port}/demo/") for u in urls)
+    assert page.links and all(link.startswith(f"http://localhost:{port}/") for link in page.links)

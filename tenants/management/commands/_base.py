@@ -4,12 +4,14 @@ import argparse
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db.utils import ProgrammingError
 
 from tenants.services import SiteError
 
 
 class StaffCommand(BaseCommand):
-    """Subclasses implement `run(**options)`; a SiteError becomes a one-line CommandError."""
+    """Subclasses implement `run(**options)`; a SiteError becomes a one-line CommandError,
+    and so does a table missing because the database was never migrated."""
 
     json_flag = True
 
@@ -26,9 +28,22 @@ class StaffCommand(BaseCommand):
             return self.run(**options)
         except SiteError as exc:
             raise CommandError(str(exc)) from exc
+        except ProgrammingError as exc:
+            if not table_missing(exc):
+                raise
+            raise CommandError(
+                "the database is not migrated (or is missing a newer migration): "
+                "run `manage.py migrate_platform` first"
+            ) from exc
 
     def emit_json(self, data) -> None:
         self.stdout.write(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def table_missing(exc: BaseException) -> bool:
+    """Whether a database error is PostgreSQL's "relation ... does not exist" (42P01)."""
+    cause = exc.__cause__ or exc
+    return getattr(cause, "sqlstate", None) == "42P01"
 
 
 def int_between(low: int, high: int | None = None):

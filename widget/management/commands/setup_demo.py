@@ -2,26 +2,32 @@
 
 The demo website is served by Cloop itself at <public_base_url>/demo/. `make run` calls this
 before its ASGI server is up, so for the crawl the command serves the application itself for
-a moment (uvicorn in a thread, on the same port) unless something already answers there.
+a moment: uvicorn in a thread on a private, ephemeral port of 127.0.0.1 (never the public
+port, where a client would take it for the platform and lose it a moment later). The pages
+are then filed under the public URL, where visitors open them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import secrets
+import socket
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
+from django.db import transaction
 from django.test.utils import override_settings
 from django_tenants.utils import tenant_context
 
 from cloop import embedded
+from crawler.index import index_stats_rebuild, page_remove
 from crawler.models import CrawlSettings, Page
 from crawler.services import crawl_run
+from crawler.urls import BadURL, normalise_url
 from tenants import urls
 from tenants.management.commands._base import StaffCommand
 from tenants.models import Site
@@ -86,8 +92,8 @@ class Command(StaffCommand):
         started = time.monotonic()
         try:
             # The demo website is Cloop's own, on loopback: the only private address we allow.
-            with serving(urls.public_base_url()), override_settings(CLOOP_CRAWL_ALLOW_PRIVATE=True):
-                run = crawl_run(site, trigger="manual")
+            with serving_privately() as private, override_settings(CLOOP_CRAWL_ALLOW_PRIVATE=True):
+                run = demo_crawl(site, private, urls.public_base_url())
         except Exception as exc:  # noqa: BLE001 - `make run` goes on without the index
             self.stderr.write(
                 f"[cloop] warning: the demo crawl failed: {type(exc).__name__}: {exc}"
@@ -133,39 +139,77 @@ def demo_indexed(site: Site) -> bool:
         return Page.objects.exists()
 
 
-def _answers(base: str) -> bool:
+def demo_crawl(site: Site, private: str, public: str):
+    """Crawl the demo website served at `private` (an origin), then file its pages under
+    `public`, where visitors open them. Public schema on entry; returns the CrawlRun."""
+    at_private = copy.copy(site)  # never saved: the site keeps its public URL
+    at_private.url = private + urlsplit(site.url).path
     try:
-        return httpx.get(base + "/healthz", timeout=2).status_code < 500
-    except httpx.HTTPError:
-        return False
+        return crawl_run(at_private, trigger="manual")
+    finally:
+        # A failed or interrupted crawl's pages too: no page may keep a private URL.
+        with tenant_context(site):
+            demo_pages_refile(private, public)
+
+
+def _refiled(url: str, private: str, public: str) -> str:
+    if not url.startswith(private + "/"):
+        return url
+    try:
+        return normalise_url(public + url[len(private) :])
+    except BadURL:
+        return url
+
+
+def demo_pages_refile(private: str, public: str) -> None:
+    """Move pages crawled under the `private` origin to the `public` one (the site's
+    schema): a copy already filed there (an earlier crawl) gives way to the fresh one."""
+    with transaction.atomic():
+        moved = 0
+        for page in Page.objects.filter(url__startswith=private + "/"):
+            target = _refiled(page.url, private, public)
+            for stale in Page.objects.filter(url=target).exclude(pk=page.pk):
+                page_remove(stale, stats=False)
+            page.url = target
+            page.links = [_refiled(link, private, public) for link in page.links]
+            page.save(update_fields=["url", "links"])
+            moved += 1
+        if moved:
+            index_stats_rebuild()
 
 
 @contextmanager
-def serving(base: str):
-    """Serve the ASGI application on `base`'s port for the duration, unless it already is."""
-    if _answers(base):
-        yield
-        return
+def serving_privately():
+    """Serve the ASGI application on an ephemeral port of 127.0.0.1 for the duration;
+    yields its origin (`http://127.0.0.1:<port>`)."""
     import uvicorn
 
-    port = urlsplit(base).port or 80
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    # Listening at once: a connection made while uvicorn still imports the application
+    # waits in the backlog instead of being refused.
+    sock.listen(128)
+    port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(
             "cloop.asgi:application",
-            host="127.0.0.1",
-            port=port,
             log_level="warning",
             lifespan="off",
             access_log=False,
         )
     )
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+    # Importing the application takes seconds (minutes on a loaded machine): wait for it.
+    deadline = time.monotonic() + 300
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
+            raise RuntimeError("the demo website could not be served for its crawl")
         time.sleep(0.05)
     try:
-        yield
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(10)
+        sock.close()
