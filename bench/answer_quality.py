@@ -283,7 +283,7 @@ def evaluate(corpus: str, verbose: bool) -> list[dict]:
             for name, ranked in base_ranks.items():
                 report[name] = rank_metrics(ranked, gold)
             reports.append(report)
-            if verbose:
+            if verbose and label != "held-out":  # no peeking at held-out answers
                 for i, r in zip(ans, cl, strict=True):
                     ok_fact = not i.get("fact") or _norm(i["fact"]) in _norm(r["text"])
                     mark = "REFUSED" if r["refused"] else ("ok" if ok_fact else "NOFACT")

@@ -17,7 +17,7 @@ from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk, ModelResponse
 
 from conversations.prompt import prompt_parse
-from conversations.text import language_detect, query_term_pairs, query_terms, stem, words
+from conversations.text import language_detect, query_term_pairs, stem, words
 
 PROVIDER = "cloop-offline"
 MAX_SENTENCES = 3
@@ -32,7 +32,19 @@ VALUE_RE = re.compile(
 )
 NUMBER_RE = re.compile(r"\d[\d.,]*")
 # "how much does/is …" asks for a price; "how much weight …" does not.
-PRICE_QUESTION_RE = re.compile(r"\bhow much (does|do|is|are|would|will|for)\b", re.I)
+PRICE_QUESTION_RE = re.compile(
+    r"\b(how much (does|do|is|are|would|will|for)|price|prices|cost|costs|fee|fees|"
+    r"paljonko|hinta|hinnat|hinnan|maksaa|maksavat|maksu)\b",
+    re.I,
+)
+# An amount of money: a number with a currency sign or word next to it.
+AMOUNT_RE = re.compile(
+    r"(\d[\d\s.,–-]*\s?(€|\$|£|eur\b|euros?\b|euroa?\b|usd\b|gbp\b|sek\b|kr\b|dollars?\b)"
+    r"|(€|\$|£)\s?\d)",
+    re.I,
+)
+# Stand-in stem for "this sentence states an amount of money".
+AMOUNT = "\x00amount"
 # Questions answered by a figure: sentences with a number get a small bonus.
 FIGURE_QUESTION_RE = re.compile(
     r"\b(how (much|many|long|far|heavy|big)|when|hours|price|cost|paljonko|kuinka|milloin|"
@@ -60,9 +72,9 @@ def _is_cell(line: str) -> bool:
 def passage_sentences(text: str) -> list[str]:
     """The readable sentences of a passage's text, in order.
 
-    The crawler extracts a table as one cell per line ("Bike\\nPrice\\nE-Cruiser\\n2,490 €"),
+    The crawler extracts a table as one cell per line ("Item\\nPrice\\nCheck-up\\n69 €"),
     which reads as a run-on when flattened. A label cell followed by a value cell becomes
-    one row, "E-Cruiser: 2,490 €."; other cells of a table (its header) are dropped.
+    one row, "Check-up: 69 €."; other cells of a table (its header) are dropped.
     """
     # Link and emphasis text leaves a space before punctuation ("see Service plans .").
     text = re.sub(r"[ \t]+([,.;:!?)])", r"\1", text)
@@ -90,8 +102,8 @@ def passage_sentences(text: str) -> list[str]:
 
 
 def _page_title(title: str) -> str:
-    """The page's own title without the site name ("Prices | Northwind Bikes" → "Prices"),
-    which would otherwise make every page look like it is about "bikes"."""
+    """The page's own title without the site name ("Prices | Example Shop" → "Prices"),
+    which would otherwise make every page look like it is about the site's name."""
     return re.split(r"\s+[|–—-]\s+", title, maxsplit=1)[0]
 
 
@@ -102,11 +114,11 @@ def _numbers(text: str) -> set[str]:
 def _repeats(sentence: str, chosen: list[str]) -> bool:
     """True if `sentence` states what a chosen sentence already says (same figures or words)."""
     numbers = _numbers(sentence)
-    stems = {stem(w) for w in words(sentence)}
+    stems = set(words(sentence))
     for other in chosen:
         if numbers and numbers <= _numbers(other):
             return True
-        other_stems = {stem(w) for w in words(other)}
+        other_stems = set(words(other))
         if stems and len(stems & other_stems) / len(stems | other_stems) > 0.6:
             return True
     return False
@@ -120,23 +132,27 @@ def extractive_answer(messages: list[dict]) -> str:
     retrieved) and earlier sentences (summaries come first) win ties.
     """
     question, passages, language = prompt_parse(messages)
-    pairs = query_term_pairs(question)
+    pairs = query_term_pairs(question, language)
     originals = [orig for orig, _ in pairs]
     terms = [alts for _, alts in pairs]
     weights = [1.0] * len(terms)
     # What the question asks for (a price, a duration) weighs more than the words naming
     # the thing, and any word of it counts fully: "costs 349 euros" answers "how much".
     if PRICE_QUESTION_RE.search(question):
-        terms.append(frozenset(t for term in query_terms("price") for t in term))
+        terms.append(frozenset({AMOUNT}))
         originals.append("")
         weights.append(1.5)
     if DURATION_QUESTION_RE.search(question):
-        terms.append(frozenset(stem(w) for w in DURATION_WORDS.split()))
+        terms.append(frozenset(stem(w, language) for w in DURATION_WORDS.split()))
         originals.append("")
         weights.append(1.5)
     figure = bool(FIGURE_QUESTION_RE.search(question))
     contexts = [
-        (p, {stem(w) for w in words(_page_title(p.title))}, {stem(w) for w in words(p.heading)})
+        (
+            p,
+            {stem(w, language) for w in words(_page_title(p.title))},
+            {stem(w, language) for w in words(p.heading)},
+        )
         for p in passages
     ]
     scored = []
@@ -152,7 +168,9 @@ def extractive_answer(messages: list[dict]) -> str:
         for pos, sentence in enumerate(passage_sentences(p.text)):
             if len(sentence) < 12:
                 continue
-            stems = {stem(w) for w in words(sentence)}
+            stems = {stem(w, language) for w in words(sentence)}
+            if AMOUNT_RE.search(sentence):
+                stems.add(AMOUNT)
             hits = 0.0
             covered = set()
             for i, (orig, t) in enumerate(zip(originals, terms, strict=True)):
@@ -161,7 +179,7 @@ def extractive_answer(messages: list[dict]) -> str:
                 elif t & stems:
                     hits += 0.5 * weights[i]
                 elif orig and orig in title or t & heading:
-                    # A sentence on the E-Cruiser's page is about the E-Cruiser, named or not.
+                    # A sentence on a product's own page is about that product, named or not.
                     hits += 0.4 * weights[i]
                 else:
                     continue
@@ -193,8 +211,8 @@ def extractive_answer(messages: list[dict]) -> str:
         if chosen and (score < best * KEEP_SHARE or total + n > MAX_WORDS):
             break
         # From another passage, a sentence must answer every question word the best one
-        # answers, or it is about something else ("a service costs 79 euros" is no answer
-        # to what the E-Cruiser costs).
+        # answers, or it is about something else ("a cleaning costs 95 euros" is no answer
+        # to what a crown costs).
         if chosen and not top_covered <= covered and all(c[1] != number for c in chosen):
             continue
         if _repeats(sentence, [c[3] for c in chosen]):
