@@ -288,7 +288,10 @@ def evaluate(corpus: str, verbose: bool) -> list[dict]:
                     ok_fact = not i.get("fact") or _norm(i["fact"]) in _norm(r["text"])
                     mark = "REFUSED" if r["refused"] else ("ok" if ok_fact else "NOFACT")
                     hit = "hit" if r["ranked"][:1] and r["ranked"][0] in i["pages"] else "miss"
-                    print(f"  [{label[:8]}] {mark:7} {hit:4} {i['q']!r} -> {r['text'][:140]!r}")
+                    print(
+                        f"  [{label[:8]}] {mark:7} {hit:4} {i['q']!r} -> {r['text'][:140]!r} "
+                        f"ranked {r['ranked'][:3]} want {i['pages']}"
+                    )
                 for i, r in zip(oos, co, strict=True):
                     if not r["refused"]:
                         print(f"  [{label[:8]}] OOS-ANSWERED {i['q']!r} -> {r['text'][:100]!r}")

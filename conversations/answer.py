@@ -89,7 +89,6 @@ def _retrieve(site, question: str, conversation_id: int | None, k: int) -> tuple
     Connection handling: see conversations.threads.
     """
     from conversations.models import Message, SiteSettings
-
     from crawler.search import search
 
     with tenant_context(site):
