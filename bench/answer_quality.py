@@ -210,6 +210,7 @@ async def cloop_run(site, items: list[dict], key) -> list[dict]:
         out.append(
             {
                 "refused": result.refused,
+                "coverage": result.coverage,
                 "text": result.text,
                 "cited": [key(s["url"]) for s in result.sources],
             }
@@ -282,6 +283,10 @@ def evaluate(corpus: str, verbose: bool) -> list[dict]:
             }
             for name, ranked in base_ranks.items():
                 report[name] = rank_metrics(ranked, gold)
+            if label.startswith("in-sample (tuning)"):
+                # Coverage of each question, for --calibrate (tuning parts only).
+                report["coverage_answerable"] = [r["coverage"] for r in cl]
+                report["coverage_oos"] = [r["coverage"] for r in co]
             reports.append(report)
             if verbose and label != "held-out":  # no peeking at held-out answers
                 for i, r in zip(ans, cl, strict=True):
@@ -323,11 +328,28 @@ def table(reports: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def calibrate(reports: list[dict]) -> None:
+    """Refusal rates per CLOOP_COVERAGE_MIN on the tuning parts (pooled over the corpora)."""
+    ans = [c for r in reports for c in r.get("coverage_answerable", [])]
+    oos = [c for r in reports for c in r.get("coverage_oos", [])]
+    print(f"calibration on tuning parts: {len(ans)} answerable, {len(oos)} out of scope")
+    print("threshold  answerable refused  out-of-scope refused")
+    for t in [x / 20 for x in range(4, 17)]:
+        a = sum(c < t for c in ans) / max(1, len(ans))
+        o = sum(c < t for c in oos) / max(1, len(oos))
+        print(f"{t:9.2f}  {a:19.0%}  {o:20.0%}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", choices=CORPORA, action="append")
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="print refusal rates by coverage threshold on the tuning parts only",
+    )
     args = ap.parse_args()
     import django
 
@@ -341,6 +363,8 @@ def main():
     for corpus in args.corpus or CORPORA:
         reports += evaluate(corpus, args.verbose)
     print(table(reports))
+    if args.calibrate:
+        calibrate(reports)
     if args.json:
         Path(args.json).write_text(json.dumps(reports, indent=1) + "\n")
 
