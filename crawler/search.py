@@ -42,8 +42,13 @@ MAX_ROUNDS = 2
 # Candidates kept from the essential lexemes' postings, as a multiple of the pool re-ranked.
 LIMIT_FACTOR = 2
 MAX_QUERY_LEXEMES = 32
-# At most this many passages from one page, so one long page cannot crowd out the others.
+# At most this many passages from one page, so one long page cannot crowd out the others...
 PER_PAGE = 2
+# ...unless the page is clearly the one: its best passage scores at least CLEAR_MARGIN times
+# the best passage of any other page. Then up to PER_PAGE_CLEAR of its passages are kept (an
+# answer spanning several sections of one page: the opening hours of three shops).
+PER_PAGE_CLEAR = 4
+CLEAR_MARGIN = 1.5
 # Page evidence: a passage gains this share of the scores of the other candidate passages of
 # its page. A page that answers the question in several sections is more likely about it
 # than a page that mentions the words once (bench/retrieval_quality.py: MRR 0.67 -> 0.77).
@@ -253,10 +258,22 @@ def _page_evidence(rows):
     return out
 
 
+def page_caps(rows) -> dict[int, int]:
+    """{page_id: passages allowed} where a page gets more than PER_PAGE (see CLEAR_MARGIN)."""
+    if not rows:
+        return {}
+    top_page, top_score = rows[0][1], float(rows[0][2])
+    other = next((float(r[2]) for r in rows if r[1] != top_page), 0.0)
+    if top_score > 0 and top_score >= CLEAR_MARGIN * other:
+        return {top_page: PER_PAGE_CLEAR}
+    return {}
+
+
 def _passages(rows, k: int) -> list[Passage]:
     picked, per_page = [], {}
+    caps = page_caps(rows)
     for chunk_id, page_id, score in rows:
-        if per_page.get(page_id, 0) >= PER_PAGE:
+        if per_page.get(page_id, 0) >= caps.get(page_id, PER_PAGE):
             continue
         per_page[page_id] = per_page.get(page_id, 0) + 1
         picked.append((chunk_id, float(score)))
