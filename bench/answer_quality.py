@@ -228,7 +228,7 @@ async def cloop_run(site, items: list[dict], key) -> list[dict]:
     return out
 
 
-def evaluate(corpus: str, verbose: bool) -> list[dict]:
+def evaluate(corpus: str, verbose: bool, tuning_only: bool = False) -> list[dict]:
     from django_tenants.utils import tenant_context
 
     from crawler.index import index_stats_rebuild
@@ -256,6 +256,8 @@ def evaluate(corpus: str, verbose: bool) -> list[dict]:
             return gold_key(corpus, url, base)
 
         for label, data in question_sets(corpus):
+            if tuning_only and label == "held-out":
+                continue
             ans, oos = data["answerable"], data["out_of_scope"]
             gold = [set(i["pages"]) for i in ans]
             cl = asyncio.run(cloop_run(site, ans, key))
@@ -346,6 +348,9 @@ def main():
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument(
+        "--tuning-only", action="store_true", help="skip the held-out parts (while tuning)"
+    )
+    ap.add_argument(
         "--calibrate",
         action="store_true",
         help="print refusal rates by coverage threshold on the tuning parts only",
@@ -361,7 +366,7 @@ def main():
     call_command("migrate_platform", verbosity=0)
     reports = []
     for corpus in args.corpus or CORPORA:
-        reports += evaluate(corpus, args.verbose)
+        reports += evaluate(corpus, args.verbose, args.tuning_only)
     print(table(reports))
     if args.calibrate:
         calibrate(reports)

@@ -27,6 +27,7 @@ from conversations.text import (
     query_terms,
     stems,
     synonym_groups_parse,
+    term_found,
 )
 from conversations.threads import in_pool, search_pool
 
@@ -127,8 +128,8 @@ def coverage_of(
         return 0.0
     per_passage = [stems(f"{p.title} {p.heading} {p.text}", language) for p in passages]
     have = set().union(*per_passage)
-    union = sum(1 for t in terms if t & have) / len(terms)
-    best = max(sum(1 for t in terms if t & stems) for stems in per_passage) / len(terms)
+    union = sum(1 for t in terms if term_found(t, have)) / len(terms)
+    best = max(sum(1 for t in terms if term_found(t, s)) for s in per_passage) / len(terms)
     minimum = float(getattr(settings, "CLOOP_COVERAGE_MIN", COVERAGE_MIN))
     return min(union, best * minimum / PASSAGE_COVERAGE_MIN)
 

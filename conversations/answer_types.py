@@ -16,7 +16,7 @@ YESNO, HOWTO, COMPARE = "yesno", "howto", "compare"
 # "how much does/is …" asks for a price; "how much weight …" does not.
 AMOUNT_QUESTION_RE = re.compile(
     r"\b(how much (does|do|is|are|would|will|for)|price|prices|pricing|cost|costs|fee|fees|"
-    r"charge|charged|paljonko|hinta|hinnat|hinnan|maksaa|maksavat|maksu)\b",
+    r"paljonko|hinta|hinnat|hinnan|maksaa|maksavat|maksu)\b",
     re.I,
 )
 # The words that ask for the amount, not the thing it is the amount of.
@@ -30,16 +30,29 @@ AMOUNT_RE = re.compile(
     r"pounds?\b)|(€|\$|£)\s?\d)",
     re.I,
 )
+# "How much does it weigh", "how long does it take": a measure, not money.
+MEASURE_RE = re.compile(
+    r"\b(weigh\w*|weight|heavy|long|far|big|large|tall|wide|carry|hold|fast|speed|"
+    r"paina\w*|kauan|pitkä\w*)\b",
+    re.I,
+)
 TIME_QUESTION_RE = re.compile(
     r"\b(when|open|opening|hours|closed|what time|aukiolo\w*|auki|avoinna|kiinni|milloin|"
     r"mihin aikaan)\b",
     re.I,
 )
 TIME_WORDS = "when open opening hours hour closed time auki avoinna kiinni aukioloajat aukioloaika"
-# A clock time or a range of hours: "8–18", "9:30", "10 to 16", "klo 8".
+# A clock time or a range of hours ("8–18", "9:30", "10 to 16", "klo 8"), a year, a
+# weekday or a month.
 TIME_RE = re.compile(
     r"\b\d{1,2}([.:]\d{2})?\s?(–|-|to|until)\s?\d{1,2}([.:]\d{2})?\b|\b\d{1,2}[.:]\d{2}\b|"
-    r"\bklo\s?\d|\b\d{1,2}\s?(am|pm)\b",
+    r"\bklo\s?\d|\b\d{1,2}\s?(am|pm)\b|\b(1[89]|20)\d{2}\b|"
+    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekdays?|weekends?|"
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"maanantai\w*|tiistai\w*|keskiviikko\w*|torstai\w*|perjantai\w*|lauantai\w*|"
+    r"sunnuntai\w*|arki\w*|viikonloppu\w*|tammikuu\w*|helmikuu\w*|maaliskuu\w*|"
+    r"huhtikuu\w*|toukokuu\w*|kesäkuu\w*|heinäkuu\w*|elokuu\w*|syyskuu\w*|lokakuu\w*|"
+    r"marraskuu\w*|joulukuu\w*)\b",
     re.I,
 )
 YESNO_RE = re.compile(
@@ -82,7 +95,7 @@ def question_type(question: str) -> str:
     """compare, amount, time, howto, yesno, or "" (anything else)."""
     if COMPARE_RE.search(question):
         return COMPARE
-    if AMOUNT_QUESTION_RE.search(question):
+    if AMOUNT_QUESTION_RE.search(question) and not MEASURE_RE.search(question):
         return AMOUNT
     if TIME_QUESTION_RE.search(question):
         return TIME

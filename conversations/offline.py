@@ -57,7 +57,15 @@ DURATION_WORDS = "day days week weeks hour hours minute minutes month months yea
 
 # Before sentences quoted in another language than the visitor's (a Finnish question, an
 # English-only site).
-OTHER_LANGUAGE_LEAD = {"fi": "Sivuston mukaan (englanniksi): "}
+# In the visitor's language: the site's text is in another language, quoted as written.
+OTHER_LANGUAGE_LEAD = {
+    "en": "This website's text on this is in {name}, so here it is as written: ",
+    "fi": "Sivuston teksti tästä on {name}, joten lainaan sen sellaisenaan: ",
+}
+LANGUAGE_NAMES = {
+    "en": {"en": "English", "fi": "Finnish", "sv": "Swedish"},
+    "fi": {"en": "englanniksi", "fi": "suomeksi", "sv": "ruotsiksi"},
+}
 
 NOTHING_FOUND = {
     "en": "I can only answer questions about this website's content, and I found nothing on that.",
@@ -250,11 +258,12 @@ def extractive_answer(messages: list[dict]) -> str:
         rank.setdefault(c[1], len(rank))
     chosen.sort(key=lambda c: (rank[c[1]], c[2]))
     text = " ".join(f"{c[3]} [{c[1]}]" for c in chosen)
-    if language != "en" and all(
-        language_detect(c[3], default=language) != language for c in chosen
-    ):
-        # This model cannot translate; say that the site's own words follow.
-        text = OTHER_LANGUAGE_LEAD.get(language, "") + text
+    quoted = language_detect(" ".join(c[3] for c in chosen), default=language)
+    lead = OTHER_LANGUAGE_LEAD.get(language)
+    name = LANGUAGE_NAMES.get(language, {}).get(quoted)
+    if quoted != language and lead and name:
+        # This model cannot translate; say politely that the site's own words follow.
+        text = lead.format(name=name) + text
     return text
 
 

@@ -35,7 +35,7 @@ CHAT_FILLER = {
     "yes no sure also just really",
     "fi": "kiitos hei moi terve kerro kertoa haluan haluaisin voisitteko voisitko "
     "voinko voiko voimmeko saako saanko paljonko kuinka miten mikä mitä onko "
-    "teillä teiltä teille meillä",
+    "oletteko olette olemme ovatko onks teillä teiltä teille meillä",
 }
 
 
@@ -133,6 +133,20 @@ def query_terms(
 ) -> list[frozenset[str]]:
     """The question's meaningful words, each as the set of stems that count as that word."""
     return [alts for _, alts in query_term_pairs(text, language, synonyms)]
+
+
+# Shortest stem matched as a prefix: an inflected or compound form the stemmer leaves apart
+# ("lauantai" / "lauantaisin") still counts as the word.
+PREFIX_MIN = 5
+
+
+def term_found(alternatives: frozenset[str], stems_: set[str]) -> bool:
+    """Whether a question term (its set of stems) occurs among `stems_`: exactly, or as the
+    start of a longer word for stems of at least PREFIX_MIN letters."""
+    if alternatives & stems_:
+        return True
+    long_ = [a for a in alternatives if len(a) >= PREFIX_MIN]
+    return bool(long_) and any(w.startswith(a) for w in stems_ for a in long_ if len(w) > len(a))
 
 
 def query_expand(text: str, synonyms: Iterable[Iterable[str]] = ()) -> str:

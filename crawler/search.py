@@ -53,6 +53,7 @@ CLEAR_MARGIN = 1.5
 # its page. A page that answers the question in several sections is more likely about it
 # than a page that mentions the words once (bench/retrieval_quality.py: MRR 0.67 -> 0.77).
 PAGE_EVIDENCE = 0.2
+PAGE_EVIDENCE_TOP = 2
 # Dense retrieval (CLOOP_EMBEDDING_MODEL): nearest chunks fetched, and their fusion with the
 # lexical ranking (see fuse()).
 DENSE_CANDIDATES = 40
@@ -246,12 +247,26 @@ def fuse(
 
 
 def _page_evidence(rows):
-    """Re-rank candidates: each gains PAGE_EVIDENCE x the other candidates of its page."""
-    totals: dict[int, float] = {}
+    """Re-rank candidates: each gains PAGE_EVIDENCE x the best PAGE_EVIDENCE_TOP other
+    candidates of its page (not all of them: a long reference page would otherwise win
+    every query by its many weak matches)."""
+    by_page: dict[int, list[float]] = {}
     for _, page_id, score in rows:
-        totals[page_id] = totals.get(page_id, 0.0) + float(score)
+        by_page.setdefault(page_id, []).append(float(score))
+    top = {
+        pid: sorted(scores, reverse=True)[: PAGE_EVIDENCE_TOP + 1]
+        for pid, scores in by_page.items()
+    }
+
+    def others(page_id: int, score: float) -> float:
+        best = top[page_id]
+        # The best scores of the page other than this passage's own.
+        if score in best:
+            return sum(best) - score
+        return sum(best[:PAGE_EVIDENCE_TOP])
+
     out = [
-        (cid, page_id, float(score) + PAGE_EVIDENCE * (totals[page_id] - float(score)))
+        (cid, page_id, float(score) + PAGE_EVIDENCE * others(page_id, float(score)))
         for cid, page_id, score in rows
     ]
     out.sort(key=lambda r: (-r[2], r[0]))
