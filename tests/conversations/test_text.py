@@ -94,11 +94,3 @@ def test_it_keeps_the_demo_sites_vocabulary_out_of_the_answer_path():
                     line = text.count("\n", 0, match.start()) + 1
                     found.append(f"{path.relative_to(ROOT)}:{line}: {word}")
     assert found == []
-
-
-def test_it_counts_a_word_found_everywhere_on_the_site_for_little():
-    passages = [passage("Flask support for async views; the number of workers.", title="Flask")]
-    question = "What is the phone number of the Flask support desk?"
-    assert coverage_of(question, passages) >= 0.4  # 3 of 5 words, unweighted
-    weights = {"flask": 0.05, "support": 0.3, "number": 0.3, "phone": 1.0, "desk": 1.0}
-    assert coverage_of(question, passages, weights=weights) < 0.4

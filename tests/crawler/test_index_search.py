@@ -137,15 +137,3 @@ def test_it_keeps_two_passages_per_page_when_no_page_stands_out(in_site_a):
     index_html("https://shop.test/shops-copy", SHOPS.replace("Our shops", "Shops again"))
     pages = [p.page_url for p in search("shop open Monday", k=5)]
     assert max(pages.count(u) for u in set(pages)) <= 2
-
-
-def test_it_weighs_a_word_by_how_rare_it_is_on_the_site(in_site_a):
-    from crawler.index import index_stats_rebuild
-    from crawler.search import word_weights
-
-    index_html("https://shop.test/shipping", SHIPPING)
-    index_html("https://shop.test/returns", RETURNS)
-    index_stats_rebuild()
-    w = word_weights(["delivery", "Norway", "xylophone"])
-    assert w["xylophone"] == 1.0  # never used on the site
-    assert 0 < w["delivery"] < w["Norway"] < 1.0  # "delivery" is in two sections, "Norway" one
