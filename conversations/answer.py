@@ -22,10 +22,9 @@ from django_tenants.utils import tenant_context
 from conversations.llm import LLMError, llm_model, llm_stream
 from conversations.prompt import prompt_build
 from conversations.text import (
-    content_words,
     language_detect,
     query_expand,
-    query_term_pairs,
+    query_terms,
     stems,
     synonym_groups_parse,
     term_found,
@@ -37,11 +36,11 @@ log = logging.getLogger(__name__)
 SEARCH_K = 5
 # Share of the question's meaningful words that must occur in the retrieved passages before
 # a model is asked at all; below it the visitor gets a polite refusal and no model is called.
-COVERAGE_MIN = 0.4
+COVERAGE_MIN = 0.6
 # Share of the question's words that one passage (with its page title and heading) must hold:
 # words scattered over unrelated passages ("bitcoin price today": "price" on the price list,
 # "today" in the company story) are not an answer.
-PASSAGE_COVERAGE_MIN = 0.4
+PASSAGE_COVERAGE_MIN = 0.5
 
 REFUSAL = {
     "en": (
@@ -84,26 +83,20 @@ class AnswerResult:
         }
 
 
-def _retrieve(
-    site, question: str, conversation_id: int | None, k: int, language: str = "en"
-) -> tuple[list, list, list, dict]:
-    """(passages, history, the site's synonym groups, {stem: weight} of the question's words
-    for the coverage check) for the question. Runs in the search pool, enters the site's
-    schema.
+def _retrieve(site, question: str, conversation_id: int | None, k: int) -> tuple[list, list, list]:
+    """(passages, history, the site's synonym groups) for the question. Runs in the search
+    pool, enters the site's schema.
 
     Connection handling: see conversations.threads.
     """
     from conversations.models import Message, SiteSettings
-    from crawler.search import search, word_weights
+    from crawler.search import search
 
     with tenant_context(site):
         # The customer's own synonyms (admin, Site settings), so "cost" finds "price" where
         # the customer said they mean the same.
         synonyms = synonym_groups_parse(SiteSettings.load().synonyms)
         passages = search(query_expand(question, synonyms), k)
-        pairs = content_words(question, language)
-        by_word = word_weights([w for _, w in pairs])
-        weights = {s: by_word.get(w, 1.0) for s, w in pairs}
         history = []
         if conversation_id:
             rows = (
@@ -115,41 +108,28 @@ def _retrieve(
             # The question itself is normally already stored as the latest message.
             if history and history[-1]["role"] == "visitor" and history[-1]["text"] == question:
                 history.pop()
-        return passages, history, synonyms, weights
+        return passages, history, synonyms
 
 
 def coverage_of(
-    question: str,
-    passages: list,
-    language: str = "en",
-    synonyms: list | tuple = (),
-    weights: dict | None = None,
+    question: str, passages: list, language: str = "en", synonyms: list | tuple = ()
 ) -> float:
     """How well the retrieved passages cover the question, 0..1.
 
     Each meaningful word of the question (stop words removed) counts as found when its
     Snowball stem in the visitor's `language`, or one of the site's synonyms for it, occurs
-    (`text.query_terms`). A word counts by its weight (`weights`, {stem: 0..1}, from
-    `crawler.search.word_weights`: a word on every page of the site counts little, a word the
-    site never uses counts fully; 1 each when not given). The
-    result is the weighted share found in all passages together, but at most
-    `1 / PASSAGE_COVERAGE_MIN` times the best share found in a single passage, so that words
-    scattered over unrelated passages do not add up to an answer.
+    (`text.query_terms`). The
+    result is the share found in all passages together, but at most `1 / PASSAGE_COVERAGE_MIN`
+    times the best share found in a single passage, so that words scattered over unrelated
+    passages do not add up to an answer.
     """
-    pairs = query_term_pairs(question, language, synonyms)
-    if not pairs or not passages:
+    terms = query_terms(question, language, synonyms)
+    if not terms or not passages:
         return 0.0
-    weight = [max(0.05, (weights or {}).get(s, 1.0)) for s, _ in pairs]
-    terms = [t for _, t in pairs]
-    total = sum(weight)
     per_passage = [stems(f"{p.title} {p.heading} {p.text}", language) for p in passages]
     have = set().union(*per_passage)
-
-    def share(found: set[str]) -> float:
-        return sum(w for t, w in zip(terms, weight, strict=True) if term_found(t, found)) / total
-
-    union = share(have)
-    best = max(share(s) for s in per_passage)
+    union = sum(1 for t in terms if term_found(t, have)) / len(terms)
+    best = max(sum(1 for t in terms if term_found(t, s)) for s in per_passage) / len(terms)
     minimum = float(getattr(settings, "CLOOP_COVERAGE_MIN", COVERAGE_MIN))
     return min(union, best * minimum / PASSAGE_COVERAGE_MIN)
 
@@ -229,12 +209,12 @@ async def answer_question(
     conversation_id = getattr(conversation, "pk", conversation)
     result = AnswerResult(language=language, model=model or llm_model())
 
-    passages, history, synonyms, weights = await in_pool(search_pool, _retrieve)(
-        site, question, conversation_id, k, language
+    passages, history, synonyms = await in_pool(search_pool, _retrieve)(
+        site, question, conversation_id, k
     )
     result.passages = passages
     result.retrieval_ms = int((time.perf_counter() - started) * 1000)
-    result.coverage = coverage_of(question, passages, language, synonyms, weights)
+    result.coverage = coverage_of(question, passages, language, synonyms)
     minimum = float(getattr(settings, "CLOOP_COVERAGE_MIN", COVERAGE_MIN))
     if result.coverage < minimum:
         result.refused = True

@@ -153,36 +153,6 @@ def search(query: str, k: int = 5) -> list[Passage]:
     return _passages(fuse(lexical, dense), k)
 
 
-def word_weights(words: list[str]) -> dict[str, float]:
-    """{word: how telling it is on this site, 0..1}: BM25's IDF of the word's lexeme over
-    the site's chunks, divided by the IDF of a word the site never uses (which gets 1.0).
-    A word on every page ("flask" in Flask's documentation) says little about whether the
-    site answers a question; a word it never uses says the most. Current schema."""
-    words = [w for w in dict.fromkeys(words) if w][:MAX_QUERY_LEXEMES]
-    if not words:
-        return {}
-    with connection.cursor() as cur:
-        cur.execute(
-            """
-            SELECT q.word, coalesce(max(t.df), 0), max(s.chunks)
-            FROM unnest(%s::text[]) AS q(word)
-            CROSS JOIN crawler_indexstats s
-            LEFT JOIN LATERAL unnest(to_tsvector(%s::regconfig, q.word)) AS l ON true
-            LEFT JOIN crawler_term t ON t.lexeme = l.lexeme
-            WHERE s.id = 1
-            GROUP BY q.word
-            """,
-            [words, text_config()],
-        )
-        rows = cur.fetchall()
-    out = {}
-    for word, df, n in rows:
-        n = max(int(n or 0), 1)
-        top = math.log(1 + (n + 0.5) / 0.5)
-        out[word] = math.log(1 + (n - df + 0.5) / (df + 0.5)) / top
-    return out
-
-
 def lexical_rank(query: str, k: int) -> list[tuple] | None:
     """BM25 candidates [(chunk_id, page_id, score)], best first, enough for `k` passages.
 

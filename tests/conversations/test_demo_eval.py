@@ -97,7 +97,5 @@ def test_it_answers_the_demo_questions_and_refuses_off_topic_ones(demo_site, set
     assert len(EVAL["on_topic_en"]) >= 30 and len(EVAL["on_topic_fi"]) >= 10
     assert len(EVAL["off_topic"]) >= 10
     assert counts["answered"] >= 0.9 * counts["on_topic"], "\n".join(failures)
-    # The refusal threshold is calibrated on held-out-split tuning questions of three sites
-    # (docs/quality.md), not on these: one of these 14 ("Who founded Apple?") gets through.
-    assert counts["refused"] >= 0.9 * counts["off_topic"], "\n".join(failures)
+    assert counts["refused"] == counts["off_topic"], "\n".join(failures)
     assert counts["fi_framed"] == len(EVAL["on_topic_fi"])
