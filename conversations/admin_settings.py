@@ -88,6 +88,7 @@ class SiteSettingsForm(forms.ModelForm):
             "conversation_retention_days",
             "lead_retention_days",
             "daily_message_quota",
+            "synonyms",
         )
 
     def __init__(self, *args, **kwargs):
@@ -178,6 +179,7 @@ class SiteSettingsAdmin(SiteSchemaOnlyAdmin):
         sets += [
             ("Retention", {"fields": ("conversation_retention_days", "lead_retention_days")}),
             ("Quota", {"fields": ("daily_message_quota",)}),
+            ("Answers", {"fields": ("synonyms",)}),
         ]
         return sets
 

@@ -21,7 +21,14 @@ from django_tenants.utils import tenant_context
 
 from conversations.llm import LLMError, llm_model, llm_stream
 from conversations.prompt import prompt_build
-from conversations.text import language_detect, query_expand, query_terms, stem, words
+from conversations.text import (
+    language_detect,
+    query_expand,
+    query_terms,
+    stems,
+    synonym_groups_parse,
+    term_found,
+)
 from conversations.threads import in_pool, search_pool
 
 log = logging.getLogger(__name__)
@@ -76,18 +83,20 @@ class AnswerResult:
         }
 
 
-def _retrieve(site, question: str, conversation_id: int | None, k: int) -> tuple[list, list]:
-    """(passages, history) for the question. Runs in the search pool, enters the site's schema.
+def _retrieve(site, question: str, conversation_id: int | None, k: int) -> tuple[list, list, list]:
+    """(passages, history, the site's synonym groups) for the question. Runs in the search
+    pool, enters the site's schema.
 
     Connection handling: see conversations.threads.
     """
-    from conversations.models import Message
+    from conversations.models import Message, SiteSettings
     from crawler.search import search
 
     with tenant_context(site):
-        # Synonyms and English translations of the question's words, so "cost" finds
-        # "price" and a Finnish question finds an English page.
-        passages = search(query_expand(question), k)
+        # The customer's own synonyms (admin, Site settings), so "cost" finds "price" where
+        # the customer said they mean the same.
+        synonyms = synonym_groups_parse(SiteSettings.load().synonyms)
+        passages = search(query_expand(question, synonyms), k)
         history = []
         if conversation_id:
             rows = (
@@ -99,29 +108,28 @@ def _retrieve(site, question: str, conversation_id: int | None, k: int) -> tuple
             # The question itself is normally already stored as the latest message.
             if history and history[-1]["role"] == "visitor" and history[-1]["text"] == question:
                 history.pop()
-        return passages, history
+        return passages, history, synonyms
 
 
-def _passage_stems(p) -> set[str]:
-    return {stem(w) for w in words(f"{p.title} {p.heading} {p.text}")}
-
-
-def coverage_of(question: str, passages: list) -> float:
+def coverage_of(
+    question: str, passages: list, language: str = "en", synonyms: list | tuple = ()
+) -> float:
     """How well the retrieved passages cover the question, 0..1.
 
-    Each meaningful word of the question (stopwords of both languages removed) counts as
-    found when it, a synonym or its English translation occurs (`text.query_terms`). The
+    Each meaningful word of the question (stop words removed) counts as found when its
+    Snowball stem in the visitor's `language`, or one of the site's synonyms for it, occurs
+    (`text.query_terms`). The
     result is the share found in all passages together, but at most `1 / PASSAGE_COVERAGE_MIN`
     times the best share found in a single passage, so that words scattered over unrelated
     passages do not add up to an answer.
     """
-    terms = query_terms(question)
+    terms = query_terms(question, language, synonyms)
     if not terms or not passages:
         return 0.0
-    per_passage = [_passage_stems(p) for p in passages]
+    per_passage = [stems(f"{p.title} {p.heading} {p.text}", language) for p in passages]
     have = set().union(*per_passage)
-    union = sum(1 for t in terms if t & have) / len(terms)
-    best = max(sum(1 for t in terms if t & stems) for stems in per_passage) / len(terms)
+    union = sum(1 for t in terms if term_found(t, have)) / len(terms)
+    best = max(sum(1 for t in terms if term_found(t, s)) for s in per_passage) / len(terms)
     minimum = float(getattr(settings, "CLOOP_COVERAGE_MIN", COVERAGE_MIN))
     return min(union, best * minimum / PASSAGE_COVERAGE_MIN)
 
@@ -201,10 +209,12 @@ async def answer_question(
     conversation_id = getattr(conversation, "pk", conversation)
     result = AnswerResult(language=language, model=model or llm_model())
 
-    passages, history = await in_pool(search_pool, _retrieve)(site, question, conversation_id, k)
+    passages, history, synonyms = await in_pool(search_pool, _retrieve)(
+        site, question, conversation_id, k
+    )
     result.passages = passages
     result.retrieval_ms = int((time.perf_counter() - started) * 1000)
-    result.coverage = coverage_of(question, passages)
+    result.coverage = coverage_of(question, passages, language, synonyms)
     minimum = float(getattr(settings, "CLOOP_COVERAGE_MIN", COVERAGE_MIN))
     if result.coverage < minimum:
         result.refused = True

@@ -49,6 +49,15 @@ class SiteSettings(SiteSingleton):
         validators=[MinValueValidator(0)],
         help_text="Visitor messages answered per day (UTC) on this site; 0 means none.",
     )
+    synonyms = models.TextField(
+        blank=True,
+        max_length=20000,
+        help_text=(
+            "Words your visitors use for what your pages call something else: one group per "
+            'line, separated by commas (e.g. "price, cost, fee"). The answerer treats the '
+            "words of a group as the same word."
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

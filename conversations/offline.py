@@ -16,8 +16,21 @@ import litellm
 from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk, ModelResponse
 
+from conversations.answer_types import (
+    AMOUNT,
+    AMOUNT_WORDS,
+    COMPARE,
+    CONDITION_RE,
+    HOWTO,
+    TIME,
+    TIME_WORDS,
+    YESNO,
+    gives,
+    not_stated,
+    question_type,
+)
 from conversations.prompt import prompt_parse
-from conversations.text import language_detect, query_term_pairs, query_terms, stem, words
+from conversations.text import language_detect, query_term_pairs, stem, words
 
 PROVIDER = "cloop-offline"
 MAX_SENTENCES = 3
@@ -31,8 +44,8 @@ VALUE_RE = re.compile(
     r"^[\d\s.,:–-]*\d[\d\s.,:–-]*\s?(€|e|eur|euros?|%|kg|km|wh|w|h|cm|mm|min)?$", re.I
 )
 NUMBER_RE = re.compile(r"\d[\d.,]*")
-# "how much does/is …" asks for a price; "how much weight …" does not.
-PRICE_QUESTION_RE = re.compile(r"\bhow much (does|do|is|are|would|will|for)\b", re.I)
+# Stand-ins among a sentence's stems for "states an amount of money" / "states a time".
+AMOUNT_STEM, TIME_STEM = "\x00amount", "\x00time"
 # Questions answered by a figure: sentences with a number get a small bonus.
 FIGURE_QUESTION_RE = re.compile(
     r"\b(how (much|many|long|far|heavy|big)|when|hours|price|cost|paljonko|kuinka|milloin|"
@@ -44,7 +57,15 @@ DURATION_WORDS = "day days week weeks hour hours minute minutes month months yea
 
 # Before sentences quoted in another language than the visitor's (a Finnish question, an
 # English-only site).
-OTHER_LANGUAGE_LEAD = {"fi": "Sivuston mukaan (englanniksi): "}
+# In the visitor's language: the site's text is in another language, quoted as written.
+OTHER_LANGUAGE_LEAD = {
+    "en": "This website's text on this is in {name}, so here it is as written: ",
+    "fi": "Sivuston teksti tästä on {name}, joten lainaan sen sellaisenaan: ",
+}
+LANGUAGE_NAMES = {
+    "en": {"en": "English", "fi": "Finnish", "sv": "Swedish"},
+    "fi": {"en": "englanniksi", "fi": "suomeksi", "sv": "ruotsiksi"},
+}
 
 NOTHING_FOUND = {
     "en": "I can only answer questions about this website's content, and I found nothing on that.",
@@ -60,9 +81,9 @@ def _is_cell(line: str) -> bool:
 def passage_sentences(text: str) -> list[str]:
     """The readable sentences of a passage's text, in order.
 
-    The crawler extracts a table as one cell per line ("Bike\\nPrice\\nE-Cruiser\\n2,490 €"),
+    The crawler extracts a table as one cell per line ("Item\\nPrice\\nCheck-up\\n69 €"),
     which reads as a run-on when flattened. A label cell followed by a value cell becomes
-    one row, "E-Cruiser: 2,490 €."; other cells of a table (its header) are dropped.
+    one row, "Check-up: 69 €."; other cells of a table (its header) are dropped.
     """
     # Link and emphasis text leaves a space before punctuation ("see Service plans .").
     text = re.sub(r"[ \t]+([,.;:!?)])", r"\1", text)
@@ -90,8 +111,8 @@ def passage_sentences(text: str) -> list[str]:
 
 
 def _page_title(title: str) -> str:
-    """The page's own title without the site name ("Prices | Northwind Bikes" → "Prices"),
-    which would otherwise make every page look like it is about "bikes"."""
+    """The page's own title without the site name ("Prices | Example Shop" → "Prices"),
+    which would otherwise make every page look like it is about the site's name."""
     return re.split(r"\s+[|–—-]\s+", title, maxsplit=1)[0]
 
 
@@ -102,11 +123,11 @@ def _numbers(text: str) -> set[str]:
 def _repeats(sentence: str, chosen: list[str]) -> bool:
     """True if `sentence` states what a chosen sentence already says (same figures or words)."""
     numbers = _numbers(sentence)
-    stems = {stem(w) for w in words(sentence)}
+    stems = set(words(sentence))
     for other in chosen:
         if numbers and numbers <= _numbers(other):
             return True
-        other_stems = {stem(w) for w in words(other)}
+        other_stems = set(words(other))
         if stems and len(stems & other_stems) / len(stems | other_stems) > 0.6:
             return True
     return False
@@ -120,25 +141,40 @@ def extractive_answer(messages: list[dict]) -> str:
     retrieved) and earlier sentences (summaries come first) win ties.
     """
     question, passages, language = prompt_parse(messages)
-    pairs = query_term_pairs(question)
+    kind = question_type(question)
+    pairs = query_term_pairs(question, language)
     originals = [orig for orig, _ in pairs]
     terms = [alts for _, alts in pairs]
     weights = [1.0] * len(terms)
-    # What the question asks for (a price, a duration) weighs more than the words naming
-    # the thing, and any word of it counts fully: "costs 349 euros" answers "how much".
-    if PRICE_QUESTION_RE.search(question):
-        terms.append(frozenset(t for term in query_terms("price") for t in term))
+    # The thing asked about: the question's words other than those asking for the amount
+    # or the time ("root canal" in "how much does a root canal cost").
+    type_words = {AMOUNT: AMOUNT_WORDS, TIME: TIME_WORDS}.get(kind, "")
+    type_stems = {stem(w, language) for w in type_words.split()}
+    thing = frozenset(i for i, o in enumerate(originals) if o not in type_stems)
+    # What the question asks for (a price, a time, a duration) weighs more than the words
+    # naming the thing, and any word of it counts fully: "costs 349 euros" answers "how much".
+    if kind == AMOUNT:
+        terms.append(frozenset({AMOUNT_STEM}))
         originals.append("")
         weights.append(1.5)
+    if kind == TIME:
+        terms.append(frozenset({TIME_STEM}))
+        originals.append("")
+        weights.append(1.0)
     if DURATION_QUESTION_RE.search(question):
-        terms.append(frozenset(stem(w) for w in DURATION_WORDS.split()))
+        terms.append(frozenset(stem(w, language) for w in DURATION_WORDS.split()))
         originals.append("")
         weights.append(1.5)
     figure = bool(FIGURE_QUESTION_RE.search(question))
     contexts = [
-        (p, {stem(w) for w in words(_page_title(p.title))}, {stem(w) for w in words(p.heading)})
+        (
+            p,
+            {stem(w, language) for w in words(_page_title(p.title))},
+            {stem(w, language) for w in words(p.heading)},
+        )
         for p in passages
     ]
+    sentences_of: dict[int, list[str]] = {}
     scored = []
     for p, title, heading in contexts:
         context = title | heading
@@ -149,10 +185,15 @@ def extractive_answer(messages: list[dict]) -> str:
             and len(terms) >= 2
             and sum(1 for o in originals if o in heading) >= 0.6 * len(terms)
         )
-        for pos, sentence in enumerate(passage_sentences(p.text)):
+        sentences_of[p.number] = passage_sentences(p.text)
+        for pos, sentence in enumerate(sentences_of[p.number]):
             if len(sentence) < 12:
                 continue
-            stems = {stem(w) for w in words(sentence)}
+            stems = {stem(w, language) for w in words(sentence)}
+            if gives(AMOUNT, sentence):
+                stems.add(AMOUNT_STEM)
+            if gives(TIME, sentence):
+                stems.add(TIME_STEM)
             hits = 0.0
             covered = set()
             for i, (orig, t) in enumerate(zip(originals, terms, strict=True)):
@@ -161,7 +202,7 @@ def extractive_answer(messages: list[dict]) -> str:
                 elif t & stems:
                     hits += 0.5 * weights[i]
                 elif orig and orig in title or t & heading:
-                    # A sentence on the E-Cruiser's page is about the E-Cruiser, named or not.
+                    # A sentence on a product's own page is about that product, named or not.
                     hits += 0.4 * weights[i]
                 else:
                     continue
@@ -184,37 +225,71 @@ def extractive_answer(messages: list[dict]) -> str:
         scored = [(sc * 0.4 if d and d != language else sc, *rest, d) for sc, *rest, d in scored]
     if not scored:
         return NOTHING_FOUND.get(language, NOTHING_FOUND["en"])
+    if kind in (AMOUNT, TIME):
+        # Only a sentence stating an amount (a time) of the thing asked about answers it;
+        # another number on the same page (a fee, a phone line's hours) does not.
+        fitting = [s for s in scored if gives(kind, s[3]) and (not thing or s[4] & thing)]
+        if not fitting:
+            return not_stated(kind, language)
+        scored = fitting
     scored.sort(key=lambda s: -s[0])
+    chosen = _choose(scored)
+    if kind == COMPARE:
+        # Both (all) items compared: add the best sentence for each item not yet covered.
+        for i in sorted(thing):
+            if any(i in c[4] for c in chosen):
+                continue
+            extra = next((s for s in scored if i in s[4] and s not in chosen), None)
+            if extra is not None:
+                chosen.append(extra)
+    elif kind in (YESNO, HOWTO) and chosen:
+        # A yes/no keeps the condition that follows it ("Yes, but only …"); a how-to keeps
+        # the steps that follow its best sentence, in order.
+        _, number, pos, _, covered, d = chosen[0]
+        following = sentences_of.get(number, [])[pos + 1 : pos + (2 if kind == YESNO else 3)]
+        for offset, sentence in enumerate(following, 1):
+            if kind == YESNO and not CONDITION_RE.search(sentence):
+                break
+            if all(c[3] != sentence for c in chosen):
+                chosen.append((0.0, number, pos + offset, sentence, covered, d))
+    # Best passage first; within a passage, reading order.
+    rank = {}
+    for c in chosen:
+        rank.setdefault(c[1], len(rank))
+    chosen.sort(key=lambda c: (rank[c[1]], c[2]))
+    text = " ".join(f"{c[3]} [{c[1]}]" for c in chosen)
+    quoted = language_detect(" ".join(c[3] for c in chosen), default=language)
+    lead = OTHER_LANGUAGE_LEAD.get(language)
+    name = LANGUAGE_NAMES.get(language, {}).get(quoted)
+    if quoted != language and lead and name:
+        # This model cannot translate; say politely that the site's own words follow.
+        text = lead.format(name=name) + text
+    return text
+
+
+def _choose(scored: list[tuple]) -> list[tuple]:
+    """The best sentences of `scored` (best first): at most MAX_SENTENCES and MAX_WORDS, each
+    at least KEEP_SHARE of the best, none repeating another."""
     best, top_covered = scored[0][0], scored[0][4]
-    chosen: list[tuple[float, int, int, str]] = []
+    chosen: list[tuple] = []
     total = 0
-    for score, number, pos, sentence, covered, _ in scored:
+    for item in scored:
+        score, number, _, sentence, covered, _ = item
         n = len(sentence.split())
         if chosen and (score < best * KEEP_SHARE or total + n > MAX_WORDS):
             break
         # From another passage, a sentence must answer every question word the best one
-        # answers, or it is about something else ("a service costs 79 euros" is no answer
-        # to what the E-Cruiser costs).
+        # answers, or it is about something else ("a cleaning costs 95 euros" is no answer
+        # to what a crown costs).
         if chosen and not top_covered <= covered and all(c[1] != number for c in chosen):
             continue
         if _repeats(sentence, [c[3] for c in chosen]):
             continue
-        chosen.append((score, number, pos, sentence))
+        chosen.append(item)
         total += n
         if len(chosen) >= MAX_SENTENCES:
             break
-    # Best passage first; within a passage, reading order.
-    rank = {}
-    for _, number, _, _ in chosen:
-        rank.setdefault(number, len(rank))
-    chosen.sort(key=lambda c: (rank[c[1]], c[2]))
-    text = " ".join(f"{sentence} [{number}]" for _, number, _, sentence in chosen)
-    if language != "en" and all(
-        language_detect(c[3], default=language) != language for c in chosen
-    ):
-        # This model cannot translate; say that the site's own words follow.
-        text = OTHER_LANGUAGE_LEAD.get(language, "") + text
-    return text
+    return chosen
 
 
 WORDS_PER_CHUNK = 3

@@ -1,236 +1,188 @@
-"""Small, dependency-free text helpers shared by the answer pipeline, the offline model and phases.
+"""Language helpers shared by the answer pipeline, the offline model and phases.
 
-Only English and Finnish are handled explicitly; anything else falls back to the site's language.
+Everything here is general language handling from maintained libraries, never a site's own
+vocabulary: Snowball stemmers (PyStemmer, the algorithm family PostgreSQL's text search
+uses), stop-word lists per language (the `stopwords` package), language detection with
+lingua's models shipped in its wheel (no download), and the site's own synonyms, which the
+customer edits in the admin (SiteSettings.synonyms).
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterable
+
+import Stemmer
+import stopwords as stopword_lists
 
 WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 
+# ISO 639-1 code -> Snowball algorithm (PyStemmer's names). Languages without a Snowball
+# stemmer are matched on their lower-cased words.
+SNOWBALL = {
+    "ar": "arabic", "ca": "catalan", "cs": "czech", "da": "danish", "de": "german",
+    "el": "greek", "en": "english", "es": "spanish", "et": "estonian", "eu": "basque",
+    "fi": "finnish", "fr": "french", "hi": "hindi", "hu": "hungarian", "hy": "armenian",
+    "id": "indonesian", "it": "italian", "lt": "lithuanian", "nl": "dutch", "no": "norwegian",
+    "pt": "portuguese", "ro": "romanian", "ru": "russian", "sv": "swedish", "tr": "turkish",
+}  # fmt: skip
 
-def _wordset(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-STOPWORDS = {
-    "en": _wordset(
-        """
-    a an the and or but if of to in on at by for with about from as into is are was were
-    be been being do does did doing have has had having i me my we our you your he she
-    it its they them their this that these those what which who whom whose when where
-    why how can could would should will shall may might must there here please tell me
-    know want like get any some all not no yes so than then too very just also more most
-    much many one ok okay hi hello hey thanks thank today now long take takes
-    offer offers provide
-    """
-    ),
-    "fi": _wordset(
-        """
-    ja tai mutta jos että on ovat oli olivat ole olla olen olet olemme olette ei en et
-    emme ette eivät se ne tämä tuo nämä nuo mikä mitä mitkä kuka ketkä kenen missä mistä
-    mihin milloin miksi miten kuinka paljon voi voiko voinko voitteko voisitteko saa
-    saako kanssa myös kun niin vain hyvin minä sinä hän me te he minun sinun meidän
-    teidän heidän kertoa kerro haluan haluaisin onko onks hei moi kiitos terve
-    teillä teiltä meillä kauan kestää kestääkö mitkä minkä voinko voimmeko
-    """
-    ),
+# Words of chat that carry no question content, beyond the standard stop-word lists
+# (greetings, politeness, "tell me"): general language, not any site's words.
+CHAT_FILLER = {
+    "en": "much many please tell know want like need get hi hello hey thanks thank ok okay "
+    "yes no sure also just really",
+    "fi": "kiitos hei moi terve kerro kertoa haluan haluaisin voisitteko voisitko "
+    "voinko voiko voimmeko saako saanko paljonko kuinka miten mikä mitä onko "
+    "oletteko olette olemme ovatko onks teillä teiltä teille meillä",
 }
-
-# Words and letters that mark a Finnish sentence; cheap and good enough to pick en vs fi.
-FI_HINTS = _wordset(
-    """
-    ja on ei se että mitä miten kuinka onko voiko mikä missä kun paljon paljonko hinta
-    hinnat maksaa maksaako palvelu palvelut yritys kiitos hei moi haluan haluaisin
-    voisitteko tarjous yhteyttä ovat oletteko teillä teidän minulle meille
-    """
-)
-FI_ENDINGS = ("ko", "kö", "ssa", "ssä", "sta", "stä", "lla", "llä", "lle", "aan", "ään", "ksi")
-EN_HINTS = _wordset(
-    """
-    the and is are what how does do can you your price prices service services company
-    thanks hello want would could contact please
-    """
-)
 
 
 def words(text: str) -> list[str]:
     return [w.lower() for w in WORD_RE.findall(text or "")]
 
 
-def stem(word: str) -> str:
-    """A crude stem: English inflections off (costs/cost, opening/open, carries/carry), then a
-    5-letter prefix, enough to match Finnish inflections (hinta/hintaa, palvelu/palvelut)."""
+@functools.lru_cache(maxsize=32)
+def _stemmer(language: str):
+    algorithm = SNOWBALL.get(language)
+    return Stemmer.Stemmer(algorithm) if algorithm else None
+
+
+def stem(word: str, language: str = "en") -> str:
+    """The Snowball stem of `word` in `language` (its lower-cased form where there is none)."""
     w = word.lower()
-    if len(w) > 4 and w.endswith("ies"):
-        w = w[:-3] + "y"
-    elif len(w) > 5 and w.endswith("ing"):
-        w = w[:-3]
-    elif len(w) > 4 and w.endswith("ed"):
-        w = w[:-2]
-    elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        w = w[:-1]
-    if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiouyäö":
-        w = w[:-1]  # shipp(ing) -> ship
-    return w[:5]
+    stemmer = _stemmer(language)
+    return stemmer.stemWord(w) if stemmer else w
 
 
-# Words a visitor uses for what a site calls something else. Each group is one concept: a
-# question word from a group is covered by any word of its group, and retrieval also looks
-# for the others. Kept to general shop/service vocabulary, not any one site's content.
-SYNONYM_GROUPS = [
-    "price prices pricing cost costs euro euros € fee fees",
-    "delivery deliver shipping ship shipped",
-    "return returns refund exchange",
-    "hours open opening monday friday saturday sunday",
-    "store stores shop shops showroom",
-    "book booking reserve appointment",
-    "warranty guarantee covered",
-    "repair repairs workshop fix",
-    "service servicing maintenance",
-    "instalments instalment installments financing finance leasing lease",
-    "carry load capacity",
-    "weight weigh weighs heavy",
-    "pay payment payments",
-    "contact phone e-mail email",
-    "winter snow ice studded",
-    "bike bikes bicycle bicycles cycling ride riding",
-]
-
-# Finnish question words → English words the site may use (prefix of the Finnish word →
-# English words); lets a Finnish question find an English site's pages and be judged covered.
-FI_EN = {
-    "hint": "price",
-    "hinn": "price",
-    "maksa": "price cost pay",
-    "paljon": "price",
-    "takuu": "warranty",
-    "talv": "winter",
-    "pyöräil": "ride cycling",
-    "pyör": "bike",
-    "aukiol": "opening hours open",
-    "auki": "open",
-    "toimit": "delivery",
-    "lähety": "shipping",
-    "palaut": "return",
-    "vaihd": "exchange",
-    "vaihto": "exchange",
-    "koeaj": "test ride",
-    "varat": "book",
-    "varaa": "book",
-    "varau": "booking",
-    "huol": "service",
-    "korja": "repair",
-    "osamaks": "instalments",
-    "rahoit": "financing",
-    "leasing": "leasing",
-    "myymäl": "store",
-    "kaupp": "store",
-    "liike": "store",
-    "yhtey": "contact",
-    "puhel": "phone",
-    "sähköpost": "e-mail",
-    "koko": "size",
-    "akku": "battery",
-    "akun": "battery",
-    "kantam": "range",
-    "lahjakort": "gift card",
-    "kypär": "helmet",
-    "lukko": "lock",
-    "nastarenk": "studded tyres",
-    "renka": "tyres",
-    "sähköpyör": "e-bike electric",
-    "maksutap": "payment methods",
-    "kauan": "long time days",
-    "kestää": "take",
-    "milloin": "when",
-}
+def stems(text: str, language: str = "en") -> set[str]:
+    return {stem(w, language) for w in words(text)}
 
 
-def _synonym_index() -> dict[str, frozenset[str]]:
+@functools.lru_cache(maxsize=32)
+def stopwords(language: str) -> frozenset[str]:
+    """The language's standard stop words plus chat filler (empty for an unknown language)."""
+    try:
+        listed = set(stopword_lists.get_stopwords(language))
+    except Exception:  # the package raises for a language it does not know
+        listed = set()
+    return frozenset(listed | set(CHAT_FILLER.get(language, "").split()))
+
+
+def _site_languages() -> tuple[str, ...]:
+    from django.conf import settings
+
+    return tuple(code for code, _ in getattr(settings, "LANGUAGES", [("en", "English")]))
+
+
+def _all_stopwords() -> frozenset[str]:
+    # A visitor may mix languages ("SonicCare hinta?"): a word that is a stop word in any of
+    # the site languages carries no content.
+    return frozenset().union(*(stopwords(lang) for lang in _site_languages()))
+
+
+def synonym_groups_parse(text: str) -> list[tuple[str, ...]]:
+    """The customer's synonyms: one group per line, words or phrases separated by commas."""
+    groups = []
+    for line in (text or "").splitlines():
+        members = tuple(m.strip().lower() for m in line.split(",") if m.strip())
+        if len(members) >= 2:
+            groups.append(members)
+    return groups
+
+
+def _synonym_index(groups: Iterable[Iterable[str]], language: str) -> dict[str, frozenset[str]]:
     index: dict[str, frozenset[str]] = {}
-    for group in SYNONYM_GROUPS:
-        stems = frozenset(stem(w) for g in group.split() for w in words(g) or [g])
-        for s in stems:
-            index[s] = index.get(s, frozenset()) | stems
+    for group in groups:
+        group_stems = frozenset(stem(w, language) for member in group for w in words(member))
+        for s in group_stems:
+            index[s] = index.get(s, frozenset()) | group_stems
     return index
 
 
-_SYNONYMS = _synonym_index()
+def content_words(text: str, language: str = "en") -> list[tuple[str, str]]:
+    """(stem, word) for each meaningful word of `text` (stop words and 1-2 letter words out)."""
+    stops = _all_stopwords()
+    return [
+        (stem(w, language), w)
+        for w in words(text)
+        if w not in stops and (len(w) >= 3 or w.isdigit())
+    ]
 
 
-def _translations(word: str) -> list[str]:
-    for prefix in sorted(FI_EN, key=len, reverse=True):
-        if word.startswith(prefix):
-            return FI_EN[prefix].split()
-    return []
-
-
-def query_terms(text: str) -> list[frozenset[str]]:
-    """The question's meaningful words, each as the set of stems that count as that word
-    (itself, its synonyms, its English translations), in order, one per concept."""
-    return [alts for _, alts in query_term_pairs(text)]
-
-
-def query_term_pairs(text: str) -> list[tuple[str, frozenset[str]]]:
-    """(the word's own stem, its set of stems as in `query_terms`) for each concept."""
+def query_term_pairs(
+    text: str, language: str = "en", synonyms: Iterable[Iterable[str]] = ()
+) -> list[tuple[str, frozenset[str]]]:
+    """(the word's own stem, the stems that count as that word) for each concept asked about,
+    in order: the word itself and, from the site's own synonym groups, its synonyms."""
+    index = _synonym_index(synonyms, language)
     terms: list[tuple[str, frozenset[str]]] = []
-    seen: set[frozenset[str]] = set()
-    for s, w in content_words(text):
-        alts = {s} | _SYNONYMS.get(s, frozenset())
-        for english in _translations(w):
-            es = stem(english)
-            alts |= {es} | _SYNONYMS.get(es, frozenset())
-        # "opening hours" is one thing asked about, not two.
-        if any(s in other for other in seen):
+    seen: set[str] = set()
+    for s, _ in content_words(text, language):
+        if s in seen:
             continue
-        alts = frozenset(alts)
-        seen.add(alts)
+        alts = frozenset({s} | index.get(s, frozenset()))
+        seen |= alts
         terms.append((s, alts))
     return terms
 
 
-def query_expand(text: str) -> str:
-    """`text` plus the synonyms and English translations of its words (for retrieval)."""
+def query_terms(
+    text: str, language: str = "en", synonyms: Iterable[Iterable[str]] = ()
+) -> list[frozenset[str]]:
+    """The question's meaningful words, each as the set of stems that count as that word."""
+    return [alts for _, alts in query_term_pairs(text, language, synonyms)]
+
+
+# Shortest stem matched as a prefix: an inflected or compound form the stemmer leaves apart
+# ("lauantai" / "lauantaisin") still counts as the word.
+PREFIX_MIN = 5
+
+
+def term_found(alternatives: frozenset[str], stems_: set[str]) -> bool:
+    """Whether a question term (its set of stems) occurs among `stems_`: exactly, or as the
+    start of a longer word for stems of at least PREFIX_MIN letters."""
+    if alternatives & stems_:
+        return True
+    long_ = [a for a in alternatives if len(a) >= PREFIX_MIN]
+    return bool(long_) and any(w.startswith(a) for w in stems_ for a in long_ if len(w) > len(a))
+
+
+def query_expand(text: str, synonyms: Iterable[Iterable[str]] = ()) -> str:
+    """`text` plus the members of the site's synonym groups its words belong to (retrieval)."""
     extra: list[str] = []
-    # Finnish question words ("kauan" → long time) help retrieval even where coverage
-    # ignores them as stopwords.
-    for w in words(text):
-        if w in STOPWORDS["fi"]:
-            extra.extend(_translations(w))
-    for s, w in content_words(text):
-        english = _translations(w)
-        extra.extend(english)
-        for group in SYNONYM_GROUPS:
-            members = group.split()
-            if any(stem(m) == s for m in members) or any(
-                stem(m) == stem(e) for m in members for e in english
-            ):
-                extra.extend(members[:3])
+    have = set(words(text))
+    for group in synonyms:
+        if any(set(words(member)) <= have for member in group):
+            extra.extend(m for m in group if not set(words(m)) <= have)
     if not extra:
         return text
     return text + " " + " ".join(dict.fromkeys(extra))
 
 
-def content_words(text: str) -> list[tuple[str, str]]:
-    """(stem, word) for each meaningful word of `text` (stopwords of both languages removed)."""
-    stops = STOPWORDS["en"] | STOPWORDS["fi"]
-    return [(stem(w), w) for w in words(text) if w not in stops and (len(w) >= 3 or w.isdigit())]
+@functools.lru_cache(maxsize=4)
+def _detector(languages: tuple[str, ...]):
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+    codes = [getattr(IsoCode639_1, code.upper()) for code in languages]
+    if len(codes) < 2:
+        return None
+    # Low accuracy mode: trigram models only, loaded in a fraction of a second; on the
+    # short messages of a chat it still tells the site languages apart.
+    return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).with_low_accuracy_mode().build()
 
 
 def language_detect(text: str, default: str = "en") -> str:
-    """ "fi" or "en" for a visitor's message; `default` (the site's language) when unsure."""
-    ws = words(text)
-    if not ws:
-        return default if default in ("en", "fi") else "en"
-    fi = sum(1 for w in ws if w in FI_HINTS)
-    fi += 2 if any(ch in "äö" for ch in text.lower()) else 0  # not å: Swedish (Åland)
-    # Finnish inflection endings (case endings, the -ko/-kö question suffix).
-    fi += sum(1 for w in ws if len(w) > 4 and w.endswith(FI_ENDINGS))
-    en = sum(1 for w in ws if w in EN_HINTS)
-    if fi > en:
-        return "fi"
-    if en > fi:
-        return "en"
-    return default if default in ("en", "fi") else "en"
+    """The language of a visitor's message among the site languages (settings.LANGUAGES);
+    `default` (the site's language) when the text is too short or mixed to tell."""
+    languages = _site_languages()
+    fallback = default if default in languages else languages[0]
+    detector = _detector(languages)
+    if detector is None or not words(text):
+        return fallback
+    found = detector.detect_language_of(text)
+    if found is None:
+        return fallback
+    code = found.iso_code_639_1.name.lower()
+    return code if code in languages else fallback

@@ -66,6 +66,7 @@ BOILERPLATE_RE = re.compile(
     re.I,
 )
 BOILERPLATE_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search", "dialog"}
+ANY_WS_RE = re.compile(r"\s+")
 WS_RE = re.compile(r"[ \t\r\f\v]+")
 # Control characters and replacement characters: what binary junk decodes to.
 JUNK_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]+")
@@ -274,7 +275,10 @@ def _sections_from_region(region) -> list[Section]:
                 for c in el:
                     walk(c)
             else:
-                parts.append(" ".join(el.itertext()))
+                # One block, one line: line breaks of the HTML source inside a paragraph
+                # are not the author's (Sphinx wraps at 80 columns), and a sentence cut in
+                # two reads as two fragments to the answerer.
+                parts.append(ANY_WS_RE.sub(" ", " ".join(el.itertext())))
             if el.tail and el.tail.strip():
                 parts.append(el.tail)
             return

@@ -42,12 +42,18 @@ MAX_ROUNDS = 2
 # Candidates kept from the essential lexemes' postings, as a multiple of the pool re-ranked.
 LIMIT_FACTOR = 2
 MAX_QUERY_LEXEMES = 32
-# At most this many passages from one page, so one long page cannot crowd out the others.
+# At most this many passages from one page, so one long page cannot crowd out the others...
 PER_PAGE = 2
+# ...unless the page is clearly the one: its best passage scores at least CLEAR_MARGIN times
+# the best passage of any other page. Then up to PER_PAGE_CLEAR of its passages are kept (an
+# answer spanning several sections of one page: the opening hours of three shops).
+PER_PAGE_CLEAR = 4
+CLEAR_MARGIN = 1.5
 # Page evidence: a passage gains this share of the scores of the other candidate passages of
 # its page. A page that answers the question in several sections is more likely about it
 # than a page that mentions the words once (bench/retrieval_quality.py: MRR 0.67 -> 0.77).
 PAGE_EVIDENCE = 0.2
+PAGE_EVIDENCE_TOP = 2
 # Dense retrieval (CLOOP_EMBEDDING_MODEL): nearest chunks fetched, and their fusion with the
 # lexical ranking (see fuse()).
 DENSE_CANDIDATES = 40
@@ -241,22 +247,48 @@ def fuse(
 
 
 def _page_evidence(rows):
-    """Re-rank candidates: each gains PAGE_EVIDENCE x the other candidates of its page."""
-    totals: dict[int, float] = {}
+    """Re-rank candidates: each gains PAGE_EVIDENCE x the best PAGE_EVIDENCE_TOP other
+    candidates of its page (not all of them: a long reference page would otherwise win
+    every query by its many weak matches)."""
+    by_page: dict[int, list[float]] = {}
     for _, page_id, score in rows:
-        totals[page_id] = totals.get(page_id, 0.0) + float(score)
+        by_page.setdefault(page_id, []).append(float(score))
+    top = {
+        pid: sorted(scores, reverse=True)[: PAGE_EVIDENCE_TOP + 1]
+        for pid, scores in by_page.items()
+    }
+
+    def others(page_id: int, score: float) -> float:
+        best = top[page_id]
+        # The best scores of the page other than this passage's own.
+        if score in best:
+            return sum(best) - score
+        return sum(best[:PAGE_EVIDENCE_TOP])
+
     out = [
-        (cid, page_id, float(score) + PAGE_EVIDENCE * (totals[page_id] - float(score)))
+        (cid, page_id, float(score) + PAGE_EVIDENCE * others(page_id, float(score)))
         for cid, page_id, score in rows
     ]
     out.sort(key=lambda r: (-r[2], r[0]))
     return out
 
 
+def page_caps(rows) -> dict[int, int]:
+    """{page_id: passages allowed} where a page gets more than PER_PAGE (see CLEAR_MARGIN)."""
+    if not rows:
+        return {}
+    top_page, top_score = rows[0][1], float(rows[0][2])
+    other = next((float(r[2]) for r in rows if r[1] != top_page), 0.0)
+    if top_score > 0 and top_score >= CLEAR_MARGIN * other:
+        return {top_page: PER_PAGE_CLEAR}
+    return {}
+
+
 def _passages(rows, k: int) -> list[Passage]:
     picked, per_page = [], {}
+    caps = page_caps(rows)
     for chunk_id, page_id, score in rows:
-        if per_page.get(page_id, 0) >= PER_PAGE:
+        if per_page.get(page_id, 0) >= caps.get(page_id, PER_PAGE):
             continue
         per_page[page_id] = per_page.get(page_id, 0) + 1
         picked.append((chunk_id, float(score)))

@@ -157,3 +157,27 @@ def test_it_keeps_links_to_retrieved_pages_only():
     assert "http://site-a.test/p1" in text
     assert "evil" not in text
     assert sources == [{"url": "http://site-a.test/p1", "title": "P1"}]
+
+
+def test_it_answers_in_the_words_of_the_sites_own_synonyms(live_db, site_a):
+    from django_tenants.utils import tenant_context
+
+    from conversations.models import SiteSettings
+    from tests.conversations.pages import index_pages
+
+    index_pages(
+        site_a,
+        {
+            "http://site-a.test/crowns": "<html><head><title>Crowns</title></head><body><main>"
+            "<h1>Crowns</h1><p>A porcelain crown is priced at 890 euros.</p></main></body></html>"
+        },
+    )
+    refused, _ = ask(site_a, "What does a crown cost?")
+    assert refused.refused  # "cost" is not on the page, and no word list says it is "price"
+    with tenant_context(site_a):
+        settings_row = SiteSettings.load()
+        settings_row.synonyms = "price, cost, fee"
+        settings_row.save()
+    result, _ = ask(site_a, "What does a crown cost?")
+    assert not result.refused and "890 euros" in result.text
+    assert result.sources[0]["url"] == "http://site-a.test/crowns"

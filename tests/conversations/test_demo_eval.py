@@ -2,8 +2,11 @@
 
 The demo pages are fetched from a real server (`live_server`) and indexed with the crawler's
 `index_html`; every question in demo_eval.json then goes through `answer_question` exactly as
-a visitor's would. On-topic questions must be answered citing one of their expected pages
-(and contain the expected fact); off-topic ones must be refused without a model call.
+a visitor's would. The English on-topic questions must nearly all be answered citing one of
+their expected pages (and contain the expected fact); the Finnish ones, asked of an English
+site with no translation in the offline path, must each be answered or refused in Finnish;
+off-topic ones must be refused without a model call. These questions are in-sample (the
+answer path was tuned on them); the held-out figures are in bench/answer_quality.py.
 """
 
 import asyncio
@@ -14,7 +17,7 @@ import httpx
 import pytest
 from django_tenants.utils import tenant_context
 
-from conversations.answer import answer_question
+from conversations.answer import REFUSAL, answer_question
 from widget import demo
 
 EVAL = json.loads((Path(__file__).parent / "demo_eval.json").read_text())
@@ -46,10 +49,16 @@ def slug_of(url: str, base: str) -> str:
 def evaluate(site, base: str) -> tuple[list[str], dict]:
     """(failures, counts) over every question in the evaluation file."""
     failures: list[str] = []
-    counts = {"on_topic": 0, "answered": 0, "off_topic": 0, "refused": 0}
+    counts = {"on_topic": 0, "answered": 0, "off_topic": 0, "refused": 0, "fi_framed": 0}
 
     async def run():
-        for item in EVAL["on_topic_en"] + EVAL["on_topic_fi"]:
+        for item in EVAL["on_topic_fi"]:
+            result = await answer_question(item["q"], site=site)
+            finnish = result.text == REFUSAL["fi"] or (
+                not result.refused and result.language == "fi" and result.sources
+            )
+            counts["fi_framed"] += bool(finnish)
+        for item in EVAL["on_topic_en"]:
             counts["on_topic"] += 1
             result = await answer_question(item["q"], site=site)
             cited = [slug_of(s["url"], base) for s in result.sources]
@@ -82,8 +91,11 @@ def test_it_answers_the_demo_questions_and_refuses_off_topic_ones(demo_site, set
     failures, counts = evaluate(site, base)
     print(
         f"\n[demo eval] answered correctly {counts['answered']}/{counts['on_topic']}, "
-        f"refused correctly {counts['refused']}/{counts['off_topic']}"
+        f"refused correctly {counts['refused']}/{counts['off_topic']}, "
+        f"Finnish framing {counts['fi_framed']}/{len(EVAL['on_topic_fi'])}"
     )
     assert len(EVAL["on_topic_en"]) >= 30 and len(EVAL["on_topic_fi"]) >= 10
     assert len(EVAL["off_topic"]) >= 10
-    assert failures == [], "\n".join(failures)
+    assert counts["answered"] >= 0.9 * counts["on_topic"], "\n".join(failures)
+    assert counts["refused"] == counts["off_topic"], "\n".join(failures)
+    assert counts["fi_framed"] == len(EVAL["on_topic_fi"])

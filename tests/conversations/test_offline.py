@@ -110,5 +110,19 @@ def test_it_says_so_when_it_quotes_english_to_a_finnish_visitor():
         site_name="Northwind",
     )
     assert extractive_answer(msgs) == (
-        "Sivuston mukaan (englanniksi): The E-Cruiser costs 2,490 euros. [1]"
+        "Sivuston teksti tästä on englanniksi, joten lainaan sen sellaisenaan: "
+        "The E-Cruiser costs 2,490 euros. [1]"
+    )
+
+
+def test_it_says_so_when_it_quotes_finnish_to_an_english_visitor():
+    msgs = prompt_build(
+        "How much is the SonicCare 500?",
+        [passage("SonicCare 500 maksaa 99 euroa, ja siinä on kolme tilaa.", title="Kauppa")],
+        language="en",
+        site_name="Klinikka",
+    )
+    assert extractive_answer(msgs) == (
+        "This website's text on this is in Finnish, so here it is as written: "
+        "SonicCare 500 maksaa 99 euroa, ja siinä on kolme tilaa. [1]"
     )

@@ -113,3 +113,27 @@ def test_it_uses_the_sites_language_for_stemming(db, site_b):
     finally:
         Site.objects.filter(pk=site_b.pk).update(language="en")
         site_b.language = "en"
+
+
+SHOPS = """<html><head><title>Our shops</title></head><body><main><h1>Our shops</h1>
+<h2 id="north">North shop</h2><p>The North shop is open Monday to Friday 10–18.</p>
+<h2 id="south">South shop</h2><p>The South shop is open Monday to Friday 9–17.</p>
+<h2 id="east">East shop</h2><p>The East shop is open Monday to Saturday 11–19.</p>
+</main></body></html>"""
+
+NEWS = """<html><head><title>News</title></head><body><main><h1>News</h1>
+<p>A new shop will open next spring.</p></main></body></html>"""
+
+
+def test_it_gives_all_sections_of_the_page_that_is_clearly_the_one(in_site_a):
+    index_html("https://shop.test/shops", SHOPS)
+    index_html("https://shop.test/news", NEWS)
+    anchors = [p.url.rsplit("#", 1)[-1] for p in search("shop opening hours Monday", k=5)]
+    assert {"north", "south", "east"} <= set(anchors)
+
+
+def test_it_keeps_two_passages_per_page_when_no_page_stands_out(in_site_a):
+    index_html("https://shop.test/shops", SHOPS)
+    index_html("https://shop.test/shops-copy", SHOPS.replace("Our shops", "Shops again"))
+    pages = [p.page_url for p in search("shop open Monday", k=5)]
+    assert max(pages.count(u) for u in set(pages)) <= 2

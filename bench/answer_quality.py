@@ -1,0 +1,378 @@
+"""Answer quality on three corpora, held-out and in-sample apart, with two baselines.
+
+Usage: .venv/bin/python bench/answer_quality.py [--corpus demo|dental|flask] [--verbose]
+       [--json FILE]
+
+Corpora (each indexed into its own fresh site with crawler.index.index_html, the crawl's own
+extraction and chunking):
+- demo:   the bundled demo website (widget/demo.py, templates/demo/), rendered by its view.
+- dental: a small dental clinic site written for this benchmark, English and Finnish pages
+          (bench/corpora/dental/), served by a static HTTP server on 127.0.0.1 and fetched.
+- flask:  the Flask documentation from Debian's python-flask-doc package
+          (`apt-get install python-flask-doc`), served and fetched the same way.
+
+Questions: bench/quality/<corpus>.heldout.json and .tuning.json (fixed split, see
+bench/quality/split.py); for the demo also tests/conversations/demo_eval.json, which earlier
+work was tuned on ("legacy, in-sample"). Nothing may be tuned on the held-out parts.
+
+Per corpus and part, for Cloop (answer_question with the default offline model, exactly as
+a visitor's question runs):
+- hit@1, hit@5, MRR@10 at page level over the ranked passages (retrieval as the answer
+  pipeline runs it, k=10), a hit being a passage of one of the question's gold pages;
+- answerable questions refused, out-of-scope questions refused;
+- gold fact contained in the offline answer (whitespace and case ignored; a refusal misses);
+- first citation on a gold page.
+Baselines in the same run, over the same chunks, each ranking collapsed the same way as
+Cloop's search (at most crawler.search.PER_PAGE passages per page): PostgreSQL ts_rank (any
+query lexeme, the site's text search configuration) and rank-bm25 (BM25Okapi over lower-cased
+words of heading + title + text). Baselines rank only; they have no refusal or answer.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import http.server
+import json
+import os
+import re
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cloop.settings")
+os.environ.setdefault("CLOOP_DEV", "1")
+os.environ["CLOOP_EMBEDDING_MODEL"] = ""  # lexical retrieval, as on a default install
+QUALITY = ROOT / "bench" / "quality"
+FLASK_DOCS = Path("/usr/share/doc/python-flask-doc/html")
+DEMO_BASE = "https://demo.bench.example/demo/"
+CORPORA = ("demo", "dental", "flask")
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"\s+", "", s).lower()
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    handler = functools.partial(_Quiet, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def index_static(directory: Path) -> tuple[str, int]:
+    """Fetch every HTML file of `directory` from a loopback server and index it (current schema)."""
+    import httpx
+
+    from crawler.index import index_html
+
+    server, base = serve(directory)
+    n = 0
+    try:
+        files = sorted(
+            p.relative_to(directory).as_posix()
+            for p in directory.rglob("*.html")
+            if not {"_static", "_sources", "_images"} & set(p.relative_to(directory).parts)
+        )
+        with httpx.Client(timeout=10) as client:
+            for rel in files:
+                r = client.get(base + rel)
+                r.raise_for_status()
+                if index_html(base + rel, r.text, headers=dict(r.headers)) is not None:
+                    n += 1
+    finally:
+        server.shutdown()
+    return base, n
+
+
+def index_demo() -> tuple[str, int]:
+    from django.test import RequestFactory
+
+    from crawler.index import index_html
+    from widget import demo
+    from widget.views import demo_page
+
+    rf = RequestFactory()
+    n = 0
+    for slug in demo.PAGES:
+        path = "" if slug == "home" else f"{slug}/"
+        response = demo_page(rf.get(f"/demo/{path}"), slug)
+        response.render()
+        if index_html(DEMO_BASE + path, response.content.decode()) is not None:
+            n += 1
+    return DEMO_BASE, n
+
+
+def gold_key(corpus: str, url: str, base: str) -> str:
+    rel = url.split("#", 1)[0].removeprefix(base)
+    if corpus == "demo":
+        return rel.strip("/") or "home"
+    return rel or "index.html"
+
+
+def question_sets(corpus: str) -> list[tuple[str, dict]]:
+    sets = []
+    for part, label in (("heldout", "held-out"), ("tuning", "in-sample (tuning)")):
+        sets.append((label, json.loads((QUALITY / f"{corpus}.{part}.json").read_text())))
+    if corpus == "demo":
+        legacy = json.loads((ROOT / "tests" / "conversations" / "demo_eval.json").read_text())
+        sets.append(
+            (
+                "in-sample (legacy demo_eval)",
+                {
+                    "answerable": legacy["on_topic_en"] + legacy["on_topic_fi"],
+                    "out_of_scope": [{"q": q} for q in legacy["off_topic"]],
+                },
+            )
+        )
+    return sets
+
+
+def capped(rows) -> list[str]:
+    """Page keys of ranked (page_key, …) rows, at most PER_PAGE per page, as Cloop's search."""
+    from crawler.search import PER_PAGE
+
+    out, per_page = [], {}
+    for key in rows:
+        if per_page.get(key, 0) >= PER_PAGE:
+            continue
+        per_page[key] = per_page.get(key, 0) + 1
+        out.append(key)
+    return out
+
+
+def rank_metrics(ranked: list[list[str]], gold: list[set[str]]) -> dict:
+    h1 = h5 = rr = 0.0
+    for pages, good in zip(ranked, gold, strict=True):
+        first = next((i for i, p in enumerate(pages[:10]) if p in good), None)
+        if first is not None:
+            rr += 1 / (first + 1)
+            h1 += first == 0
+            h5 += first < 5
+    n = max(1, len(gold))
+    return {"hit@1": h1 / n, "hit@5": h5 / n, "MRR@10": rr / n}
+
+
+def baselines(questions: list[str], key) -> dict[str, list[list[str]]]:
+    from django.db import connection
+    from rank_bm25 import BM25Okapi
+
+    from crawler.index import text_config
+    from crawler.search import _query_lexemes, _tsquery
+
+    cfg = text_config()
+    ts = []
+    with connection.cursor() as cur:
+        for q in questions:
+            lexemes = _query_lexemes(q, cfg)
+            if not lexemes:
+                ts.append([])
+                continue
+            cur.execute(
+                """
+                SELECT p.url FROM crawler_chunk c JOIN crawler_page p ON p.id = c.page_id
+                WHERE c.search_vector @@ %s::tsquery
+                ORDER BY ts_rank(c.search_vector, %s::tsquery) DESC, c.id LIMIT 60
+                """,
+                [_tsquery(lexemes), _tsquery(lexemes)],
+            )
+            ts.append(capped([key(r[0]) for r in cur.fetchall()]))
+        cur.execute(
+            "SELECT p.url, c.heading || ' ' || p.title || ' ' || c.text FROM crawler_chunk c "
+            "JOIN crawler_page p ON p.id = c.page_id ORDER BY c.id"
+        )
+        rows = cur.fetchall()
+    corpus = [re.findall(r"\w+", r[1].lower()) for r in rows]
+    bm25 = BM25Okapi(corpus)
+    bm = []
+    for q in questions:
+        scores = bm25.get_scores(re.findall(r"\w+", q.lower()))
+        best = sorted(range(len(scores)), key=lambda i: -scores[i])[:60]
+        bm.append(capped([key(rows[i][0]) for i in best if scores[i] > 0]))
+    return {"ts_rank": ts, "rank-bm25": bm}
+
+
+async def cloop_run(site, items: list[dict], key) -> list[dict]:
+    from conversations.answer import answer_question
+    from conversations.text import query_expand
+    from crawler.search import search
+
+    out = []
+    for item in items:
+        result = await answer_question(item["q"], site=site, k=5)
+        out.append(
+            {
+                "refused": result.refused,
+                "coverage": result.coverage,
+                "text": result.text,
+                "cited": [key(s["url"]) for s in result.sources],
+            }
+        )
+    # The ranking the pipeline retrieves from, to depth 10, for hit@k and MRR@10.
+    from asgiref.sync import sync_to_async
+    from django_tenants.utils import tenant_context
+
+    def ranks():
+        with tenant_context(site):
+            return [[key(p.url) for p in search(query_expand(i["q"]), 10)] for i in items]
+
+    for row, ranked in zip(out, await sync_to_async(ranks)(), strict=True):
+        row["ranked"] = ranked
+    return out
+
+
+def evaluate(corpus: str, verbose: bool, tuning_only: bool = False) -> list[dict]:
+    from django_tenants.utils import tenant_context
+
+    from crawler.index import index_stats_rebuild
+    from tenants.services import SiteError, site_create, site_delete
+
+    site_id = f"bench-quality-{corpus}"
+    with contextlib.suppress(SiteError):
+        site_delete(site_id)
+    site = site_create(site_id, name=corpus.title(), url=f"https://{corpus}.bench.example/").site
+    reports = []
+    try:
+        with tenant_context(site):
+            if corpus == "demo":
+                base, n = index_demo()
+            elif corpus == "dental":
+                base, n = index_static(ROOT / "bench" / "corpora" / "dental")
+            else:
+                if not FLASK_DOCS.exists():
+                    raise SystemExit("apt-get install python-flask-doc first")
+                base, n = index_static(FLASK_DOCS)
+            index_stats_rebuild()
+        print(f"{corpus}: indexed {n} pages", flush=True)
+
+        def key(url):
+            return gold_key(corpus, url, base)
+
+        for label, data in question_sets(corpus):
+            if tuning_only and label == "held-out":
+                continue
+            ans, oos = data["answerable"], data["out_of_scope"]
+            gold = [set(i["pages"]) for i in ans]
+            cl = asyncio.run(cloop_run(site, ans, key))
+            co = asyncio.run(cloop_run(site, oos, key))
+            with tenant_context(site):
+                base_ranks = baselines([i["q"] for i in ans], key)
+            facts = [(i, r) for i, r in zip(ans, cl, strict=True) if i.get("fact")]
+            report = {
+                "corpus": corpus,
+                "part": label,
+                "answerable": len(ans),
+                "out_of_scope": len(oos),
+                "cloop": rank_metrics([r["ranked"] for r in cl], gold),
+                "answerable_refused": sum(r["refused"] for r in cl) / max(1, len(cl)),
+                "oos_refused": sum(r["refused"] and not r["cited"] for r in co) / max(1, len(co)),
+                "fact_in_answer": sum(
+                    not r["refused"] and _norm(i["fact"]) in _norm(r["text"]) for i, r in facts
+                )
+                / max(1, len(facts)),
+                "facts": len(facts),
+                "first_citation_gold": sum(
+                    bool(r["cited"]) and r["cited"][0] in g for r, g in zip(cl, gold, strict=True)
+                )
+                / max(1, len(cl)),
+            }
+            for name, ranked in base_ranks.items():
+                report[name] = rank_metrics(ranked, gold)
+            if label.startswith("in-sample (tuning)"):
+                # Coverage of each question, for --calibrate (tuning parts only).
+                report["coverage_answerable"] = [r["coverage"] for r in cl]
+                report["coverage_oos"] = [r["coverage"] for r in co]
+            reports.append(report)
+            if verbose and label != "held-out":  # no peeking at held-out answers
+                for i, r in zip(ans, cl, strict=True):
+                    ok_fact = not i.get("fact") or _norm(i["fact"]) in _norm(r["text"])
+                    mark = "REFUSED" if r["refused"] else ("ok" if ok_fact else "NOFACT")
+                    hit = "hit" if r["ranked"][:1] and r["ranked"][0] in i["pages"] else "miss"
+                    print(
+                        f"  [{label[:8]}] {mark:7} {hit:4} {i['q']!r} -> {r['text'][:140]!r} "
+                        f"ranked {r['ranked'][:3]} want {i['pages']}"
+                    )
+                for i, r in zip(oos, co, strict=True):
+                    if not r["refused"]:
+                        print(f"  [{label[:8]}] OOS-ANSWERED {i['q']!r} -> {r['text'][:100]!r}")
+    finally:
+        site_delete(site_id)
+    return reports
+
+
+def table(reports: list[dict]) -> str:
+    head = (
+        "| corpus | part | n (ans/oos) | Cloop hit@1 | hit@5 | MRR@10 | ans. refused | "
+        "oos refused | fact in answer | 1st cite gold | ts_rank hit@1/@5/MRR | "
+        "BM25 hit@1/@5/MRR |"
+    )
+    lines = [head, "|" + "---|" * 12]
+    for r in reports:
+        c = r["cloop"]
+
+        def trio(m):
+            return f"{m['hit@1']:.2f} / {m['hit@5']:.2f} / {m['MRR@10']:.2f}"
+
+        lines.append(
+            f"| {r['corpus']} | {r['part']} | {r['answerable']}/{r['out_of_scope']} | "
+            f"{c['hit@1']:.2f} | {c['hit@5']:.2f} | {c['MRR@10']:.2f} | "
+            f"{r['answerable_refused']:.0%} | {r['oos_refused']:.0%} | "
+            f"{r['fact_in_answer']:.0%} | {r['first_citation_gold']:.0%} | "
+            f"{trio(r['ts_rank'])} | {trio(r['rank-bm25'])} |"
+        )
+    return "\n".join(lines)
+
+
+def calibrate(reports: list[dict]) -> None:
+    """Refusal rates per CLOOP_COVERAGE_MIN on the tuning parts (pooled over the corpora)."""
+    ans = [c for r in reports for c in r.get("coverage_answerable", [])]
+    oos = [c for r in reports for c in r.get("coverage_oos", [])]
+    print(f"calibration on tuning parts: {len(ans)} answerable, {len(oos)} out of scope")
+    print("threshold  answerable refused  out-of-scope refused")
+    for t in [x / 20 for x in range(4, 17)]:
+        a = sum(c < t for c in ans) / max(1, len(ans))
+        o = sum(c < t for c in oos) / max(1, len(oos))
+        print(f"{t:9.2f}  {a:19.0%}  {o:20.0%}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", choices=CORPORA, action="append")
+    ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument(
+        "--tuning-only", action="store_true", help="skip the held-out parts (while tuning)"
+    )
+    ap.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="print refusal rates by coverage threshold on the tuning parts only",
+    )
+    args = ap.parse_args()
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    settings.CLOOP_OFFLINE_CHUNK_MS = 0
+    call_command("migrate_platform", verbosity=0)
+    reports = []
+    for corpus in args.corpus or CORPORA:
+        reports += evaluate(corpus, args.verbose, args.tuning_only)
+    print(table(reports))
+    if args.calibrate:
+        calibrate(reports)
+    if args.json:
+        Path(args.json).write_text(json.dumps(reports, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
