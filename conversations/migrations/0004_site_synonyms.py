@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0002_access_log'),
+        ('conversations', '0003_message_one_answer'),
     ]
 
     operations = [
