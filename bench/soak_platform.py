@@ -113,11 +113,8 @@ print("SOAK " + json.dumps({{"password": password, "token": token.key}}))
     # --- processes ----------------------------------------------------------------------
     def processes(self) -> dict[str, int]:
         """Label -> pid of the platform's long-running processes (web, worker, worker-child-N,
-        beat); the supervisor's pid tree when we started it, else found by command line."""
-        if self.supervisor is not None:
-            pids = _descendants(self.supervisor.pid)
-        else:
-            pids = [p for p in _all_pids() if p != os.getpid()]
+        beat): the pid tree of the supervisor (`python -m cloop.run`) we started or found."""
+        pids = self._members()
         found: dict[str, list[int]] = {}
         for pid in pids:
             role = _role(_cmdline(pid))
@@ -134,6 +131,36 @@ print("SOAK " + json.dumps({{"password": password, "token": token.key}}))
         for i, pid in enumerate(p for p in workers if p not in parents):
             out[f"worker-child-{i + 1}"] = pid
         return out
+
+    def _members(self) -> list[int]:
+        if self.supervisor is not None:
+            return _descendants(self.supervisor.pid)
+        # Attached: the uvicorn serving our port; its supervisor's tree when `make run` started
+        # it, else every Cloop process on this machine sharing its database settings.
+        web = [
+            p
+            for p in _all_pids()
+            if _role(_cmdline(p)) == "web" and f"--port {self.port}" in _cmdline(p)
+        ]
+        if not web:
+            return []
+        parent = _ppid(web[0])
+        if "cloop.run" in _cmdline(parent):
+            return _descendants(parent)
+        key = _db_settings(web[0])
+        return [p for p in _all_pids() if _role(_cmdline(p)) and _db_settings(p) == key]
+
+
+def _db_settings(pid: int) -> tuple[str, str]:
+    try:
+        env = dict(
+            x.split("=", 1)
+            for x in Path(f"/proc/{pid}/environ").read_text().split("\0")
+            if "=" in x
+        )
+    except OSError:
+        return ("?", str(pid))
+    return (env.get("DATABASE_URL", ""), env.get("CLOOP_DATA_DIR", ""))
 
 
 def _all_pids() -> list[int]:
@@ -241,4 +268,15 @@ def platform_attach(url: str) -> Platform:
     REDIS_URL, or the embedded servers of CLOOP_DATA_DIR)."""
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="cloop.settings", PYTHONUNBUFFERED="1")
     env.setdefault("CLOOP_PUBLIC_URL", url.rstrip("/"))
-    return Platform(url, env)
+    import httpx
+
+    deadline = time.monotonic() + 300
+    while True:  # a platform still starting (migrations, the demo crawl) is not attached to yet
+        try:
+            if httpx.get(url.rstrip("/") + "/healthz", timeout=5).status_code == 200:
+                return Platform(url, env)
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url}/healthz did not answer 200 within 300 s")
+        time.sleep(1)

@@ -129,6 +129,7 @@ def report_write(
             "answered": stats.answered,
             "lost": stats.lost,
             "commands": dict(stats.commands),
+            "paths": dict(sorted(stats.paths.items())),
             "pg_max": pg_max(samples),
             "rss": [
                 {"process": lbl, "warmup_mib": w, "end_mib": e, "same_pid": same}

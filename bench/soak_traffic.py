@@ -66,12 +66,14 @@ QUESTIONS = [
 ]
 
 NO_FOLLOW = re.compile(r"logout|delete|erase|object|reject|extend|/act|password|history", re.I)
+ID = re.compile(r"/(\d+|[0-9a-f-]{36})/")
 HREF = re.compile(r'href="(/admin/[^"#]*)"')
 
 
 @dataclass
 class Stats:
     requests: Counter = field(default_factory=Counter)  # kind -> requests answered
+    paths: Counter = field(default_factory=Counter)  # "admin /admin/conversations/<id>/change/"
     status_5xx: Counter = field(default_factory=Counter)  # kind -> 5xx answers
     http_failures: Counter = field(default_factory=Counter)  # kind -> no answer at all
     examples: list = field(default_factory=list)  # first few failures, for the report
@@ -96,6 +98,7 @@ class Stats:
             self.note(kind, error)
             return
         self.requests[kind] += 1
+        self.paths[f"{kind} {ID.sub('/<id>/', response.request.url.path)}"] += 1
         if response.status_code >= 500:
             self.status_5xx[kind] += 1
             self.note(kind, f"{response.status_code} {response.request.url}: {response.text[:300]}")
@@ -251,16 +254,17 @@ async def admin_walker(p: Platform, stats: Stats, end: float, pause=(0.5, 2.0)) 
             if index is None or index.status_code != 200:
                 await asyncio.sleep(5)
                 continue
-            lists = sorted({u for u in _links(index.text) if u.count("/") == 4})
-            for url in lists:
+            # Every page the index links to (lists, the overview, settings, add forms); on a
+            # list page (/admin/<app>/<model>/) also a few of the objects it lists.
+            for url in sorted(set(_links(index.text)) - {"/admin/"}):
                 if time.monotonic() >= end:
                     return
                 page = await get(client, stats, "admin", url)
                 await asyncio.sleep(random.uniform(*pause))
-                if page is None or page.status_code != 200:
+                if page is None or page.status_code != 200 or url.count("/") != 4:
                     continue
-                details = [u for u in _links(page.text) if u.startswith(url) and u != url]
-                for detail in random.sample(details, min(4, len(details))):
+                details = {u for u in _links(page.text) if u.startswith(url) and u != url}
+                for detail in random.sample(sorted(details), min(4, len(details))):
                     await get(client, stats, "admin", detail)
                     await asyncio.sleep(random.uniform(*pause))
 
