@@ -253,9 +253,10 @@ def platform_start(port: int, data_dir: Path, log_path: Path) -> Platform:
 
 
 def platform_stop(proc: subprocess.Popen) -> None:
-    """Ctrl-C to the supervisor: it stops its children and the embedded servers."""
+    """SIGTERM to the supervisor (it handles it as Ctrl-C: stops its children and the embedded
+    servers). Not SIGINT: a bench started in the background inherits SIGINT ignored."""
     if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(60)
         except subprocess.TimeoutExpired:
