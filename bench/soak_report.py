@@ -152,7 +152,7 @@ def chart(path: Path, samples: list[dict], meta: dict) -> None:
     import matplotlib.pyplot as plt
 
     t = [s["t"] / 60 for s in samples]
-    fig, ax = plt.subplots(3, 2, figsize=(13, 11), sharex=True)
+    fig, ax = plt.subplots(4, 2, figsize=(13, 14), sharex=True)
     ax = ax.ravel()
     roles = sorted({r for s in samples for r in s["pg"].get("by_role", {})})
     for role in roles:
@@ -171,8 +171,14 @@ def chart(path: Path, samples: list[dict], meta: dict) -> None:
     ax[1].set_title("RSS per process (MiB)")
     ax[2].set_title("open files per process")
     ax[3].plot(t, [s["redis_clients"] for s in samples], label="Redis clients")
-    ax[3].plot(t, [s["ws_open"] for s in samples], label="WebSockets open")
-    ax[3].set_title("Redis connected clients, open WebSockets")
+    ax[3].set_title("Redis connected clients")
+    ax[6].plot(t, [s["ws_open"] for s in samples], label="open now")
+    ax[6].plot(t, [s["ws_sessions"] for s in samples], label="sessions (cumulative)")
+    ax[6].set_title("WebSockets")
+    ax[7].plot(t, [s["requests"] for s in samples], label="HTTP requests")
+    ax[7].plot(t, [s["sent"] for s in samples], label="messages sent")
+    ax[7].plot(t, [s["answered"] for s in samples], label="answers received")
+    ax[7].set_title("traffic (cumulative)")
     ax[4].plot(t, [s["ttfd_p50"] for s in samples], label="p50")
     ax[4].plot(t, [s["ttfd_p95"] for s in samples], label="p95")
     ax[4].set_title("time to first delta per 10 s window (s)")
@@ -188,7 +194,7 @@ def chart(path: Path, samples: list[dict], meta: dict) -> None:
     for a in ax:
         a.legend(fontsize=7, loc="upper left")
         a.grid(alpha=0.3)
-    for a in ax[4:]:
+    for a in ax[6:]:
         a.set_xlabel("minutes")
     fig.suptitle(f"Cloop soak, {meta['seconds'] / 60:.1f} min, scale {meta['scale']}")
     fig.tight_layout()
