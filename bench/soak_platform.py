@@ -232,6 +232,13 @@ def platform_start(port: int, data_dir: Path, log_path: Path) -> Platform:
         PYTHONUNBUFFERED="1",
     )
     data_dir.mkdir(parents=True, exist_ok=True)
+    # A second platform on the same data directory would share (and, on exit, stop) our
+    # embedded servers.
+    for pid in _all_pids():
+        if _role(_cmdline(pid)) in ("web", "worker", "beat") and _db_settings(pid)[1] == str(
+            data_dir
+        ):
+            raise RuntimeError(f"pid {pid} already runs on {data_dir}; pick another --data-dir")
     log = open(log_path, "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
         [sys.executable, "-m", "cloop.run"],
