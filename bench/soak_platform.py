@@ -220,6 +220,7 @@ def proc_stats(pid: int) -> dict | None:
 def platform_start(port: int, data_dir: Path, log_path: Path) -> Platform:
     """`make run`'s processes on PORT with their own data directory (own PostgreSQL and
     Redis), so the soak collides with no other platform on the machine."""
+    data_dir = data_dir.resolve()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     base = f"http://localhost:{port}"
     env.update(

@@ -94,6 +94,15 @@ def summary(samples: list[dict], stats: Stats, meta: dict, failures: list[str]) 
         budget = meta["budgets"].get(role, "-")
         lines.append(f"  {role:<20} {n:>4} / {budget}")
     lines.append(f"  {'total':<20} {peak_total:>4}")
+    files = {}
+    for s in samples:
+        for label, st in s["processes"].items():
+            peak = max(files.get(label, (0, 0))[0], st["open_files"])
+            files[label] = (peak, st["nofile_limit"])
+    lines.append(
+        "open files (max / limit) "
+        + ", ".join(f"{k} {n}/{lim}" for k, (n, lim) in sorted(files.items()))
+    )
     lines.append("RSS MiB (warm-up -> end):")
     for label, warm, end, same in rss_rows(samples, meta["seconds"]):
         end_s = f"{end:.0f}" if end is not None else "gone"
