@@ -53,7 +53,7 @@ class Probe:
         self.db_port, self.db_unix = _db_endpoint(self.db_url)
 
     def pg(self) -> dict:
-        """{'total': n, 'by_app': {name: n}, 'by_role': {web|worker|beat|manage|other: n}}."""
+        """{'total': n, 'by_app': {name: n}, 'by_role': {web|worker|beat|manage|unattributed: n}}."""
         rows = self.db.execute(
             "SELECT pid, coalesce(application_name, '') FROM pg_stat_activity "
             "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
@@ -69,7 +69,7 @@ class Probe:
                 role = app.removeprefix("cloop-")
             else:
                 client = owners.get(backend)
-                role = (_role(_cmdline(client)) if client else None) or "other"
+                role = (_role(_cmdline(client)) if client else None) or "unattributed"
             by_role[role] = by_role.get(role, 0) + 1
         return {"total": sum(by_app.values()), "by_app": by_app, "by_role": by_role}
 
