@@ -56,6 +56,7 @@ def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies the number of clients")
+    ap.add_argument("--admins", type=int, default=1, help="admin users walking the admin")
     ap.add_argument("--attach", metavar="URL", help="drive a platform already running at URL")
     ap.add_argument("--port", type=int, help="port of the platform we start (default: a free one)")
     ap.add_argument("--data-dir", type=Path, default=ROOT / ".cloop" / "soak")
@@ -177,7 +178,7 @@ async def soak(p: Platform, probe, args, budgets: dict) -> tuple[list, traffic.S
     gate = asyncio.Semaphore(50)  # sockets opening at once
     tasks = [asyncio.create_task(traffic.idle_socket(p, stats, gate, end)) for _ in range(n(1000))]
     tasks += [asyncio.create_task(traffic.chat_visitor(p, stats, end)) for _ in range(n(50))]
-    tasks.append(asyncio.create_task(traffic.admin_walker(p, stats, end)))
+    tasks += [asyncio.create_task(traffic.admin_walker(p, stats, end)) for _ in range(args.admins)]
     tasks += [asyncio.create_task(traffic.api_client(p, stats, end)) for _ in range(n(3))]
     tasks.append(asyncio.create_task(traffic.poller(p, stats, end, "healthz", ["/healthz"], 2)))
     static = [

@@ -55,13 +55,15 @@ class Probe:
     def pg(self) -> dict:
         """{'total': n, 'by_app': {name: n}, 'by_role': {web|worker|beat|manage|unattributed: n}}."""
         rows = self.db.execute(
-            "SELECT pid, coalesce(application_name, '') FROM pg_stat_activity "
+            "SELECT pid, coalesce(application_name, ''), state, "
+            "extract(epoch FROM now() - backend_start)::int, left(query, 80) FROM pg_stat_activity "
             "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
         ).fetchall()
         owners = self._backend_owners()
         by_app: dict[str, int] = {}
         by_role: dict[str, int] = {}
-        for backend, app in rows:
+        unattributed = []
+        for backend, app, state, age, query in rows:
             if app == APP_NAME:
                 continue
             by_app[app or "(unnamed)"] = by_app.get(app or "(unnamed)", 0) + 1
@@ -71,7 +73,16 @@ class Probe:
                 client = owners.get(backend)
                 role = (_role(_cmdline(client)) if client else None) or "unattributed"
             by_role[role] = by_role.get(role, 0) + 1
-        return {"total": sum(by_app.values()), "by_app": by_app, "by_role": by_role}
+            if role == "unattributed":
+                unattributed.append(
+                    {"backend": backend, "state": state, "age_s": age, "query": query}
+                )
+        return {
+            "total": sum(by_app.values()),
+            "by_app": by_app,
+            "by_role": by_role,
+            "unattributed": unattributed,
+        }
 
     def redis_clients(self) -> int | None:
         try:
