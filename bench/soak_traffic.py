@@ -101,7 +101,7 @@ class Stats:
         self.paths[f"{kind} {ID.sub('/<id>/', response.request.url.path)}"] += 1
         if response.status_code >= 500:
             self.status_5xx[kind] += 1
-            self.note(kind, f"{response.status_code} {response.request.url}: {response.text[:300]}")
+            self.note(kind, f"{response.status_code} {response.request.url}: {_why(response.text)}")
 
     def lost_check(self) -> None:
         now = time.monotonic()
@@ -110,6 +110,15 @@ class Stats:
                 del self.pending[cmid]
                 self.lost += 1
                 self.note("chat", f"lost message {cmid}")
+
+
+def _why(body: str) -> str:
+    """The exception of a DEBUG error page (its title and value), else the body's start."""
+    title = re.search(r"<title>\s*(.*?)\s*</title>", body, re.S)
+    value = re.search(r'<pre class="exception_value">(.*?)</pre>', body, re.S)
+    if title and value:
+        return unescape(f"{' '.join(title.group(1).split())}: {value.group(1).strip()}")
+    return body[:300]
 
 
 async def get(client: httpx.AsyncClient, stats: Stats, kind: str, url: str, **kw):
