@@ -83,7 +83,7 @@ def budgets_resolve(spec: str, from_platform: dict | None) -> tuple[dict, str]:
     return budgets, source
 
 
-async def staff_jobs(p: Platform, stats: traffic.Stats, end: float, scale: float) -> None:
+async def staff_jobs(p: Platform, stats: traffic.Stats, end: float) -> None:
     """Every minute a GDPR export + erase of a visitor the soak creates; every 5 minutes a
     queued crawl of the demo site."""
     next_crawl = time.monotonic()  # the first at once: its imports belong to the warm-up
@@ -128,24 +128,13 @@ async def gdpr_round(p: Platform, stats: traffic.Stats) -> None:
             stats.note("command", f"gdpr {action}: exit {code}: {err.strip()[-400:]}")
 
 
-def sample(p: Platform, probe, stats: traffic.Stats, t0: float) -> dict:
+def counters(stats: traffic.Stats, t0: float) -> dict:
+    """The clients' side of a sample; runs on the event loop (it resets the window)."""
     ttfd = sorted(stats.window_ttfd)
     stats.window_ttfd = []
     stats.lost_check()
-    procs = {}
-    for label, pid in p.processes().items():
-        st = proc_stats(pid)
-        if st:
-            procs[label] = st
-    try:
-        pg = probe.pg()
-    except Exception as exc:  # noqa: BLE001 - recorded; the probe's connection may have dropped
-        pg = {"error": f"{type(exc).__name__}: {exc}"}
     return {
         "t": round(time.monotonic() - t0, 1),
-        "pg": pg,
-        "redis_clients": probe.redis_clients(),
-        "processes": procs,
         "requests": sum(stats.requests.values()),
         "http_5xx": sum(stats.status_5xx.values()),
         "http_failures": sum(stats.http_failures.values()),
@@ -159,6 +148,20 @@ def sample(p: Platform, probe, stats: traffic.Stats, t0: float) -> dict:
         "ttfd_p50": _pct(ttfd, 50),
         "ttfd_p95": _pct(ttfd, 95),
     }
+
+
+def resources(p: Platform, probe) -> dict:
+    """The platform's side of a sample (blocking reads: run it in a thread)."""
+    procs = {}
+    for label, pid in p.processes().items():
+        st = proc_stats(pid)
+        if st:
+            procs[label] = st
+    try:
+        pg = probe.pg()
+    except Exception as exc:  # noqa: BLE001 - recorded; the probe's connection may have dropped
+        pg = {"error": f"{type(exc).__name__}: {exc}"}
+    return {"pg": pg, "redis_clients": probe.redis_clients(), "processes": procs}
 
 
 def _pct(values: list[float], p: float) -> float | None:
@@ -189,11 +192,11 @@ async def soak(p: Platform, probe, args, budgets: dict) -> tuple[list, traffic.S
         "/demo/pricing/",
     ]
     tasks.append(asyncio.create_task(traffic.poller(p, stats, end, "static", static, 1)))
-    tasks.append(asyncio.create_task(staff_jobs(p, stats, end, args.scale)))
+    tasks.append(asyncio.create_task(staff_jobs(p, stats, end)))
     samples = []
     while time.monotonic() < end:
         await asyncio.sleep(min(SAMPLE_EVERY, max(0.0, end - time.monotonic())))
-        s = await asyncio.to_thread(sample, p, probe, stats, t0)
+        s = counters(stats, t0) | await asyncio.to_thread(resources, p, probe)
         samples.append(s)
         _progress(s, budgets)
     # Let the questions in flight finish (or become lost) before the last count.
