@@ -276,14 +276,11 @@ async def run(p: Platform, args) -> int:
 
 
 def _budgets_platform(p: Platform):
-    """cloop.db.connection_budgets() read in a child with the platform's settings."""
+    """cloop.db.connection_budgets() read in a child with the platform's environment (pool
+    sizes come from CLOOP_DB_POOL_MAX); None when the platform has no such function."""
     import subprocess
 
-    code = (
-        "import django, json; django.setup()\n"
-        "from cloop.db import connection_budgets\n"
-        "print(json.dumps(connection_budgets()))"
-    )
+    code = "import json\nfrom cloop.db import connection_budgets\nprint(json.dumps(connection_budgets()))"
     r = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=p.env, capture_output=True, text=True
     )
