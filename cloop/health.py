@@ -1,4 +1,8 @@
-"""GET /healthz: is the database and the broker answering? JSON, 200 or 503."""
+"""GET /healthz: is the database and the broker answering? JSON, 200 or 503.
+
+`database` is "ok", "busy" (every pooled connection of this process is in use: the server
+answers, the process is saturated; still 200) or "error: ...".
+"""
 
 import time
 
@@ -8,14 +12,27 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
+from psycopg_pool import PoolTimeout
+
+DATABASE_TIMEOUT = 3.0
 
 
 def _check_database() -> str:
+    pool = connection.pool
+    pool.open()  # Django opens it lazily, on the process's first connection
     try:
-        with connection.cursor() as cur:
-            cur.execute("SELECT 1")
-            cur.fetchone()
+        # Straight from the connection pool with a short wait: a probe must answer quickly when
+        # the server is down, and it needs no schema.
+        with pool.connection(timeout=DATABASE_TIMEOUT) as conn:
+            conn.execute("SELECT 1").fetchone()
         return "ok"
+    except PoolTimeout:
+        # Every connection of the budget is open and lent out: the database answers, this
+        # process is just busy. Fewer open connections than the budget means new ones fail.
+        stats = pool.get_stats()
+        if stats.get("pool_size", 0) >= pool.max_size:
+            return "busy"
+        return "error: PoolTimeout"
     except Exception as exc:  # noqa: BLE001 - any failure means "down"
         return f"error: {type(exc).__name__}"
 
@@ -35,7 +52,7 @@ def _check_broker() -> str:
 def healthz(request):
     started = time.monotonic()
     checks = {"database": _check_database(), "broker": _check_broker()}
-    ok = all(v == "ok" for v in checks.values())
+    ok = all(v in ("ok", "busy") for v in checks.values())
     body = {
         "status": "ok" if ok else "error",
         **checks,

@@ -12,6 +12,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from cloop import db
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -58,10 +60,23 @@ else:
     DATABASE_URL = embedded.postgres_uri()
     EMBEDDED_DATABASE = True
 
+# Connections: a psycopg pool per process, never persistent per-thread connections (they leak
+# under ASGI, where every request runs on a thread of its own); see cloop/db.py. Each process
+# names itself in pg_stat_activity and holds at most CLOOP_DB_POOL_MAX connections.
+CLOOP_PROCESS = db.process_name()
+CLOOP_DB_POOL_MAX = db.pool_max(CLOOP_PROCESS)
+# The web process's thread pools for chat writes and retrieval (conversations/threads.py);
+# each thread borrows a pooled connection per call, so together they stay under the budget.
+CLOOP_CHAT_DB_THREADS = int(os.environ.get("CLOOP_CHAT_DB_THREADS", "4"))
+CLOOP_SEARCH_THREADS = int(os.environ.get("CLOOP_SEARCH_THREADS", "4"))
 DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    # CONN_MAX_AGE must be 0 with a pool: closing a connection returns it to the pool.
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
 }
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+DATABASES["default"].setdefault("OPTIONS", {}).update(
+    application_name=CLOOP_PROCESS, pool=db.pool_options(CLOOP_PROCESS)
+)
 # Parallel helpers / CI jobs sharing one server pick distinct test databases.
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("CLOOP_TEST_DB", "test_cloop")}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
@@ -120,9 +135,10 @@ INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_
 MIDDLEWARE = [
     # First: /healthz must answer (503) even when the tenant lookup cannot reach the database.
     "cloop.health.HealthzMiddleware",
-    "tenants.middleware.SiteTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before the tenant lookup: static files are served without touching the database.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tenants.middleware.SiteTenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -304,3 +320,12 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
     },
 }
+
+# --- crawler: runs whose worker died -------------------------------------------------------
+# A running crawl with no heartbeat for this long, while nobody holds the site's crawl lock,
+# lost its worker; beat's crawl-stale check queues it again to resume (crawler/runs.py).
+CLOOP_CRAWL_STALE_SECONDS = int(os.environ.get("CLOOP_CRAWL_STALE_SECONDS", "300"))
+CELERY_BEAT_SCHEDULE["crawl-stale-check"] = {"task": "crawler.crawl_stale", "schedule": 300}
+
+# --- summary e-mails: per-site cap (the per-address cap is fixed, conversations/limits.py) -----
+CLOOP_SUMMARY_SITE_HOURLY = int(os.environ.get("CLOOP_SUMMARY_SITE_HOURLY", "60"))

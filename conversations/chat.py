@@ -130,9 +130,13 @@ def question_store(
 
     `conversation_id` must come from server state for this visitor (`chat_resume` or an
     earlier call), never from the client. This is the hot path of every chat message: one
-    transaction of three statements (upsert visitor, optional new conversation, insert
-    message with ON CONFLICT on the idempotency key), because every statement waits on the
-    process's single DB thread.
+    transaction of a few statements (upsert visitor, the visitor's conversation when none is
+    given, insert message with ON CONFLICT on the idempotency key).
+
+    Safe under concurrency: the visitor upsert locks the visitor's row until commit, so the
+    same visitor's first messages on several sockets at once are stored one after another;
+    the later ones find the conversation the first one opened, and the same
+    `client_message_id` is stored once (the unique constraint; the others get `duplicate`).
     """
     now = timezone.now()
     with tenant_context(site):
@@ -143,7 +147,7 @@ def question_store(
                         return StoredQuestion(conversation_id=None, message_id=None, stored=False)
                     conv_id = conversation_id
                     if conv_id is None:
-                        conv_id = _conversation_start(visitor_id, page_url, now)
+                        conv_id = _conversation_open(visitor_id, page_url, now)
                     msg_id = _message_insert(conv_id, text, client_message_id, now)
                     if msg_id is None:
                         existing = Message.objects.get(
@@ -153,7 +157,8 @@ def question_store(
                     return StoredQuestion(conversation_id=conv_id, message_id=msg_id, stored=True)
             except IntegrityError:
                 # The conversation was erased meanwhile (forget in another tab, an erasure
-                # request): the whole transaction rolled back; start a new conversation.
+                # request): the whole transaction rolled back; continue in the visitor's
+                # latest remaining conversation, or a new one.
                 if attempt or conversation_id is None:
                     raise
                 conversation_id = None
@@ -175,7 +180,20 @@ def _visitor_touch(visitor_id: uuid.UUID, now) -> bool:
         return bool(cur.fetchone()[0])
 
 
-def _conversation_start(visitor_id: uuid.UUID, page_url: str, now) -> int:
+def _conversation_open(visitor_id: uuid.UUID, page_url: str, now) -> int:
+    """The visitor's latest conversation, or a new one.
+
+    Precondition: the visitor's row is locked by this transaction (`_visitor_touch`), so two
+    sockets of one visitor sending their first message at once open one conversation.
+    """
+    latest = (
+        Conversation.objects.filter(visitor_id=visitor_id)
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if latest is not None:
+        return latest
     return Conversation.objects.create(
         visitor_id=visitor_id,
         start_page_url=page_url_clean(page_url),
@@ -226,6 +244,11 @@ class StoredAnswer:
     message_id: int | None
     phase: str
     ask_email: bool
+    # Another socket stored the answer to this question first: `reply` is that answer.
+    duplicate: bool = False
+    reply: dict | None = None
+    # The conversation or the question was erased meanwhile: nothing was stored.
+    erased: bool = False
 
 
 def answer_store(
@@ -245,6 +268,13 @@ def answer_store(
     `result` is an AnswerResult. `ask_email` is true when this answer moved the conversation
     into requesting_contact and the visitor has not left an e-mail. For an objected visitor
     (`conversation_id` None) nothing is stored and the phase is only computed.
+
+    The transaction first locks the conversation row (FOR NO KEY UPDATE, which an erasure's
+    FOR UPDATE waits for, see `privacy.subject_erase`) and checks the question is still there:
+    - erased meanwhile (forget, an erasure request): nothing is stored, `erased` is true;
+    - already answered (the same message sent on two sockets at once): nothing is stored,
+      `duplicate` is true and `reply` is the stored answer. A question has at most one
+      successful answer (constraint `message_one_answer`).
     """
     answered = answered_before + (0 if (result.refused or result.error) else 1)
     new_phase = current_phase
@@ -263,6 +293,30 @@ def answer_store(
         return StoredAnswer(message_id=None, phase=new_phase, ask_email=ask_email)
     now = timezone.now()
     with tenant_context(site), transaction.atomic():
+        gone = StoredAnswer(message_id=None, phase=current_phase, ask_email=False, erased=True)
+        conv = (
+            Conversation.objects.select_for_update(no_key=True)
+            .filter(pk=conversation_id)
+            .values_list("phase", flat=True)
+            .first()
+        )
+        if conv is None:
+            return gone
+        if reply_to_id is not None:
+            question = Message.objects.filter(pk=reply_to_id, conversation_id=conversation_id)
+            if not question.exists():
+                return gone
+            answered_already = (
+                Message.objects.filter(reply_to_id=reply_to_id, error="").order_by("id").first()
+            )
+            if answered_already is not None:
+                return StoredAnswer(
+                    message_id=answered_already.pk,
+                    phase=conv,
+                    ask_email=False,
+                    duplicate=True,
+                    reply=message_as_dict(answered_already),
+                )
         msg = Message.objects.create(
             conversation_id=conversation_id,
             role=Message.Role.ASSISTANT,

@@ -5,16 +5,17 @@ Preconditions: inside the site's schema (`tenant_context(site)` or a request on 
 
 from __future__ import annotations
 
+from crawler.runs import CrawlBusy
 
-class CrawlBusy(Exception):
-    """A crawl of this site is already queued or running."""
+__all__ = ["CrawlBusy", "crawl_start"]
 
 
 def crawl_start(site):
-    """Queue a crawl run of `site`; returns the CrawlRun row the worker will fill in."""
+    """Queue a crawl run of `site`; returns the CrawlRun row the worker will fill in.
+
+    Raises CrawlBusy when the site already has a queued or running crawl (the database
+    allows one; crawler.tasks.crawl_queue is the one function that queues).
+    """
     from crawler import tasks
 
-    busy = tasks.crawl_busy()
-    if busy is not None:
-        raise CrawlBusy(f"crawl run {busy.pk} is already {busy.status}")
     return tasks.crawl_queue(site, trigger="api")

@@ -57,13 +57,17 @@ def lead_save(
     must be exactly True (anything else counts as not given). With it the wording shown
     (`consent_text`), the time and how it was obtained (`source`) are stored. A later save
     without the tick does not withdraw an earlier consent (withdrawal is its own act).
-    Objected visitors' addresses are not stored (LeadError "objected").
+    Objected visitors' addresses are not stored (LeadError "objected"). Concurrent saves of
+    one visitor run one after another (the visitor's row is locked until commit).
     """
     email = email_clean(email)
     consent = marketing_consent is True
     now = timezone.now()
     with tenant_context(site), transaction.atomic():
-        visitor, _ = Visitor.objects.get_or_create(pk=visitor_id)
+        Visitor.objects.get_or_create(pk=visitor_id)
+        # Locked until commit: the same address sent on several sockets at once makes one
+        # lead (each save sees the one before it).
+        visitor = Visitor.objects.select_for_update().get(pk=visitor_id)
         if visitor.objected:
             raise LeadError(
                 "objected", "You have objected to processing; your e-mail was not stored."
@@ -97,3 +101,22 @@ def lead_latest_email(site, visitor_id: uuid.UUID) -> str | None:
             .values_list("email", flat=True)
             .first()
         )
+
+
+def summary_address(
+    site, *, visitor_id: uuid.UUID, conversation_id: int | None, email
+) -> str | None:
+    """Where a summary goes: `email` if given (saved as a lead with source summary, no
+    marketing consent; LeadError if invalid or the visitor objected), else the address this
+    visitor left last on this site, or None. Same preconditions as `lead_save`."""
+    if email is None:
+        return lead_latest_email(site, visitor_id)
+    lead_save(
+        site,
+        visitor_id=visitor_id,
+        conversation_id=conversation_id,
+        email=email,
+        marketing_consent=False,
+        source=Lead.Source.SUMMARY,
+    )
+    return email_clean(email)

@@ -9,19 +9,40 @@ connection limit still holds) so a Redis restart does not take every chat down.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import time
+import uuid
 import weakref
 from collections import deque
 
 import redis.asyncio as aioredis
 from django.conf import settings
-from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 log = logging.getLogger(__name__)
 
 MESSAGES_PER_MINUTE = 20
 WINDOW_SECONDS = 60
+# Summary e-mails go to an address the visitor types: whoever asks, one address receives at
+# most this many per site in a sliding day, and a site sends at most
+# CLOOP_SUMMARY_SITE_HOURLY per clock hour.
+SUMMARIES_PER_ADDRESS = 3
+SUMMARY_ADDRESS_SECONDS = 24 * 3600
+SUMMARY_SITE_HOURLY = 60
+# How long one socket may hold the answering of a stored question (longer than any answer).
+ANSWER_CLAIM_SECONDS = 300
+
+
+class LimitUnavailable(RuntimeError):
+    """The limit store (Redis) could not be reached and the limit must not fail open."""
+
+
+# The clocks of every limit here, read at call time: tests replace them (monkeypatch) to make
+# a window's verdict independent of how fast the machine runs. `clock` is wall time (fixed
+# windows shared through Redis by every process); `monotonic` is per-process (SlidingWindow).
+clock = time.time
+monotonic = time.monotonic
 
 # One client per event loop: a redis.asyncio connection belongs to the loop that opened it.
 _clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -46,7 +67,7 @@ class SlidingWindow:
 
     def hit(self, now: float | None = None) -> float:
         """Record an event; return 0 if allowed, else the seconds until one would be."""
-        now = time.monotonic() if now is None else now
+        now = monotonic() if now is None else now
         while self.events and now - self.events[0] >= self.window:
             self.events.popleft()
         if len(self.events) >= self.limit:
@@ -67,7 +88,8 @@ async def visitor_rate_hit(
 
     A fixed window of `window` seconds across all the visitor's connections (tabs) to the site.
     """
-    bucket = int(time.time() // window)
+    now = clock()
+    bucket = int(now // window)
     key = f"cloop:rl:visitor:{kind}:{schema}:{visitor_id}:{bucket}"
     try:
         pipe = _redis().pipeline()
@@ -78,7 +100,7 @@ async def visitor_rate_hit(
         log.warning("rate limit store unavailable: %s", type(exc).__name__)
         return 0
     if count > limit:
-        return int(window - time.time() % window) + 1
+        return int(window - now % window) + 1
     return 0
 
 
@@ -86,7 +108,8 @@ async def daily_quota_hit(schema: str, quota: int) -> bool:
     """Count one visitor message against the site's daily quota; True if it is exceeded."""
     if quota <= 0:
         return True
-    key = f"cloop:quota:{schema}:{timezone.now():%Y%m%d}"
+    day = datetime.datetime.fromtimestamp(clock(), tz=datetime.UTC)
+    key = f"cloop:quota:{schema}:{day:%Y%m%d}"
     try:
         pipe = _redis().pipeline()
         pipe.incr(key)
@@ -96,3 +119,95 @@ async def daily_quota_hit(schema: str, quota: int) -> bool:
         log.warning("quota store unavailable: %s", type(exc).__name__)
         return False
     return count > quota
+
+
+def _address_digest(email: str) -> str:
+    """Keyed HMAC of an address (SECRET_KEY): Redis holds this, never the address."""
+    return salted_hmac(
+        "cloop.limits.summary_to", email.strip().lower(), algorithm="sha256"
+    ).hexdigest()
+
+
+# KEYS: the address's sliding log (sorted set of send times), the site's hourly counter.
+# ARGV: now, address window, address limit, site limit, site window, a unique member.
+# Returns {0, 0} (counted), {1, oldest send time} (address full), {2, 0} (site full).
+_SUMMARY_HIT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  return {1, redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]}
+end
+if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[4]) then
+  return {2, 0}
+end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[6])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return {0, 0}
+"""
+
+
+async def summary_rate_hit(schema: str, email: str) -> int:
+    """Count one summary e-mail to `email` from this site; return seconds to wait (0 = allowed).
+
+    At most SUMMARIES_PER_ADDRESS per address per site in any SUMMARY_ADDRESS_SECONDS (a
+    sliding log), whatever visitor or connection asks, and at most CLOOP_SUMMARY_SITE_HOURLY
+    per site per clock hour; one atomic script checks both and counts only an allowed send.
+    Redis keys hold a keyed HMAC of the address, never the address. Fails closed: raises
+    LimitUnavailable when Redis is unreachable (the e-mail could not be queued either).
+    """
+    now = clock()
+    site_limit = int(getattr(settings, "CLOOP_SUMMARY_SITE_HOURLY", SUMMARY_SITE_HOURLY))
+    address_key = f"cloop:rl:summary:to:{schema}:{_address_digest(email)}"
+    site_key = f"cloop:rl:summary:site:{schema}:{int(now // 3600)}"
+    try:
+        verdict, oldest = await _redis().eval(
+            _SUMMARY_HIT,
+            2,
+            address_key,
+            site_key,
+            repr(now),
+            SUMMARY_ADDRESS_SECONDS,
+            SUMMARIES_PER_ADDRESS,
+            site_limit,
+            3600 + 60,
+            uuid.uuid4().hex,
+        )
+    except Exception as exc:
+        log.warning("summary limit store unavailable: %s", type(exc).__name__)
+        raise LimitUnavailable from exc
+    if verdict == 1:
+        return max(1, int(float(oldest) + SUMMARY_ADDRESS_SECONDS - now) + 1)
+    if verdict == 2:
+        return int(3600 - now % 3600) + 1
+    return 0
+
+
+def _claim_key(schema: str, message_id: int) -> str:
+    return f"cloop:answering:{schema}:{message_id}"
+
+
+async def answer_claim(schema: str, message_id: int) -> bool:
+    """Claim the answering of a stored question; False if another socket is answering it.
+
+    The same message sent on several sockets at once is stored once; only the claimant asks
+    the model. The claim ends with `answer_release`, or after ANSWER_CLAIM_SECONDS if its
+    process died. Fails open without Redis: the constraint `message_one_answer` still keeps
+    one answer (`chat.answer_store`).
+    """
+    try:
+        got = await _redis().set(
+            _claim_key(schema, message_id), "1", nx=True, ex=ANSWER_CLAIM_SECONDS
+        )
+    except Exception as exc:  # noqa: BLE001 - fail open, see the docstring
+        log.warning("answer claim store unavailable: %s", type(exc).__name__)
+        return True
+    return bool(got)
+
+
+async def answer_release(schema: str, message_id: int) -> None:
+    """End a claim taken by `answer_claim` (a lost release only delays a resend's answer)."""
+    try:
+        await _redis().delete(_claim_key(schema, message_id))
+    except Exception as exc:  # noqa: BLE001 - the claim expires by itself
+        log.warning("answer claim store unavailable: %s", type(exc).__name__)

@@ -135,7 +135,14 @@ class Message(models.Model):
                 fields=["conversation", "client_message_id"],
                 condition=Q(client_message_id__isnull=False),
                 name="message_unique_client_id",
-            )
+            ),
+            # A question has at most one successful answer, however many sockets answered it
+            # at once (failures are kept apart: a resend after one is answered again).
+            models.UniqueConstraint(
+                fields=["reply_to"],
+                condition=Q(reply_to__isnull=False, error=""),
+                name="message_one_answer",
+            ),
         ]
         indexes = [models.Index(fields=["conversation", "created_at"], name="msg_conv_time")]
 

@@ -65,6 +65,15 @@ def subject_erase(
     """
     subject = subject_resolve(email, visitor_id, widen=widen)
     with transaction.atomic():
+        # Lock before reading: a chat answer being stored (`chat.answer_store` holds its
+        # conversation row) commits first and is erased here, or waits and then finds its
+        # conversation gone and stores nothing. No answer outlives the erasure.
+        list(Visitor.objects.select_for_update().filter(id__in=subject.visitor_ids).values("id"))
+        list(
+            Conversation.objects.select_for_update()
+            .filter(visitor_id__in=subject.visitor_ids)
+            .values("id")
+        )
         counts = {
             "visitors": 0,
             "conversations": Conversation.objects.filter(

@@ -16,19 +16,26 @@ class DeltaBatcher:
     buffer and sends under one lock, and `close()` flushes the rest before the `answer`.
     """
 
-    def __init__(self, send: Callable[[dict], Awaitable[None]], cmid, interval: float = 0.04):
+    def __init__(
+        self,
+        send: Callable[[dict], Awaitable[None]],
+        cmid,
+        interval: float = 0.04,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.send = send
         self.cmid = cmid
         self.interval = interval
+        self.clock = clock  # injectable: tests decide what "fast" and "slow" pieces are
         self.buffer: list[str] = []
         self.lock = asyncio.Lock()
-        self.last_flush = 0.0
+        self.last_flush = float("-inf")  # nothing sent yet: the first piece goes at once
         self.timer: asyncio.TimerHandle | None = None
         self.pending: set[asyncio.Task] = set()
 
     async def add(self, piece: str) -> None:
         self.buffer.append(piece)
-        wait = self.last_flush + self.interval - time.monotonic()
+        wait = self.last_flush + self.interval - self.clock()
         if wait <= 0:
             await self.flush()
         elif self.timer is None:
@@ -45,7 +52,7 @@ class DeltaBatcher:
             if not self.buffer:
                 return
             text, self.buffer = "".join(self.buffer), []
-            self.last_flush = time.monotonic()
+            self.last_flush = self.clock()
             await self.send({"type": "delta", "text": text, "client_message_id": self.cmid})
 
     async def close(self) -> None:

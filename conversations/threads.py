@@ -3,10 +3,10 @@
 Channels' `database_sync_to_async` sends every DB call of a process to one thread, so a burst
 of chats queues there (each chat write waits for a commit's fsync). The chat's DB units are
 self-contained (each enters `tenant_context(site)` and its own transaction), so they can run
-in a pool instead; each pool thread keeps its own connection (closed and reopened per
-CONN_MAX_AGE by `close_old_connections`; closed after every call under tests, so no thread
-holds a connection to the test database when it is dropped). Retrieval has a pool of its own
-so a search never waits behind writes.
+in a pool instead. A thread borrows a PostgreSQL connection from the process's connection pool
+(cloop/db.py) for one call and returns it afterwards, so these threads never hold connections
+while idle and the process stays within its connection budget. Retrieval has a thread pool of
+its own so a search never waits behind writes.
 """
 
 from __future__ import annotations
@@ -18,25 +18,24 @@ from typing import ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-CHAT_DB_THREADS = int(getattr(settings, "CLOOP_CHAT_DB_THREADS", 4))
-SEARCH_THREADS = int(getattr(settings, "CLOOP_SEARCH_THREADS", 4))
+CHAT_DB_THREADS = settings.CLOOP_CHAT_DB_THREADS
+SEARCH_THREADS = settings.CLOOP_SEARCH_THREADS
 
 chat_db_pool = ThreadPoolExecutor(max_workers=CHAT_DB_THREADS, thread_name_prefix="cloop-chat-db")
 search_pool = ThreadPoolExecutor(max_workers=SEARCH_THREADS, thread_name_prefix="cloop-search")
 
 
 def _with_connection(fn, *args, **kwargs):
-    close_old_connections()
     try:
         return fn(*args, **kwargs)
     finally:
-        if settings.TESTING:
-            connection.close()
+        # Back to the connection pool: an idle thread holds no connection.
+        connection.close()
 
 
 def in_pool(pool: ThreadPoolExecutor, fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:

@@ -157,6 +157,7 @@ class CrawlRunAdmin(SiteSchemaOnly):
         "error",
         "notes",
         "skipped_by_reason",
+        "traps_by_rule",
         "skipped_report",
     )
     readonly_fields = fields
@@ -171,6 +172,13 @@ class CrawlRunAdmin(SiteSchemaOnly):
     @admin.display(description="not indexed, by reason")
     def skipped_by_reason(self, obj):
         counts = Counter(e.get("reason", "") for e in obj.skipped or [])
+        if not counts:
+            return "—"
+        return ", ".join(f"{r}: {n}" for r, n in counts.most_common())
+
+    @admin.display(description="URL traps, by rule")
+    def traps_by_rule(self, obj):
+        counts = Counter(obj.traps or {})
         if not counts:
             return "—"
         return ", ".join(f"{r}: {n}" for r, n in counts.most_common())
@@ -194,15 +202,15 @@ class CrawlRunAdmin(SiteSchemaOnly):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_view_permission(request):
             return HttpResponseRedirect(reverse("admin:index"))
-        from crawler.tasks import crawl_busy, crawl_queue
+        from crawler.runs import CrawlBusy
+        from crawler.tasks import crawl_queue
 
-        busy = crawl_busy()
-        if busy is not None:
-            self.message_user(
-                request, f"Crawl {busy.pk} is already {busy.status}.", messages.WARNING
-            )
-        else:
+        try:
             run = crawl_queue(connection.tenant, trigger="admin")
+        except CrawlBusy as busy:
+            level = messages.SUCCESS if busy.revived else messages.WARNING
+            self.message_user(request, f"{str(busy).capitalize()}.", level)
+        else:
             self.message_user(request, f"Crawl {run.pk} queued.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:crawler_crawlrun_changelist"))
 

@@ -12,6 +12,7 @@ import codecs
 import email.utils
 import gzip
 import io
+import logging
 import re
 import time
 import zlib
@@ -25,6 +26,8 @@ from protego import Protego
 from crawler import reasons
 from crawler.ssrf import BlockedAddress, CheckedBackend
 from crawler.urls import BadURL, normalise_url
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = "CloopBot/1.0 (+https://cloop.example/bot)"
 ROBOTS_AGENT = "CloopBot"
@@ -264,7 +267,8 @@ def gunzip_capped(data: bytes, cap: int = SITEMAP_MAX_BYTES) -> bytes | None:
 @dataclass
 class Robots:
     parser: Protego | None
-    # RFC 9309: unreachable (5xx, network error) means everything is disallowed.
+    # RFC 9309's conservative reading: unreachable (5xx, network error) or unreadable (the
+    # parser fails on it) means everything is disallowed; `detail` says which.
     disallow_all: bool = False
     # The host's address is refused by the SSRF guard: nothing on it is fetched.
     blocked: bool = False
@@ -278,8 +282,8 @@ class Robots:
             return True
         try:
             return self.parser.can_fetch(url, ROBOTS_AGENT)
-        except Exception:  # noqa: BLE001 - a broken robots.txt must not crash the crawl
-            return True
+        except Exception:  # noqa: BLE001 - rules we cannot apply forbid, never allow
+            return False
 
     def crawl_delay(self) -> float:
         if self.parser is None:
@@ -291,11 +295,30 @@ class Robots:
         return min(float(d or 0.0), 60.0)
 
 
-def robots_parse(text: str) -> Protego | None:
+class RobotsUnparseable(ValueError):
+    """The robots.txt parser failed on the file: its rules cannot be known."""
+
+
+def robots_decode(body: bytes) -> str:
+    """robots.txt bytes to text. RFC 9309 requires UTF-8; a byte-order mark is dropped (it
+    would hide the first line's directive) and UTF-16 with a BOM is read as such. Other
+    undecodable bytes become lone surrogates, on which the parser fails where they matter
+    (in a rule) instead of silently turning the rule into one that matches nothing.
+    """
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return body.decode("utf-16", "replace")
+    return body.removeprefix(codecs.BOM_UTF8).decode("utf-8", "surrogateescape")
+
+
+def robots_parse(text: str) -> Protego:
+    """Parse robots.txt; raises RobotsUnparseable when the parser fails on it."""
     try:
-        return Protego.parse(text)
-    except Exception:  # noqa: BLE001 - garbage robots.txt: treat as no rules
-        return None
+        parser = Protego.parse(text)
+        # The parser compiles a rule set lazily: apply it once so a failure shows here.
+        parser.can_fetch("/", ROBOTS_AGENT)
+    except Exception as exc:  # noqa: BLE001 - any failure of the parser means "unreadable"
+        raise RobotsUnparseable(f"{type(exc).__name__}: {exc}"[:200]) from exc
+    return parser
 
 
 async def robots_fetch(fetcher: Fetcher, origin: str) -> Robots:
@@ -318,23 +341,35 @@ async def robots_fetch(fetcher: Fetcher, origin: str) -> Robots:
     if r.reason == reasons.BLOCKED:
         return Robots(None, disallow_all=True, blocked=True, detail=r.detail)
     if r.reason == reasons.ERROR or r.status >= 500:
+        why = r.status if r.status >= 500 else r.detail
         return Robots(
-            None, disallow_all=True, detail=f"robots.txt unreachable ({r.detail or r.status})"
+            None, disallow_all=True, detail=f"robots.txt unreachable ({why}): disallow all"
         )
     if 400 <= r.status < 500:
         return Robots(None)  # RFC 9309: unavailable (4xx) means no restrictions
-    body = r.body[:ROBOTS_MAX_BYTES]
-    text = body.decode("utf-8", "replace")
+    text = robots_decode(r.body[:ROBOTS_MAX_BYTES])
     if "<html" in text[:1000].lower():
         return Robots(None, detail="robots.txt is an HTML page: allow all")
-    parser = robots_parse(text)
-    sitemaps = []
-    if parser is not None:
-        try:
-            sitemaps = list(parser.sitemaps)
-        except Exception:  # noqa: BLE001
-            sitemaps = []
+    try:
+        parser = robots_parse(text)
+    except RobotsUnparseable as exc:
+        log.info("robots.txt of %s could not be parsed: %s", origin, exc)
+        return Robots(
+            None, disallow_all=True, detail="robots.txt could not be parsed: disallow all"
+        )
+    try:
+        sitemaps = [sm for sm in parser.sitemaps if _utf8(sm)]
+    except Exception:  # noqa: BLE001
+        sitemaps = []
     return Robots(parser, sitemaps=sitemaps)
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes (lone surrogates, see robots_decode)
+        return False
+    return True
 
 
 # --- sitemaps -----------------------------------------------------------------------------

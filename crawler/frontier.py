@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import fnmatch
 import queue
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,16 +27,10 @@ from crawler.fetch import (
     robots_fetch,
     sitemap_parse,
 )
+from crawler.traps import TrapGuard, TrapLimits
 from crawler.urls import BadURL, dedupe_key, normalise_url, url_host
 
-MAX_URL_LENGTH = 1000
-MAX_PATH_DEPTH = 15
-MAX_QUERY_PARAMS = 6
-# At most this many URLs share one shape (digits and query values blanked): a calendar or
-# an endless faceted listing cannot eat the page budget.
-MAX_PER_TEMPLATE = 200
 MAX_SITEMAPS = 50
-DIGITS_RE = re.compile(r"\d+")
 
 
 @dataclass
@@ -59,6 +52,9 @@ class Plan:
     resume_links: list[str] = field(default_factory=list)
     resuming: bool = False
     use_sitemaps: bool = True
+    traps: TrapLimits = field(default_factory=TrapLimits)
+    # The URL-trap counters of the interrupted run (TrapGuard.state()).
+    trap_state: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -105,12 +101,6 @@ def prepare_html(f: Fetched) -> tuple:
     return ("html", ex, list(links), bad)
 
 
-def url_template(url: str) -> str:
-    p = urlsplit(url)
-    keys = sorted(k.split("=")[0] for k in p.query.split("&") if k)
-    return f"{p.netloc}{DIGITS_RE.sub('0', p.path)}?{'&'.join(keys)}"
-
-
 def _pattern_match(path: str, patterns: list[str]) -> bool:
     return any(
         fnmatch.fnmatchcase(path, p) or path.startswith(p.rstrip("*")) and p.endswith("*")
@@ -127,7 +117,7 @@ class Frontier:
         self.lock = threading.Lock()
         self.todo: dict[str, None] = {}  # scheduled, not yet processed by the caller
         self.seen: set[str] = set(dedupe_key(u) for u in plan.resume_done)
-        self.templates: dict[str, int] = {}
+        self.traps = TrapGuard(plan.traps, plan.trap_state)
         self.scheduled = plan.already_scheduled
         self.budget_hit = False
         self.robots: dict[str, Robots] = {}
@@ -183,6 +173,8 @@ class Frontier:
             return {
                 "todo": list(self.todo),
                 "done": sorted(self.seen - set(map(dedupe_key, self.todo))),
+                # Counted on the loop thread; a copy under the lock is consistent with todo.
+                "traps": self.traps.state(),
             }
 
     def _call(self, fn, *args):
@@ -263,20 +255,17 @@ class Frontier:
         self._queue.put_nowait(Outcome(url=url, reason=reason, detail=detail, scheduled_url=url))
 
     def check_rules(self, url: str) -> tuple[str, str]:
-        """('', '') if `url` may be crawled, else (reason, detail). Robots is checked later."""
+        """('', '') if `url` may be crawled, else (reason, detail). Robots is checked later.
+
+        A URL trap's detail starts with the rule's name (crawler.traps.RULES) and a colon.
+        """
         host = url_host(url)
         if host not in self.plan.allowed_hosts:
             return reasons.OFF_SITE, host
-        if len(url) > MAX_URL_LENGTH:
-            return reasons.EXCLUDED, "URL trap: URL too long"
+        rule, detail = self.traps.rule_for(url)
+        if rule:
+            return reasons.TRAP, f"{rule}: {detail}"
         parts = urlsplit(url)
-        segs = [s for s in parts.path.split("/") if s]
-        if len(segs) > MAX_PATH_DEPTH:
-            return reasons.EXCLUDED, "URL trap: path too deep"
-        if any(segs.count(s) >= 3 for s in set(segs)):
-            return reasons.EXCLUDED, "URL trap: repeating path segments"
-        if parts.query.count("&") + 1 > MAX_QUERY_PARAMS and parts.query:
-            return reasons.EXCLUDED, "URL trap: too many query parameters"
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         if self.plan.include and not _pattern_match(target, self.plan.include):
             return reasons.EXCLUDED, "not in the include patterns"
@@ -304,12 +293,12 @@ class Frontier:
             return
         self._seen_add(key)
         reason, detail = self.check_rules(url)
-        if not reason:
-            tpl = url_template(url)
-            n = self.templates.get(tpl, 0) + 1
-            self.templates[tpl] = n
-            if n > MAX_PER_TEMPLATE:
-                reason, detail = reasons.EXCLUDED, "URL trap: too many URLs of one shape"
+        if not reason and not resumed:
+            # A resumed URL was counted by the run that scheduled it (plan.trap_state).
+            with self.lock:
+                rule, why = self.traps.admit(url)
+            if rule:
+                reason, detail = reasons.TRAP, f"{rule}: {why}"
         if reason:
             self._skip_now(url, reason, detail)
             return
@@ -420,7 +409,7 @@ class Frontier:
                 )
             reason, detail = self.check_rules(nxt)
             if reason:
-                return Fetched(url=nxt, reason=reason, detail=f"redirected to {nxt}: {detail}")
+                return Fetched(url=nxt, reason=reason, detail=f"{detail} (redirected to {nxt})")
             robots = await self._robots_for(nxt)
             if robots.blocked:
                 return Fetched(url=nxt, reason=reasons.BLOCKED, detail=robots.detail)
@@ -453,7 +442,7 @@ class Frontier:
         if robots.blocked:
             return Outcome(url=url, reason=reasons.BLOCKED, detail=robots.detail)
         if not robots.allowed(url):
-            detail = "robots.txt unreachable" if robots.disallow_all else "disallowed by robots.txt"
+            detail = robots.detail if robots.disallow_all else "disallowed by robots.txt"
             return Outcome(url=url, reason=reasons.ROBOTS, detail=detail)
         etag, modified = self.plan.known.get(url, ("", ""))
         r = await self._follow(url, etag=etag, last_modified=modified)

@@ -81,14 +81,28 @@ class CrawlRun(models.Model):
     errors = models.PositiveIntegerField(default=0)
     # [{"url", "reason", "detail"}] for every URL that was not indexed.
     skipped = models.JSONField(default=list, blank=True)
+    # {rule: number of URLs} of the URL-trap rules that fired (crawler.traps.RULES).
+    traps = models.JSONField(default=dict, blank=True)
     # Resume state of an interrupted crawl: URLs still to visit and URLs already done.
     frontier = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     # Remarks about robots.txt and sitemaps (unreachable, unparseable) for the report.
     notes = models.TextField(blank=True)
 
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # At most one queued or running run per site (each site has its own table): a
+            # unique index on a constant over the active rows. crawler.runs.crawl_run_create
+            # turns the violation into "already queued or running".
+            models.UniqueConstraint(
+                models.Value(True),
+                name="crawler_crawlrun_one_active",
+                condition=models.Q(status__in=["queued", "running"]),
+            )
+        ]
 
     def __str__(self):
         return f"Crawl {self.pk} ({self.status})"
@@ -100,7 +114,7 @@ class CrawlRun(models.Model):
         return 0.0
 
     def summary(self, site_id: str) -> dict:
-        """The staff command's JSON line (DESIGN.md)."""
+        """The staff command's JSON line (docs/crawler.md)."""
         return {
             "site_id": site_id,
             "status": self.status,
@@ -109,6 +123,8 @@ class CrawlRun(models.Model):
             "pages_skipped": self.pages_skipped,
             "errors": self.errors,
             "seconds": self.seconds,
+            "traps": dict(self.traps),
+            "notes": self.notes.splitlines(),
         }
 
 

@@ -1,7 +1,8 @@
 """Why a URL was not indexed: the words of the crawl report."""
 
 ROBOTS = "robots"  # disallowed by robots.txt (or robots.txt unreachable)
-EXCLUDED = "excluded"  # include/exclude patterns, or a URL trap (calendar, session ids)
+EXCLUDED = "excluded"  # include/exclude patterns
+TRAP = "URL trap"  # an endless URL space; the detail starts with the rule (crawler.traps)
 OFF_SITE = "off-site"  # host not in the allowed hosts
 NOT_HTML = "not HTML"  # content type or content is not HTML
 TOO_LARGE = "too large"  # over the 10 MiB cap
@@ -18,6 +19,7 @@ BAD_URL = "bad URL"
 ALL = (
     ROBOTS,
     EXCLUDED,
+    TRAP,
     OFF_SITE,
     NOT_HTML,
     TOO_LARGE,

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -27,6 +26,14 @@ from crawler.fetch import FetchOptions
 from crawler.frontier import Frontier, Outcome, Plan, prepare_html
 from crawler.index import index_stats_rebuild, page_index, page_remove, text_config
 from crawler.models import CrawlRun, CrawlSettings, Page
+from crawler.runs import (
+    CrawlError,
+    crawl_lock_release,
+    crawl_lock_try,
+    crawl_run_create,
+    crawl_run_start,
+)
+from crawler.traps import TrapLimits
 from crawler.urls import BadURL, dedupe_key, normalise_url, url_host
 
 log = logging.getLogger(__name__)
@@ -48,10 +55,6 @@ _COUNTS = (
     "pages_removed",
     "errors",
 )
-
-
-class CrawlError(Exception):
-    """A crawl cannot start (another crawl of the site is running, bad settings)."""
 
 
 # Celery's soft time limit is an interruption (the run resumes), not a failure.
@@ -106,8 +109,13 @@ class _State:
         self.run.pages_skipped += 1
         if error:
             self.run.errors += 1
+        entry = {"url": url, "reason": reason, "detail": detail[:300]}
+        if reason == reasons.TRAP:
+            # Which rule fired: counted on the run even past the report's size limit.
+            entry["rule"] = detail.split(":", 1)[0]
+            self.run.traps[entry["rule"]] = self.run.traps.get(entry["rule"], 0) + 1
         if len(self.run.skipped) < MAX_REPORT_ENTRIES:
-            self.run.skipped.append({"url": url, "reason": reason, "detail": detail[:300]})
+            self.run.skipped.append(entry)
 
 
 def _process(o: Outcome, st: _State, frontier: Frontier, config: str) -> None:
@@ -203,7 +211,7 @@ def _flush(st: _State, frontier: Frontier, *, force=False) -> None:
     st.last_flush = now
     run = st.run
     run.heartbeat_at = timezone.now()
-    fields = ["heartbeat_at", *_COUNTS, "skipped"]
+    fields = ["heartbeat_at", *_COUNTS, "skipped", "traps"]
     if force or now - st.last_snapshot >= SNAPSHOT_SECONDS:
         st.last_snapshot = now
         snap = frontier.snapshot()
@@ -212,21 +220,6 @@ def _flush(st: _State, frontier: Frontier, *, force=False) -> None:
         run.frontier = snap
         fields.append("frontier")
     run.save(update_fields=fields)
-
-
-def _lock_key() -> str:
-    return f"cloop.crawl.{connection.schema_name}"
-
-
-def _try_lock() -> bool:
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [_lock_key()])
-        return bool(cur.fetchone()[0])
-
-
-def _unlock() -> None:
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_advisory_unlock(hashtext(%s))", [_lock_key()])
 
 
 def crawl_run(
@@ -239,15 +232,18 @@ def crawl_run(
     trigger: str = "manual",
     fetch_options: FetchOptions | None = None,
     resolver=None,
+    traps: TrapLimits | None = None,
 ) -> CrawlRun:
     """Crawl `site` and update its index; returns the finished CrawlRun.
 
     Call from sync code on any schema: this enters the site's tenant_context. Raises
-    CrawlError when another crawl of the site holds the lock. `run` (a queued run, from the
-    Celery task) is used instead of a new one. An interrupted run of the site is resumed.
+    CrawlError when another crawl of the site holds the lock (CrawlBusy when another run is
+    active). `run` (a queued run, from the Celery task) is carried out; without it, the
+    site's queued run (or running one whose process died) is, else a new one. An
+    interrupted run of the site is resumed.
     """
     with tenant_context(site):
-        if not _try_lock():
+        if not crawl_lock_try():
             raise CrawlError(f"a crawl of site {site.site_id!r} is already running")
         try:
             return _crawl_locked(
@@ -259,22 +255,29 @@ def crawl_run(
                 trigger=trigger,
                 fetch_options=fetch_options,
                 resolver=resolver,
+                traps=traps,
             )
         finally:
-            _unlock()
+            crawl_lock_release()
 
 
-def _crawl_locked(site, *, max_pages, concurrency, progress, run, trigger, fetch_options, resolver):
-    # We hold the lock, so a run still marked running died with its process.
-    CrawlRun.objects.filter(status=CrawlRun.Status.RUNNING).update(
-        status=CrawlRun.Status.INTERRUPTED
-    )
+def _crawl_locked(
+    site, *, max_pages, concurrency, progress, run, trigger, fetch_options, resolver, traps
+):
     if run is not None:
         run.refresh_from_db()
         if run.status in (CrawlRun.Status.SUCCEEDED, CrawlRun.Status.FAILED):
             return run  # a redelivered task whose work is already done
     else:
-        run = CrawlRun.objects.create(trigger=trigger)
+        # We hold the lock: the site's active run is either queued (its message not taken
+        # yet; the worker later finds it done) or running with its process dead. Carry it
+        # out here rather than refuse; there is at most one (crawler.runs).
+        run = CrawlRun.objects.filter(status__in=CrawlRun.ACTIVE).first()
+        run = run or crawl_run_create(trigger=trigger)
+    # We hold the lock, so any other run still marked running died with its process.
+    CrawlRun.objects.filter(status=CrawlRun.Status.RUNNING).exclude(pk=run.pk).update(
+        status=CrawlRun.Status.INTERRUPTED
+    )
     if not run.frontier.get("todo"):
         _resume_into(run)
 
@@ -286,6 +289,8 @@ def _crawl_locked(site, *, max_pages, concurrency, progress, run, trigger, fetch
         run.started_at = run.finished_at = timezone.now()
         run.save()
         raise
+    if traps is not None:
+        plan.traps = traps
     st = _State(run=run)
     if run.frontier.get("todo"):
         # Pages this run wrote after its last snapshot (a killed worker saved nothing more)
@@ -300,14 +305,17 @@ def _crawl_locked(site, *, max_pages, concurrency, progress, run, trigger, fetch
         plan.resume_done = list(run.frontier.get("done", [])) + list(recent)
         plan.resume_links = [link for links in recent.values() for link in links]
         plan.already_scheduled = int(run.frontier.get("scheduled", 0))
+        # The URL-trap counters go on from where the run stopped, or a resumed crawl would
+        # admit another full share of every calendar and facet combination.
+        plan.trap_state = run.frontier.get("traps", {})
         st.seen_urls = set(run.frontier.get("seen_urls", [])) | set(recent)
     plan.known = {
         u: (e, m) for u, e, m in Page.objects.values_list("url", "etag", "last_modified") if e or m
     }
-    run.status = CrawlRun.Status.RUNNING
     run.started_at = run.started_at or timezone.now()
+    run.heartbeat_at = timezone.now()
     run.error = ""
-    run.save()
+    crawl_run_start(run)
     config = text_config()
     frontier = Frontier(plan, fetch_options, resolver=resolver)
     frontier.start()
@@ -353,6 +361,7 @@ def _resume_into(run: CrawlRun) -> None:
             for f in _COUNTS:
                 setattr(run, f, getattr(old, f))
             run.skipped = list(old.skipped)
+            run.traps = dict(old.traps)
             run.started_at = old.started_at
             old.error = f"interrupted; resumed by run {run.pk}"
         else:

@@ -3,7 +3,9 @@
 Both tasks run inside one site's schema (tenant-schemas-celery sets it from the
 `_schema_name` header). `crawl_site` is acks_late and idempotent: a redelivered or duplicate
 message finds its run finished (and returns) or resumes it from the saved frontier; a second
-worker that finds the site's crawl lock taken returns without doing anything.
+worker that finds the site's crawl lock taken returns without doing anything. A worker killed
+outright (SIGKILL, OOM) acknowledges nothing and runs no clean-up: beat's `crawl_stale` finds
+its run's heartbeat stale and the site's lock free, and queues the run again to resume.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import datetime
 import logging
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from cloop.celery import app, tenant_task_send
 from crawler.models import CrawlRun, CrawlSettings
+from crawler.runs import CrawlBusy, crawl_run_active, crawl_run_create, crawl_run_requeue_stale
 from crawler.services import CrawlError, crawl_run
 
 log = logging.getLogger(__name__)
@@ -67,29 +71,42 @@ def crawl_site(self, run_id: int | None = None, trigger: str = "task") -> dict |
     return run.summary(site.site_id)
 
 
-def crawl_queue(site, *, trigger: str = "manual") -> CrawlRun:
-    """Create a queued run and hand it to a worker once the transaction commits.
-
-    Precondition: inside `site`'s schema. The message names the schema explicitly, so it is
-    right whatever schema the connection is on when the on_commit callback fires.
-    """
-    run = CrawlRun.objects.create(status=CrawlRun.Status.QUEUED, trigger=trigger)
+def _send_on_commit(site, run: CrawlRun) -> None:
     schema = site.schema_name
 
     def send():
-        result = tenant_task_send(crawl_site, schema, run.pk, trigger)
+        result = tenant_task_send(crawl_site, schema, run.pk, run.trigger)
         with schema_context(schema):
             CrawlRun.objects.filter(pk=run.pk).update(task_id=result.id or "")
 
     transaction.on_commit(send)
+
+
+def crawl_queue(site, *, trigger: str = "manual") -> CrawlRun:
+    """Queue a crawl of `site` and hand it to a worker once the transaction commits.
+
+    The one function every "crawl now" goes through (admin, API, staff command, beat).
+    Raises CrawlBusy when the site already has a queued or running run; if that run's
+    worker died (crawler.runs.crawl_run_requeue_stale), it is queued again first and the
+    CrawlBusy says so (`revived`). Precondition: inside `site`'s schema. The message names
+    the schema explicitly, so it is right whatever schema the connection is on when the
+    on_commit callback fires.
+    """
+    try:
+        run = crawl_run_create(trigger=trigger)
+    except CrawlBusy:
+        revived = crawl_run_requeue_stale()
+        if revived is None:
+            raise
+        _send_on_commit(site, revived)
+        raise CrawlBusy(revived, revived=True) from None
+    _send_on_commit(site, run)
     return run
 
 
 def crawl_busy() -> CrawlRun | None:
-    """The queued or running crawl of the current site schema, if any (at most one is wanted)."""
-    return CrawlRun.objects.filter(
-        status__in=[CrawlRun.Status.QUEUED, CrawlRun.Status.RUNNING]
-    ).first()
+    """The queued or running crawl of the current site schema, if any (at most one)."""
+    return crawl_run_active()
 
 
 def crawl_due_check() -> str:
@@ -98,8 +115,11 @@ def crawl_due_check() -> str:
     if cfg.recrawl_interval_hours <= 0:
         return "scheduled crawls are off"
     now = timezone.now()
+    # A requeued run (crawl_stale) counts from its requeueing (heartbeat_at), not creation.
     CrawlRun.objects.filter(
-        status=CrawlRun.Status.QUEUED, created_at__lt=now - QUEUED_STALE
+        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - QUEUED_STALE),
+        status=CrawlRun.Status.QUEUED,
+        created_at__lt=now - QUEUED_STALE,
     ).update(status=CrawlRun.Status.FAILED, error="never started (message lost)")
     if crawl_busy() is not None:
         return "a crawl is queued or running"
@@ -118,5 +138,28 @@ def crawl_due() -> str | None:
         return None
     why = crawl_due_check()
     if why == "due":
-        crawl_queue(site, trigger="schedule")
+        try:
+            crawl_queue(site, trigger="schedule")
+        except CrawlBusy:
+            return "a crawl is queued or running"
     return why
+
+
+def crawl_stale_requeue(site, *, now=None, stale_after=None) -> CrawlRun | None:
+    """Queue again the site's running run whose worker died (see crawl_run_requeue_stale),
+    and send it to a worker on commit. Precondition: inside `site`'s schema."""
+    run = crawl_run_requeue_stale(now=now, stale_after=stale_after)
+    if run is not None:
+        log.warning("crawl run %s of %s lost its worker; queued again", run.pk, site.site_id)
+        _send_on_commit(site, run)
+    return run
+
+
+@app.task(name="crawler.crawl_stale", ignore_result=True)
+def crawl_stale() -> int | None:
+    """Beat entry, fanned out to every site's schema: resume a crawl whose worker died."""
+    site = _site()
+    if site is None:
+        return None
+    run = crawl_stale_requeue(site)
+    return run.pk if run is not None else 0

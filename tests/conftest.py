@@ -53,11 +53,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
     yield
     # Server threads (ASGI, Celery) may still hold connections to the test database; end them
     # so pytest-django can drop it.
-    with django_db_blocker.unblock(), connection.cursor() as cur:
-        cur.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    with django_db_blocker.unblock():
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        # Back to the pool, which Django closes before dropping the database (a connection
+        # still lent out would keep the database in use).
+        connection.close()
     if own_setup is not None:
         from django.test.utils import teardown_databases
 
@@ -174,6 +178,10 @@ class LiveASGIServer:
         asyncio.run(self.server.serve())
 
     def start(self):
+        # Import the application here, outside the start deadline: on a loaded machine its
+        # first import (litellm and friends) alone can take longer than the deadline.
+        import cloop.asgi  # noqa: F401
+
         self.thread.start()
         deadline = time.monotonic() + 20
         while not self.server.started:
@@ -232,3 +240,24 @@ def celery_worker_live(live_db):
         shutdown_timeout=10,
     ):
         yield app
+
+
+class FakeClock:
+    """A clock only the test moves (call it for the time; add to `now` to move it)."""
+
+    def __init__(self, now: float = 1_700_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def limits_clock(monkeypatch):
+    """conversations.limits' wall and monotonic clocks, frozen until the test moves them."""
+    from conversations import limits
+
+    fake = FakeClock()
+    monkeypatch.setattr(limits, "clock", fake)
+    monkeypatch.setattr(limits, "monotonic", fake)
+    return fake

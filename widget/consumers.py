@@ -20,22 +20,23 @@ import logging
 import time
 import uuid
 
-from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django_tenants.utils import tenant_context
 
-from cloop.celery import tenant_task_send
 from conversations import chat, leads
 from conversations.answer import answer_question
 from conversations.limits import (
     MESSAGES_PER_MINUTE,
     SlidingWindow,
+    answer_claim,
+    answer_release,
     daily_quota_hit,
     visitor_rate_hit,
 )
 from conversations.models import Lead, Phase, SiteSettings
 from conversations.streaming import DeltaBatcher
+from conversations.summaries import SummaryRefused, summary_queue
 from conversations.text import language_detect
 from conversations.threads import chat_db
 from widget.tenancy import origin_allowed, scope_origin, site_resolve
@@ -98,6 +99,9 @@ def _forget(site, visitor_id: uuid.UUID) -> dict:
 class ChatConsumer(AsyncWebsocketConsumer):
     # An alias with no configuration: Channels then attaches no channel layer.
     channel_layer_alias = "cloop-chat-no-layer"
+    # The visitor message being stored (a chat DB call that cancelling the answer cannot stop):
+    # `forget` waits for it, so it cannot land after the erasure.
+    storing: asyncio.Future | None = None
 
     async def connect(self):
         self.site = None
@@ -298,14 +302,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
 
     async def _answer_inner(self, text: str, cmid: str | None):
-        stored = await chat_db(chat.question_store)(
-            self.site,
-            visitor_id=self.visitor_id,
-            conversation_id=self.conversation_id,
-            text=text,
-            client_message_id=cmid,
-            page_url=self.page_url,
+        self.storing = asyncio.ensure_future(
+            chat_db(chat.question_store)(
+                self.site,
+                visitor_id=self.visitor_id,
+                conversation_id=self.conversation_id,
+                text=text,
+                client_message_id=cmid,
+                page_url=self.page_url,
+            )
         )
+        stored = await asyncio.shield(self.storing)
         if stored.conversation_id is not None and stored.conversation_id != self.conversation_id:
             if self.conversation_id is not None:
                 # The previous conversation was erased meanwhile; this one starts afresh.
@@ -313,22 +320,44 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.conversation_id = stored.conversation_id
         if stored.duplicate and stored.reply is not None:
             # A resend of an answered message: the stored answer again, no second answer.
-            reply = stored.reply
-            await self.send_json(
-                {
-                    "type": "answer",
-                    "message_id": reply["message_id"],
-                    "conversation_id": self.conversation_id,
-                    "client_message_id": cmid,
-                    "text": reply["text"],
-                    "sources": reply["sources"],
-                    "refused": reply["refused"],
-                    "phase": self.phase,
-                    "ask_email": False,
-                    "duplicate": True,
-                }
+            await self.send_json(self._stored_answer_frame(stored.reply, cmid))
+            return
+        # The same message on another socket at this moment: one of them asks the model.
+        if stored.message_id is not None and not await answer_claim(
+            self.site.schema_name, stored.message_id
+        ):
+            await self.send_error(
+                "in_progress",
+                "This message is being answered in another window; send it again to see "
+                "the answer here.",
+                client_message_id=cmid,
+                retryable=True,
             )
             return
+        try:
+            final = await self._answer_claimed(text, cmid, stored)
+        finally:
+            if stored.message_id is not None:
+                await answer_release(self.site.schema_name, stored.message_id)
+        # Sent last: once the client has it, this task is done and the next message is welcome.
+        await self.send_json(final)
+
+    def _stored_answer_frame(self, reply: dict, cmid: str | None) -> dict:
+        return {
+            "type": "answer",
+            "message_id": reply["message_id"],
+            "conversation_id": self.conversation_id,
+            "client_message_id": cmid,
+            "text": reply["text"],
+            "sources": reply["sources"],
+            "refused": reply["refused"],
+            "phase": self.phase,
+            "ask_email": False,
+            "duplicate": True,
+        }
+
+    async def _answer_claimed(self, text: str, cmid: str | None, stored) -> dict:
+        """Stream the model's answer and store it; returns the final frame to send."""
         language = language_detect(text, self.language)
 
         deltas = DeltaBatcher(self.send_json, cmid, DELTA_INTERVAL)
@@ -355,30 +384,41 @@ class ChatConsumer(AsyncWebsocketConsumer):
             answered_before=self.answered,
             has_lead=self.has_lead,
         )
+        if saved.erased:
+            # Erased on another socket (or by an erasure request) while this one answered.
+            self.conversation_id, self.phase, self.answered = None, Phase.EXPLORING.value, 0
+            return {
+                "type": "error",
+                "code": "erased",
+                "message": "This conversation was erased meanwhile; the answer was not kept.",
+                "client_message_id": cmid,
+            }
+        if saved.duplicate:
+            # Another socket answered the same message first: its stored answer, not ours.
+            self.phase = saved.phase
+            return self._stored_answer_frame(saved.reply, cmid)
         if result.error:
-            await self.send_error(
-                result.error,
-                result.error_message,
-                client_message_id=cmid,
-                retryable=True,
-            )
-            return
+            return {
+                "type": "error",
+                "code": result.error,
+                "message": result.error_message,
+                "client_message_id": cmid,
+                "retryable": True,
+            }
         self.phase = saved.phase
         if not result.refused:
             self.answered += 1
-        await self.send_json(
-            {
-                "type": "answer",
-                "message_id": saved.message_id,
-                "conversation_id": self.conversation_id,
-                "client_message_id": cmid,
-                "text": result.text,
-                "sources": result.sources,
-                "refused": result.refused,
-                "phase": saved.phase,
-                "ask_email": saved.ask_email,
-            }
-        )
+        return {
+            "type": "answer",
+            "message_id": saved.message_id,
+            "conversation_id": self.conversation_id,
+            "client_message_id": cmid,
+            "text": result.text,
+            "sources": result.sources,
+            "refused": result.refused,
+            "phase": saved.phase,
+            "ask_email": saved.ask_email,
+        }
 
     # --- email, summary, forget ---------------------------------------------------------
 
@@ -428,24 +468,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.conversation_id is None:
             await self.send_error("no_conversation", "There is no conversation to summarise yet.")
             return
-        email = frame.get("email")
         try:
-            if email is not None:
-                await chat_db(leads.lead_save)(
-                    self.site,
-                    visitor_id=self.visitor_id,
-                    conversation_id=self.conversation_id,
-                    email=email,
-                    marketing_consent=False,
-                    source=Lead.Source.SUMMARY,
-                )
-                email = leads.email_clean(email)
-                self.has_lead = True
-            else:
-                email = await chat_db(leads.lead_latest_email)(self.site, self.visitor_id)
+            email = await chat_db(leads.summary_address)(
+                self.site,
+                visitor_id=self.visitor_id,
+                conversation_id=self.conversation_id,
+                email=frame.get("email"),
+            )
         except leads.LeadError as exc:
             await self.send_error(exc.code, exc.message)
             return
+        self.has_lead = self.has_lead or frame.get("email") is not None
         if not email:
             await self.send_error("email_required", "Give an e-mail address for the summary.")
             return
@@ -454,17 +487,22 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.summary_window, "summary", SUMMARIES_PER_WINDOW, SUMMARY_WINDOW_SECONDS
         ):
             return
-        from conversations.tasks import summary_send_task
-
-        # Publishing talks to the broker: off the event loop, not on the DB thread.
-        await sync_to_async(tenant_task_send, thread_sensitive=False)(
-            summary_send_task, self.site.schema_name, self.conversation_id, email, self.language
-        )
+        try:
+            # Per address (whoever asks) and per site: the chat is no mail cannon.
+            await summary_queue(self.site.schema_name, self.conversation_id, email, self.language)
+        except SummaryRefused as exc:
+            await self.send_error(exc.code, exc.message, **exc.extra)
+            return
         await self.send_json({"type": "summary_sent", "email": email})
 
     async def on_forget(self, frame: dict):
         if self.answer_task is not None and not self.answer_task.done():
             self.answer_task.cancel()
+        if self.storing is not None and not self.storing.done():
+            # The message being stored lands first, then the erasure removes it too. An
+            # answer being stored needs no wait: `chat.answer_store` and the erasure lock the
+            # conversation row, so the answer is erased with it or not stored at all.
+            await asyncio.wait([self.storing])
         counts = await chat_db(_forget)(self.site, self.visitor_id)
         self.conversation_id = None
         self.phase = Phase.EXPLORING.value

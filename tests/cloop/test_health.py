@@ -34,13 +34,16 @@ def test_it_reports_503_when_the_database_is_down(django_db_setup, django_db_blo
     saved = dict(conn.settings_dict)
     with django_db_blocker.unblock():
         conn.close()
-        # A real outage: the server's socket is not where the settings say.
+        # A real outage: the server's socket is not where the settings say. The connection
+        # pool was built from the old settings: a new one is built from these.
+        conn.close_pool()
         conn.settings_dict["HOST"] = str(tmp_path)
         conn.settings_dict["PORT"] = ""
         try:
             response = Client(HTTP_HOST="localhost").get("/healthz")
         finally:
             conn.close()
+            conn.close_pool()
             conn.settings_dict.clear()
             conn.settings_dict.update(saved)
     assert response.status_code == 503

@@ -4,7 +4,8 @@ Scriptable per test through `server.mode`:
 - "normal": streams `server.reply` (default cites passages [1] and [2]) word by word;
 - "slow_first": waits `server.delay` seconds before the first token;
 - "error": answers HTTP 500;
-- "hostile": streams an answer with a markdown image, off-site links and bogus citations.
+- "hostile": streams an answer with a markdown image, off-site links and bogus citations;
+- `server.hold` (a threading.Event): each stream pauses after its first piece until it is set.
 Every request body is kept in `server.requests` so tests can inspect the prompt sent.
 """
 
@@ -54,6 +55,8 @@ class _Handler(BaseHTTPRequestHandler):
             for i, piece in enumerate(pieces):
                 delta = {"content": piece} if i else {"role": "assistant", "content": piece}
                 self._event(body, delta, None)
+                if i == 0 and srv.hold is not None:
+                    srv.hold.wait(60)  # the test says when the rest of the answer comes
                 if srv.token_delay:
                     time.sleep(srv.token_delay)
             self._event(body, {}, "stop")
@@ -81,6 +84,9 @@ class LoopbackOpenAI:
         self.reply = "Our prices start at 49 euros a month [1]. Support is included [2]."
         self.delay = 0.0
         self.token_delay = 0.0
+        # A threading.Event: when set before a request, its stream stops after the first
+        # piece until the test sets the event.
+        self.hold: threading.Event | None = None
         self.requests: list[dict] = []
         ThreadingHTTPServer.request_queue_size = 1024  # benches open hundreds of streams at once
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)

@@ -1,6 +1,9 @@
+import threading
 import uuid
 
 import pytest
+from django.db import connection
+from django_tenants.utils import tenant_context
 
 from conversations.leads import LeadError, lead_save
 from conversations.models import Lead, Visitor
@@ -59,3 +62,40 @@ def test_it_does_not_store_an_email_for_an_objected_visitor(in_site_a):
         save(in_site_a, visitor_id=v.pk, email="a@example.fi")
     assert err.value.code == "objected"
     assert Lead.objects.count() == 0
+
+
+@pytest.mark.parametrize("known", [False, True], ids=["new-visitor", "known-visitor"])
+def test_it_saves_one_lead_when_20_sockets_send_one_address_at_once(live_db, site_a, known):
+    """20 saves released together, by a visitor with or without a row already."""
+    vid = uuid.uuid4()
+    if known:
+        with tenant_context(site_a):
+            Visitor.objects.create(pk=vid)
+    start = threading.Barrier(20)
+    errors = []
+
+    def one_socket():
+        try:
+            start.wait(10)
+            lead_save(
+                site_a,
+                visitor_id=vid,
+                conversation_id=None,
+                email="Anna@example.fi",
+                source=Lead.Source.SUMMARY,
+            )
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=one_socket) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+    assert errors == []
+    with tenant_context(site_a):
+        assert Visitor.objects.count() == 1
+        assert list(Lead.objects.values_list("email", flat=True)) == ["Anna@example.fi"]

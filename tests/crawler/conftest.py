@@ -1,7 +1,8 @@
 """A real HTTP server on loopback that plays the customer's website.
 
 Routes map a path (with query) to a response: (status, headers, body), or a callable taking
-the handler and returning one. Every request is recorded in `server.requests`.
+the handler and returning one; `server.fallback` (such a callable) answers paths without a
+route, for generated sites. Every request is recorded in `server.requests`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 class SiteServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.routes: dict = {}
+        self.fallback = None
         self.requests: list[tuple[str, dict, float]] = []
         server = self
 
@@ -27,7 +29,7 @@ class SiteServer:
 
             def do_GET(self):
                 server.requests.append((self.path, dict(self.headers), time.monotonic()))
-                route = server.routes.get(self.path)
+                route = server.routes.get(self.path) or server.fallback
                 if route is None:
                     route = (
                         404,

@@ -26,11 +26,20 @@ def test_it_shows_the_crawl_report_with_every_skipped_url(owner):
                 "detail": "disallowed by robots.txt",
             },
             {"url": "https://site-a.test/<script>", "reason": "HTTP status", "detail": "404"},
+            {
+                "url": "https://site-a.test/events/2031-01/",
+                "reason": "URL trap",
+                "detail": "calendar: date 2031-01-01 is more than 732 days ahead",
+                "rule": "calendar",
+            },
         ],
+        traps={"calendar": 7, "repeating path segments": 2},
     )
     page = owner.get(f"/admin/crawler/crawlrun/{run.pk}/change/").content.decode()
     assert "https://site-a.test/private" in page and "disallowed by robots.txt" in page
     assert "robots: 1" in page and "HTTP status: 1" in page
+    assert "calendar: 7, repeating path segments: 2" in page  # which trap rules fired
+    assert "calendar: date 2031-01-01 is more than 732 days ahead" in page
     assert "<script>" not in page  # escaped
     listing = owner.get("/admin/crawler/crawlrun/").content.decode()
     assert "Crawl now" in listing

@@ -18,6 +18,8 @@ SUMMARY_KEYS = {
     "pages_skipped",
     "errors",
     "seconds",
+    "traps",
+    "notes",
 }
 
 

@@ -115,6 +115,33 @@ def test_it_keeps_the_index_when_robots_txt_is_unreachable(web, site):
     assert Page.objects.count() == 1 and search("pastries")
 
 
+def test_it_crawls_nothing_when_robots_txt_cannot_be_parsed(web, site):
+    # Latin-1, not the UTF-8 RFC 9309 requires: what the rule forbids cannot be known.
+    web.routes["/robots.txt"] = (
+        200,
+        {"Content-Type": "text/plain"},
+        b"User-agent: *\nDisallow: /priv\xe9/\n",
+    )
+    web.page("/", html_page("Home", "<p>Home page text.</p>", links=["/a"]))
+    run = crawl_run(site, fetch_options=FAST)
+    assert run.status == CrawlRun.Status.FAILED
+    assert "robots.txt could not be parsed" in run.error
+    assert "robots.txt could not be parsed" in run.notes
+    assert [e["detail"] for e in run.skipped] == ["robots.txt could not be parsed: disallow all"]
+    assert web.count("/") == 0
+
+
+def test_it_crawls_nothing_and_says_why_when_robots_txt_answers_5xx(web, site):
+    web.page("/robots.txt", "down", status=500)
+    web.page("/", html_page("Home", "<p>Home page text.</p>"))
+    run = crawl_run(site, fetch_options=FAST)
+    assert run.status == CrawlRun.Status.FAILED
+    assert "robots.txt unreachable (500)" in run.notes
+    assert run.skipped[0]["reason"] == reasons.ROBOTS
+    assert run.skipped[0]["detail"].startswith("robots.txt unreachable (500)")
+    assert web.count("/") == 0
+
+
 def test_it_discovers_pages_from_sitemaps_indexes_and_gzip(web, site):
     web.page("/", html_page("Home", "<p>Home page text.</p>"))
     web.page(
@@ -357,11 +384,14 @@ def test_it_resumes_an_interrupted_crawl_without_refetching(web, site):
     first = CrawlRun.objects.get()
     assert first.status == CrawlRun.Status.INTERRUPTED and first.frontier["todo"]
     assert Page.objects.count() == 8
+    written = {urlsplit(u).path for u in Page.objects.values_list("url", flat=True)}
     resumed = crawl_run(site, fetch_options=FAST)
     assert resumed.status == CrawlRun.Status.SUCCEEDED
     assert Page.objects.count() == 21
-    fetched_twice = [p for p in ["/", *links] if web.count(p) > 1]
-    assert len(fetched_twice) <= 1
+    # Pages fetched ahead but not yet written when the crawl stopped are fetched again (how
+    # many depends on the machine's speed); no page the first run wrote is.
+    fetched_twice = {p for p in ["/", *links] if web.count(p) > 1}
+    assert not fetched_twice & written
     first.refresh_from_db()
     assert first.status == CrawlRun.Status.FAILED and str(resumed.pk) in first.error
 
@@ -442,17 +472,16 @@ def test_it_does_not_refetch_pages_written_after_the_last_snapshot(web, site):
     with pytest.raises(KeyboardInterrupt):
         crawl_run(site, progress=die, concurrency=1, fetch_options=FAST)
     assert early["todo"]
+    written = {urlsplit(u).path for u in Page.objects.values_list("url", flat=True)}
     # As if killed: the final snapshot never happened and the run still says running.
     CrawlRun.objects.update(status=CrawlRun.Status.RUNNING, frontier=early)
     run = crawl_run(site, fetch_options=FAST)
     assert run.status == CrawlRun.Status.SUCCEEDED
     assert Page.objects.count() == 31
-    refetched = [
-        p
-        for p in {r[0] for r in web.requests}
-        if web.count(p) > 1 and p != "/robots.txt" and p != "/sitemap.xml"
-    ]
-    assert len(refetched) <= 1, refetched
+    # Only pages fetched ahead and never written are fetched again (how many depends on the
+    # machine's speed).
+    refetched = {p for p in {r[0] for r in web.requests} if web.count(p) > 1}
+    assert not refetched & written, refetched
 
 
 def test_it_refuses_pages_that_decompress_past_the_size_cap(web, site):

@@ -21,6 +21,12 @@ def run(coro):
     return asyncio.run(coro)
 
 
+@pytest.fixture(autouse=True)
+def clock(limits_clock):
+    """Every limit here on a clock only the test moves: a slow machine expires no window."""
+    return limits_clock
+
+
 @pytest.fixture
 def chat_site(live_server, site_a):
     index_pages(site_a, PAGES_A)
@@ -45,13 +51,13 @@ def test_it_limits_a_connection_to_20_messages_a_minute(chat_site):
             return answers, limited
 
     answers, limited = run(scenario())
-    assert all(a["type"] == "answer" for a in answers)
+    assert all(a["type"] == "answer" for a in answers), answers
     assert limited["type"] == "error" and limited["code"] == "rate_limited"
     assert limited["client_message_id"] == "m21" and 0 < limited["retry_after"] <= 61
     assert visitor_messages(site_a) == 20
 
 
-def test_it_limits_a_visitor_across_connections(chat_site):
+def test_it_limits_a_visitor_across_connections(chat_site, clock):
     server, site_a = chat_site
     vid = str(uuid.uuid4())
 
@@ -63,13 +69,16 @@ def test_it_limits_a_visitor_across_connections(chat_site):
         async with ChatClient.connect(server, site_a.site_id) as c:
             await c.hello(vid)
             limited, _ = await c.ask(Q, "other-tab")
+            clock.now += 60  # the next minute: the visitor may ask again
+            next_minute, _ = await c.ask(Q, "other-tab-later")
         async with ChatClient.connect(server, site_a.site_id) as c:
             await c.hello(str(uuid.uuid4()))
             someone_else, _ = await c.ask(Q, "x")
-        return limited, someone_else
+        return limited, next_minute, someone_else
 
-    limited, someone_else = run(scenario())
+    limited, next_minute, someone_else = run(scenario())
     assert limited["code"] == "rate_limited"
+    assert next_minute["type"] == "answer"
     assert someone_else["type"] == "answer"
 
 
@@ -132,29 +141,20 @@ def test_it_never_lets_a_flood_reach_the_model(chat_site, openai_server):
                 )
             codes = {}
             answers = 0
-            while answers < 1:
-                frame = await c.recv(timeout=30)
+            # Every message gets exactly one last frame (an error or its answer): wait for all.
+            while sum(codes.values()) + answers < 1000:
+                frame = await c.recv(timeout=60)
                 if frame["type"] == "error":
                     codes[frame["code"]] = codes.get(frame["code"], 0) + 1
                 elif frame["type"] == "answer":
                     answers += 1
-            # Drain what is left of the flood's replies.
-            try:
-                while True:
-                    frame = await c.recv(timeout=1)
-                    if frame["type"] == "error":
-                        codes[frame["code"]] = codes.get(frame["code"], 0) + 1
-                    elif frame["type"] == "answer":
-                        answers += 1
-            except TimeoutError:
-                pass
             return codes, answers
 
     codes, answers = run(scenario())
     assert answers <= 20
     assert len(openai_server.requests) == answers <= 20
     assert visitor_messages(site_a) == answers
-    assert sum(codes.values()) + answers == 1000
+    assert answers >= 1
 
 
 def test_it_limits_hello_frames_per_connection(chat_site):

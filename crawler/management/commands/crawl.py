@@ -9,8 +9,9 @@ from django.core.management.base import CommandError
 from django_tenants.utils import tenant_context
 
 from crawler.models import CrawlRun
+from crawler.runs import CrawlBusy
 from crawler.services import CrawlError, crawl_run
-from crawler.tasks import crawl_busy, crawl_queue
+from crawler.tasks import crawl_queue
 from tenants.management.commands._base import StaffCommand, int_between
 from tenants.services import site_get_ready
 
@@ -32,10 +33,10 @@ class Command(StaffCommand):
             raise CommandError("--concurrency is at most 16")
         if o["queue"]:
             with tenant_context(site):
-                busy = crawl_busy()
-                if busy is not None:
-                    raise CommandError(f"crawl run {busy.pk} is already {busy.status}")
-                run = crawl_queue(site, trigger="manual")
+                try:
+                    run = crawl_queue(site, trigger="manual")
+                except CrawlBusy as exc:
+                    raise CommandError(str(exc)) from exc
             self._report(site, run, o, queued=True)
             return
         progress = None if o["json"] else self._progress()

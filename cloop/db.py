@@ -1,0 +1,129 @@
+"""PostgreSQL connections: which process this is, how many connections it may hold, the pool.
+
+Every Cloop process reaches PostgreSQL through psycopg's connection pool (Django's
+`OPTIONS["pool"]`), never through persistent per-thread connections: under ASGI every HTTP
+request runs in a thread of its own, and a connection kept for `CONN_MAX_AGE` by a thread that
+then ends is only freed by the garbage collector — the web process climbed to the server's
+100 connections that way. A pool caps the process at `max_size` connections whatever its
+thread count, and a connection goes back to the pool when Django closes it (end of request,
+end of a chat DB unit, end of a Celery task).
+
+Each process names itself in `pg_stat_activity.application_name` (`cloop-web`,
+`cloop-worker`, `cloop-beat`, `cloop-manage`) so its connections can be counted against its
+budget (`connection_budgets`, the README's formula for `max_connections`, bench/soak.py).
+
+Tenancy: closing a Django connection (which returns it to the pool) makes django-tenants forget
+the schema it had set, so it issues `SET search_path` on the first cursor after every checkout:
+a pooled connection never carries one site's schema into its next use
+(tests/cloop/test_connections.py alternates two sites over a pool of one). No pool `reset`
+callback: psycopg runs it on a worker thread, which makes returning a connection asynchronous
+and lets a connection returned just before the pool closes escape the close.
+
+Imported by cloop/settings.py: no Django imports at module level.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+WEB, WORKER, BEAT, MANAGE = "cloop-web", "cloop-worker", "cloop-beat", "cloop-manage"
+# The test process hosts in-process servers (ASGI, a threaded Celery worker) beside the tests.
+TEST = "cloop-test"
+
+# Connections one process may hold (its pool's max_size), by kind. For a Celery worker this is
+# per pool process: every prefork child has a pool of its own.
+POOL_MAX_DEFAULTS = {
+    # 4 chat DB threads + 4 search threads + HTTP requests (each holds one for its duration).
+    WEB: 10,
+    # A task runs on one thread and uses one connection (the crawler writes from one thread).
+    WORKER: 1,
+    BEAT: 1,
+    # migrate_platform forks TENANT_MULTIPROCESSING_MAX_PROCESSES children, each with its own.
+    MANAGE: 2,
+    TEST: 20,
+}
+DEFAULT_WORKER_CONCURRENCY = 2
+
+
+def process_name(argv: list[str] | None = None, environ=os.environ) -> str:
+    """This process's name for `application_name`: CLOOP_PROCESS, else guessed from argv.
+
+    The guess covers the README's production commands (`uvicorn cloop.asgi…`,
+    `celery -A cloop worker|beat`, `manage.py …`); cloop/asgi.py sets CLOOP_PROCESS for any
+    other ASGI server.
+    """
+    explicit = environ.get("CLOOP_PROCESS", "").strip()
+    if explicit:
+        return explicit[:63]
+    argv = sys.argv if argv is None else argv
+    prog = os.path.basename(
+        os.path.dirname(argv[0]) if argv[0].endswith("__main__.py") else argv[0]
+    )
+    words = set(argv[1:])
+    if prog.startswith("celery"):
+        return BEAT if "beat" in words else WORKER
+    if prog.startswith(("uvicorn", "daphne", "gunicorn", "hypercorn")):
+        return WEB
+    if prog.startswith(("pytest", "py.test")):
+        return TEST
+    return MANAGE
+
+
+def pool_max(process: str, environ=os.environ) -> int:
+    """This process's connection budget: CLOOP_DB_POOL_MAX, else the default for its kind."""
+    given = environ.get("CLOOP_DB_POOL_MAX", "").strip()
+    if given:
+        value = int(given)
+        if value < 1:
+            raise ValueError("CLOOP_DB_POOL_MAX must be at least 1")
+        return value
+    return POOL_MAX_DEFAULTS.get(process, POOL_MAX_DEFAULTS[MANAGE])
+
+
+def connection_budgets(
+    worker_concurrency: int = DEFAULT_WORKER_CONCURRENCY, environ=os.environ
+) -> dict[str, int]:
+    """Connections each kind of process may hold with the default pool sizes.
+
+    A worker's budget covers all its pool processes. The README's production section sums
+    these over the processes a deployment runs to size `max_connections`.
+    """
+    return {
+        WEB: pool_max(WEB, environ),
+        WORKER: pool_max(WORKER, environ) * worker_concurrency,
+        BEAT: pool_max(BEAT, environ),
+        MANAGE: pool_max(MANAGE, environ),
+    }
+
+
+def pool_options(process: str, environ=os.environ) -> dict:
+    """Django's DATABASES[...]["OPTIONS"]["pool"] for this process."""
+    size = pool_max(process, environ)
+    return {
+        "min_size": min(int(environ.get("CLOOP_DB_POOL_MIN", "1")), size),
+        "max_size": size,
+        # A request that finds every connection busy waits this long, then fails (503 on
+        # /healthz, a retryable error frame in the chat) rather than queueing without bound.
+        "timeout": float(environ.get("CLOOP_DB_POOL_TIMEOUT", "10")),
+        # Idle connections above min_size are closed after this many seconds.
+        "max_idle": float(environ.get("CLOOP_DB_POOL_MAX_IDLE", "60")),
+        "name": process,
+    }
+
+
+def _forget_inherited_pools() -> None:
+    """In a forked child (Celery prefork, migrate_platform's workers), drop the parent's pools.
+
+    The child inherits the pool object and its idle connections' sockets, but not its
+    threads: using them would interleave two processes on one server session, and closing
+    them would end the parent's sessions. Dropping the references is safe (psycopg never
+    finishes a connection in a process other than the one that opened it); the child opens
+    a pool of its own on first use.
+    """
+    backend = sys.modules.get("django.db.backends.postgresql.base")
+    if backend is not None:
+        backend.DatabaseWrapper._connection_pools.clear()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_pools)
