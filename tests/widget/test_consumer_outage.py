@@ -32,10 +32,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class DatabaseRelay:
-    """TCP on 127.0.0.1 → the test PostgreSQL's unix socket; `stop()` is the outage."""
+    """TCP on 127.0.0.1 → the test PostgreSQL (unix socket or TCP); `stop()` is the outage."""
 
-    def __init__(self, socket_path: str):
-        self.socket_path = socket_path
+    def __init__(self, host: str, port: int):
+        self.host, self.upstream_port = host, port
         self.port = free_port()
         self.loop = asyncio.new_event_loop()
         self.server = None
@@ -56,7 +56,11 @@ class DatabaseRelay:
             writer.close()
 
     async def _client(self, reader, writer):
-        up_reader, up_writer = await asyncio.open_unix_connection(self.socket_path)
+        if self.host.startswith("/"):
+            path = f"{self.host}/.s.PGSQL.{self.upstream_port}"
+            up_reader, up_writer = await asyncio.open_unix_connection(path)
+        else:
+            up_reader, up_writer = await asyncio.open_connection(self.host, self.upstream_port)
         self.writers |= {writer, up_writer}
         await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
 
@@ -85,9 +89,9 @@ class DatabaseRelay:
 class ChildServer:
     """uvicorn running cloop.asgi in a child process; its log is kept for assertions."""
 
-    def __init__(self, database_url: str):
+    def __init__(self, database_url: str, log_dir: Path):
         self.port = free_port()
-        self.log_path = Path(django_settings.CLOOP_DATA_DIR) / f"outage-{self.port}.log"
+        self.log_path = log_dir / "server.log"
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -132,19 +136,18 @@ class ChildServer:
         self.proc.terminate()
         self.proc.wait(15)
         self.log.close()
-        self.log_path.unlink(missing_ok=True)
 
 
 @pytest.fixture
-def outage(live_db, site_a):
+def outage(live_db, site_a, tmp_path):
     conf = connection.settings_dict
-    socket_path = f"{conf['HOST']}/.s.PGSQL.{conf['PORT'] or 5432}"
-    relay = DatabaseRelay(socket_path)
+    host = conf["HOST"] or conf["OPTIONS"].get("host") or "localhost"
+    relay = DatabaseRelay(host, int(conf["PORT"] or 5432))
     relay.start()
     user = conf["USER"] or "postgres"
     password = f":{conf['PASSWORD']}" if conf["PASSWORD"] else ""
     url = f"postgres://{user}{password}@127.0.0.1:{relay.port}/{conf['NAME']}"
-    server = ChildServer(url).wait_started()
+    server = ChildServer(url, tmp_path).wait_started()
     try:
         yield server, relay, site_a
     finally:
