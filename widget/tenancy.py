@@ -56,10 +56,6 @@ async def site_resolve(site_id: str) -> Site | None:
     return site
 
 
-def site_cache_size() -> int:
-    return len(_site_cache)
-
-
 def site_cache_clear() -> None:
     _site_cache.clear()
 
