@@ -121,7 +121,8 @@ class ChildServer:
         )
 
     def wait_started(self):
-        deadline = time.monotonic() + 60
+        # Generous: importing Django, Channels and litellm on a busy 2-core machine is slow.
+        deadline = time.monotonic() + 300
         while True:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
                 return self
@@ -147,8 +148,9 @@ def outage(live_db, site_a, tmp_path):
     user = conf["USER"] or "postgres"
     password = f":{conf['PASSWORD']}" if conf["PASSWORD"] else ""
     url = f"postgres://{user}{password}@127.0.0.1:{relay.port}/{conf['NAME']}"
-    server = ChildServer(url, tmp_path).wait_started()
+    server = ChildServer(url, tmp_path)
     try:
+        server.wait_started()
         yield server, relay, site_a
     finally:
         server.stop()
