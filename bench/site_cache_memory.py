@@ -64,7 +64,15 @@ async def measure(port: int, pid: int, n: int) -> None:
     await handshakes(port, 2000)  # warm-up: thread pools, DB connections, allocator arenas
     before = rss_kib(pid)
     started = time.perf_counter()
-    outcomes = await handshakes(port, n)
+    outcomes: dict[int | str, int] = {}
+    step = max(1, n // 10)
+    for done in range(0, n, step):
+        for key, count in (await handshakes(port, min(step, n - done))).items():
+            outcomes[key] = outcomes.get(key, 0) + count
+        # The slope tells a leak (growth per handshake) from a one-time warm-up step.
+        print(
+            f"  after {done + min(step, n - done)}: RSS {rss_kib(pid) / 1024:.1f} MiB", flush=True
+        )
     seconds = time.perf_counter() - started
     after = rss_kib(pid)
     print(
