@@ -63,8 +63,18 @@ def validate_site_url(url: str) -> str:
 
 
 def normalise_origin(origin: str) -> str:
-    """`https://Example.com:443/path` → `https://example.com`; raises SiteError if not an origin."""
-    parts = urlsplit(origin.strip())
+    """`https://Example.com:443/path` → `https://example.com`; raises SiteError if not an origin.
+
+    Any string is safe to pass (origins come from clients): urlsplit's and `.port`'s
+    ValueError (`http://[::1`, `http://host:99999`) become SiteError too.
+    """
+    if not isinstance(origin, str):
+        raise SiteError(f"invalid origin {origin!r}: expected scheme://host[:port]")
+    try:
+        parts = urlsplit(origin.strip())
+        port = parts.port
+    except ValueError:
+        raise SiteError(f"invalid origin {origin!r}: expected scheme://host[:port]") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SiteError(f"invalid origin {origin!r}: expected scheme://host[:port]")
     if parts.username or parts.password or parts.query or parts.fragment:
@@ -75,7 +85,6 @@ def normalise_origin(origin: str) -> str:
         raise SiteError(f"invalid origin {origin!r}: an origin has no path")
     host = parts.hostname.lower()
     default_port = {"http": 80, "https": 443}[parts.scheme]
-    port = parts.port
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
 
 

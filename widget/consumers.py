@@ -17,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 import uuid
 
+from cachetools import TTLCache
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django_tenants.utils import tenant_context
@@ -39,6 +41,7 @@ from conversations.streaming import DeltaBatcher
 from conversations.summaries import SummaryRefused, summary_queue
 from conversations.text import language_detect
 from conversations.threads import chat_db
+from widget.frames import FrameError, db_unavailable, failure_reply, frame_decode
 from widget.tenancy import origin_allowed, scope_origin, site_resolve
 
 log = logging.getLogger(__name__)
@@ -56,30 +59,38 @@ HELLOS_PER_MINUTE = 10
 # Streamed pieces arriving within this interval share one `delta` frame (the first goes at once).
 DELTA_INTERVAL = 0.04
 CLOSE_IDLE = 4000
+CLOSE_TRY_AGAIN = 1013  # the database is unreachable: the client reconnects with backoff
 
 
 SETTINGS_CACHE_SECONDS = 10.0
-# schema -> (expires_at, widget settings dict, daily quota): every hello needs them, and they
-# change rarely; admin edits show within SETTINGS_CACHE_SECONDS.
-_settings_cache: dict[str, tuple[float, dict, int]] = {}
+SETTINGS_CACHE_SIZE = 1024
+# schema -> (widget settings dict, daily quota): every hello needs them, and they change
+# rarely; admin edits show within SETTINGS_CACHE_SECONDS. Bounded (LRU) and locked: it is
+# filled from the chat DB pool's threads.
+_settings_cache: TTLCache = TTLCache(
+    SETTINGS_CACHE_SIZE, SETTINGS_CACHE_SECONDS, timer=time.monotonic
+)
+_settings_lock = threading.Lock()
 
 
 def _site_settings(site) -> tuple[dict, int]:
     from widget.services import widget_settings_as_dict
 
-    now = time.monotonic()
-    hit = _settings_cache.get(site.schema_name)
-    if hit and hit[0] > now:
-        return hit[1], hit[2]
+    with _settings_lock:
+        hit = _settings_cache.get(site.schema_name)
+    if hit is not None:
+        return hit
     data = widget_settings_as_dict(site)
     with tenant_context(site):
         quota = SiteSettings.load().daily_message_quota
-    _settings_cache[site.schema_name] = (now + SETTINGS_CACHE_SECONDS, data, quota)
+    with _settings_lock:
+        _settings_cache[site.schema_name] = (data, quota)
     return data, quota
 
 
 def settings_cache_clear() -> None:
-    _settings_cache.clear()
+    with _settings_lock:
+        _settings_cache.clear()
 
 
 def _hello_load(site, visitor_id: uuid.UUID) -> dict:
@@ -120,11 +131,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.answer_task: asyncio.Task | None = None
         self.idle_task: asyncio.Task | None = None
         self.last_activity = time.monotonic()
+        self.kept_message = False  # whether the current answer's question was stored
 
         site_id = self.scope["url_route"]["kwargs"]["site_id"]
-        site = await site_resolve(site_id)
+        try:
+            site = await site_resolve(site_id)
+        except Exception as exc:
+            if not db_unavailable(exc):
+                raise
+            # A browser cannot see a handshake's HTTP status, but it sees a close code: accept,
+            # then close with 1013 "try again later" (nothing is read or sent in between).
+            log.warning("chat handshake for site %s: database unavailable", site_id)
+            await self.accept()
+            await self.close(code=CLOSE_TRY_AGAIN)
+            return
         if site is None or not origin_allowed(site, scope_origin(self.scope)):
-            # Closing before accepting makes the server answer the handshake with 403.
+            # Closing before accepting makes the server answer the handshake with 403. One
+            # line, without the Origin (it is the client's text).
+            why = "unknown site" if site is None else "origin not allowed"
+            log.info("chat handshake refused for site %s: %s", site_id, why)
             await self.close()
             return
         self.site = site
@@ -157,13 +182,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TOO_BIG)
             return
         try:
-            frame = json.loads(text_data or "")
-        except ValueError:
-            await self.send_error("bad_json", "The frame is not valid JSON.")
+            frame = frame_decode(text_data or "")
+        except FrameError as exc:
+            await self.send_error(exc.code, exc.message, **exc.extra)
             return
-        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-            await self.send_error("bad_frame", 'A frame is a JSON object with a "type".')
-            return
+        try:
+            await self._dispatch(frame)
+        except Exception as exc:
+            # Every frame gets a reply; a handler's failure is reported, never silent.
+            await self._frame_failed(exc, frame["type"])
+
+    async def _dispatch(self, frame: dict) -> None:
         kind = frame["type"]
         if kind == "ping":
             await self.send_json({"type": "pong"})
@@ -184,6 +213,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_error("hello_required", "Send hello first.")
             return
         await handler(frame)
+
+    async def _frame_failed(self, exc: Exception, kind: str) -> None:
+        """Tell the client a frame failed. Without the database there is no chat: close with 1013
+        so the client reconnects with backoff (and resends what was not stored)."""
+        code, message = failure_reply(exc)
+        if db_unavailable(exc):
+            log.warning("chat %r frame on site %s: database unavailable", kind, self.site.site_id)
+        else:
+            log.exception("chat %r frame failed on site %s", kind, self.site.site_id)
+        await self.send_error(code, message, retryable=True)
+        if db_unavailable(exc):
+            await self.close(code=CLOSE_TRY_AGAIN)
 
     async def _idle_watch(self):
         idle = float(getattr(settings, "CLOOP_WS_IDLE_SECONDS", IDLE_SECONDS))
@@ -288,18 +329,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.answer_task = asyncio.create_task(self._answer(text.strip(), cmid))
 
     async def _answer(self, text: str, cmid: str | None):
+        self.kept_message = False
         try:
             await self._answer_inner(text, cmid)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("chat answer failed on site %s", self.site.site_id)
-            await self.send_error(
-                "internal_error",
-                "Something went wrong; your message was kept. Try again.",
-                client_message_id=cmid,
-                retryable=True,
-            )
+        except Exception as exc:
+            if db_unavailable(exc):
+                log.warning("chat answer on site %s: database unavailable", self.site.site_id)
+            else:
+                log.exception("chat answer failed on site %s", self.site.site_id)
+            # Says "kept" only if question_store committed the message.
+            code, message = failure_reply(exc, kept=self.kept_message)
+            await self.send_error(code, message, client_message_id=cmid, retryable=True)
+            if db_unavailable(exc):
+                await self.close(code=CLOSE_TRY_AGAIN)
 
     async def _answer_inner(self, text: str, cmid: str | None):
         self.storing = asyncio.ensure_future(
@@ -313,6 +357,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
         )
         stored = await asyncio.shield(self.storing)
+        self.kept_message = stored.stored
         if stored.conversation_id is not None and stored.conversation_id != self.conversation_id:
             if self.conversation_id is not None:
                 # The previous conversation was erased meanwhile; this one starts afresh.

@@ -13,7 +13,8 @@ from __future__ import annotations
 import time
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections, connection
+from cachetools import TTLCache
+from django.db import close_old_connections, connection, reset_queries
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from tenants.models import Site
@@ -21,9 +22,14 @@ from tenants.services import SiteError, normalise_origin
 from tenants.urls import public_base_url
 
 SITE_CACHE_SECONDS = 10.0
+# Keys come from the WebSocket path, i.e. from anyone: the cache is bounded (least recently
+# used entries go first) so random site ids cannot grow the process. A thousand entries
+# cover every live site of a process many times over.
+SITE_CACHE_SIZE = 1024
 _MISSING = object()
-# site_id -> (expires_at, Site | None). Per process; short so a deleted site stops quickly.
-_site_cache: dict[str, tuple[float, Site | None]] = {}
+# site_id -> Site | None (misses are cached too). Per process, used only on the event loop's
+# thread (cachetools is not thread-safe); short TTL so a deleted site stops quickly.
+_site_cache: TTLCache = TTLCache(SITE_CACHE_SIZE, SITE_CACHE_SECONDS, timer=time.monotonic)
 
 
 def _site_load(site_id: str) -> Site | None:
@@ -33,19 +39,22 @@ def _site_load(site_id: str) -> Site | None:
         with schema_context(get_public_schema_name()):
             return Site.objects.filter(site_id=site_id, ready=True).first()
     finally:
-        # Runs in a throwaway worker thread: leave no connection behind.
+        # Runs in a long-lived executor thread: back to the connection pool, and no DEBUG
+        # query log left to grow (see conversations/threads.py).
         connection.close()
+        reset_queries()
 
 
 async def site_resolve(site_id: str) -> Site | None:
-    """The Site for a WebSocket path, cached for SITE_CACHE_SECONDS (misses too)."""
-    now = time.monotonic()
-    hit = _site_cache.get(site_id, (0.0, _MISSING))
-    if hit[0] > now and hit[1] is not _MISSING:
-        return hit[1]
+    """The Site for a WebSocket path, cached for SITE_CACHE_SECONDS (misses too); at most
+    SITE_CACHE_SIZE ids are held. Call on the event loop. A database error propagates and
+    is not cached."""
+    hit = _site_cache.get(site_id, _MISSING)
+    if hit is not _MISSING:
+        return hit
     # Not on the shared DB thread: a public-schema lookup must not wait behind chats' writes.
     site = await sync_to_async(_site_load, thread_sensitive=False)(site_id)
-    _site_cache[site_id] = (now + SITE_CACHE_SECONDS, site)
+    _site_cache[site_id] = site
     return site
 
 

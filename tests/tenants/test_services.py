@@ -90,7 +90,18 @@ def test_it_normalises_origins(given, expected):
 
 
 @pytest.mark.parametrize(
-    "bad", ["example.com", "https://example.com/path", "https://u:p@example.com", "null"]
+    "bad",
+    [
+        "example.com",
+        "https://example.com/path",
+        "https://u:p@example.com",
+        "null",
+        # urlsplit and .port raise ValueError for these; origins come from clients.
+        "http://localhost:99999",
+        "http://[::1",
+        "http://example.com:-1",
+        "https://[::1]:port",
+    ],
 )
 def test_it_refuses_things_that_are_not_origins(bad):
     with pytest.raises(SiteError, match="invalid origin"):

@@ -70,6 +70,14 @@ def test_it_refuses_the_frame_for_a_foreign_parent_origin(client, site_a):
     assert "frame-ancestors http://site-a.test" in r["Content-Security-Policy"]
 
 
+@pytest.mark.parametrize(
+    "origin", ["http://localhost:99999", "http://[::1", "http://site-a.test:-1", "\x00", "a" * 5000]
+)
+def test_it_refuses_the_frame_for_a_malformed_parent_origin(client, site_a, origin):
+    r = client.get(f"/widget/frame/{site_a.site_id}/", {"o": origin}, **HOST)
+    assert r.status_code == 400
+
+
 def test_it_answers_404_for_the_frame_of_an_unknown_site(client):
     r = client.get("/widget/frame/no-such-site/", {"o": "http://x.test"}, **HOST)
     assert r.status_code == 404

@@ -59,7 +59,8 @@
         queue.splice(queue.indexOf(msg), 1); failed = null; showError(S.error, false);
       }
       if (e.code === 4000 && !queue.length) { idle = true; return; } // idle: wait for the visitor
-      setStatus(S.offline);
+      // 1013 "try again later": the service is up but cannot chat now (e.g. its database).
+      setStatus(e.code === 1013 ? S.unavailable : S.offline);
       attempt++;
       timer = setTimeout(function () { connect(true); }, backoff());
     };
@@ -101,6 +102,13 @@
     error: function (m) {
       var code = String(m.code || "");
       if (code === "email_required") { wantSummary = true; showEmail(); return; }
+      if (code === "unavailable") { // the server closes with 1013 next; resend after reconnecting
+        setStatus(S.unavailable);
+        if (inflight) { queued(inflight.el, true); inflight = null; }
+        if (stream) { stream.el.remove(); stream = null; }
+        showTyping(false);
+        return;
+      }
       if (!emailForm.hidden && /email/.test(code)) { $("cw-email-error").textContent = m.message || S.email_invalid; return; }
       var msg = inflight;
       if (msg && (m.client_message_id == null || m.client_message_id === msg.id)) {
