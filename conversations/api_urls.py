@@ -1,7 +1,7 @@
 """The customer REST API under /api/v1/ on the site's host."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from conversations import api
@@ -25,7 +25,7 @@ urlpatterns = [
     path("data-requests/<int:pk>/act/", api.DataRequestAct.as_view(), name="api-data-request-act"),
     path("settings/", api.SiteSettingsView.as_view(), name="api-settings"),
     path("crawl-runs/", api.CrawlRunList.as_view(), name="api-crawl-runs"),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("schema/", api.SchemaView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]

@@ -170,3 +170,29 @@ def test_it_serves_the_openapi_schema_and_self_hosted_docs(api_a):
     docs = api_a.get("/api/v1/docs/")
     assert docs.status_code == 200
     assert b"cdn." not in docs.content and b"/static/drf_spectacular_sidecar/" in docs.content
+
+
+def test_it_serves_the_schema_to_many_clients_at_once(live_server, site_a):
+    """drf-spectacular's generation is not thread-safe; ASGI runs each request on its own
+    thread (bench/soak.py saw a 500 when two arrived together)."""
+    import asyncio
+
+    import httpx
+
+    token = _token(site_a)
+
+    async def fetch_all():
+        async with httpx.AsyncClient(
+            base_url=live_server.url,
+            headers={
+                "Host": f"{site_a.host}:{live_server.port}",
+                "Authorization": f"Token {token}",
+            },
+            timeout=120,
+        ) as client:
+            responses = await asyncio.gather(
+                *(client.get("/api/v1/schema/?format=json") for _ in range(24))
+            )
+        return [r.status_code for r in responses]
+
+    assert asyncio.run(fetch_all()) == [200] * 24
