@@ -15,6 +15,7 @@ functions. Rules it keeps (docs/tenancy-pitfalls):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -25,6 +26,7 @@ from cachetools import TTLCache
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django_tenants.utils import tenant_context
+from uvicorn.protocols.utils import ClientDisconnected
 
 from conversations import chat, leads
 from conversations.answer import answer_question
@@ -165,7 +167,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- framing ------------------------------------------------------------------------
 
     async def send_json(self, payload: dict) -> None:
-        await self.send(text_data=json.dumps(payload, ensure_ascii=False))
+        # The visitor may have left (closed the tab) before uvicorn told us: there is nobody
+        # to tell, and it is not an error. disconnect() follows and stops any answer in progress.
+        with contextlib.suppress(ClientDisconnected):
+            await self.send(text_data=json.dumps(payload, ensure_ascii=False))
 
     async def send_error(self, code: str, message: str, **extra) -> None:
         await self.send_json({"type": "error", "code": code, "message": message, **extra})
