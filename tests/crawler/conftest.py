@@ -13,6 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from crawler.fetch import FetchOptions
+from crawler.models import CrawlSettings
+
 
 class SiteServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
@@ -91,6 +94,19 @@ def web():
 @pytest.fixture
 def allow_private(settings):
     settings.CLOOP_CRAWL_ALLOW_PRIVATE = True
+
+
+# Short timeouts and retries: every server in these tests is on loopback.
+FAST = FetchOptions(connect_timeout=2, read_timeout=2, total_timeout=3, retries=2, backoff=0.05)
+
+
+@pytest.fixture
+def site(web, allow_private, in_site_a):
+    """Site A with its crawl starting at the test web server's root."""
+    cfg = CrawlSettings.load()
+    cfg.start_urls = [web.url + "/"]
+    cfg.save()
+    return in_site_a
 
 
 def html_page(title: str, body: str, *, links: list[str] = (), head: str = "") -> str:

@@ -12,17 +12,7 @@ from crawler.fetch import FetchOptions
 from crawler.models import Chunk, CrawlRun, CrawlSettings, Page
 from crawler.search import search
 from crawler.services import crawl_run
-from tests.crawler.conftest import html_page
-
-FAST = FetchOptions(connect_timeout=2, read_timeout=2, total_timeout=3, retries=2, backoff=0.05)
-
-
-@pytest.fixture
-def site(web, allow_private, in_site_a):
-    cfg = CrawlSettings.load()
-    cfg.start_urls = [web.url + "/"]
-    cfg.save()
-    return in_site_a
+from tests.crawler.conftest import FAST, html_page
 
 
 def _reasons(run):

@@ -13,15 +13,13 @@ from crawler.embed import (
     embeddings_update,
     storage_kind,
 )
-from crawler.fetch import FetchOptions
 from crawler.index import index_html
-from crawler.models import Chunk, CrawlRun, CrawlSettings, IndexStats
+from crawler.models import Chunk, CrawlRun, IndexStats
 from crawler.search import lexical_rank, search
 from crawler.services import crawl_run
-from tests.crawler.conftest import html_page
+from tests.crawler.conftest import FAST, html_page
 from tests.crawler.embed_server import DIM, EmbeddingServer, toy_embedding
 
-FAST = FetchOptions(connect_timeout=2, read_timeout=2, total_timeout=3, retries=2, backoff=0.05)
 MODEL = "openai/test-embed"
 
 SHIPPING = html_page(
@@ -45,14 +43,11 @@ def embed_server(settings, monkeypatch):
 
 
 @pytest.fixture
-def site(web, allow_private, in_site_a):
-    cfg = CrawlSettings.load()
-    cfg.start_urls = [web.url + "/"]
-    cfg.save()
+def site(site, web):
     web.page("/", html_page("Home", "<p>Welcome to the shop.</p>", links=["/ship", "/open"]))
     web.page("/ship", SHIPPING)
     web.page("/open", OPENING)
-    return in_site_a
+    return site
 
 
 def _embeddings() -> dict[int, list[float]]:

@@ -12,18 +12,9 @@ from crawler import reasons, traps
 from crawler.models import CrawlRun, CrawlSettings, Page
 from crawler.services import crawl_run
 from crawler.traps import TrapGuard, TrapLimits
-from tests.crawler.conftest import html_page
-from tests.crawler.test_crawl import FAST
+from tests.crawler.conftest import FAST, html_page
 
 NOT_FOUND = (404, {}, "<html><body>Not found</body></html>")
-
-
-@pytest.fixture
-def site(web, allow_private, in_site_a):
-    cfg = CrawlSettings.load()
-    cfg.start_urls = [web.url + "/"]
-    cfg.save()
-    return in_site_a
 
 
 def _budget(n):
