@@ -70,9 +70,8 @@ class _Connect:
             self.url,
             origin=self.origin,
             proxy=None,
-            open_timeout=10,
             max_size=None,
-            **self.kwargs,
+            **{"open_timeout": 10, **self.kwargs},
         )
         ws = await self._cm.__aenter__()
         return self.cls(ws)

@@ -100,6 +100,9 @@ class ChildServer:
             "DEBUG": "0",
             "CLOOP_PUBLIC_URL": f"http://localhost:{self.port}",
             "PYTHONUNBUFFERED": "1",
+            # With the database down, a request waits this long for a pooled connection
+            # before failing (production default 10 s): keeps the outage tests short.
+            "CLOOP_DB_POOL_TIMEOUT": "2",
         }
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -162,7 +165,9 @@ def test_it_refuses_the_handshake_with_1013_while_the_database_is_down(outage):
     relay.stop()
 
     async def scenario():
-        async with ChatClient.connect(server, site_a.site_id) as c:
+        # The refusal comes once the pool gives up waiting (CLOOP_DB_POOL_TIMEOUT): allow a
+        # slow machine far more than that for the handshake.
+        async with ChatClient.connect(server, site_a.site_id, open_timeout=120) as c:
             with pytest.raises(ConnectionClosed) as closed:
                 await c.recv()
             return closed.value.rcvd.code
