@@ -89,7 +89,7 @@ def server_start(extra_env: dict | None = None, workers: int = 1) -> tuple[subpr
         cwd=ROOT,
         env=env,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):

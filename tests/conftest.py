@@ -261,3 +261,26 @@ def limits_clock(monkeypatch):
     monkeypatch.setattr(limits, "clock", fake)
     monkeypatch.setattr(limits, "monotonic", fake)
     return fake
+
+
+@pytest.fixture
+def database_down(django_db_setup, django_db_blocker, tmp_path):
+    """A real outage for this process: the settings point at a directory with no server in
+    it (new connections fail as when PostgreSQL is down). The pool is rebuilt from those
+    settings and restored afterwards. Database access is unblocked inside."""
+    from django.db import connections
+
+    conn = connections["default"]
+    saved = dict(conn.settings_dict)
+    with django_db_blocker.unblock():
+        conn.close()
+        conn.close_pool()  # the pool was built from the old settings: a new one from these
+        conn.settings_dict["HOST"] = str(tmp_path)
+        conn.settings_dict["PORT"] = ""
+        try:
+            yield
+        finally:
+            conn.close()
+            conn.close_pool()
+            conn.settings_dict.clear()
+            conn.settings_dict.update(saved)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 
-import psycopg
-from django import db
+from tenants.middleware import db_unavailable
 
 
 class FrameError(Exception):
@@ -75,12 +74,6 @@ def frame_text_problem(frame: dict) -> str | None:
                     return name or "a field name"
                 stack.append((key if top else name, item, False))
     return None
-
-
-def db_unavailable(exc: BaseException) -> bool:
-    """True for errors that mean "the database cannot be reached right now" (server down,
-    connections refused or exhausted), as opposed to a bug or bad data."""
-    return isinstance(exc, db.OperationalError | db.InterfaceError | psycopg.OperationalError)
 
 
 def failure_reply(exc: BaseException, *, kept: bool | None = None) -> tuple[str, str]:

@@ -1,6 +1,7 @@
 """Dense retrieval: embeddings per chunk through litellm over real HTTP to a loopback
 OpenAI-compatible embeddings server, stored in the real database, fused into search."""
 
+import os
 import time
 
 import pytest
@@ -61,6 +62,10 @@ def test_it_creates_pgvector_storage_where_the_extension_exists(in_site_a):
         cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
         available = cur.fetchone() is not None
     assert storage_kind() == ("vector" if available else "array")
+    # `make test-external` names the kind its server must give (CI's PostgreSQL has no
+    # pgvector): proof that the exact-search fallback is what that run exercised.
+    if os.environ.get("CLOOP_EXPECT_STORAGE"):
+        assert storage_kind() == os.environ["CLOOP_EXPECT_STORAGE"]
 
 
 def test_it_stores_an_embedding_per_chunk_and_none_again_for_an_unchanged_recrawl(
