@@ -42,7 +42,7 @@ PLACEHOLDERS_FI = {
 # Where a fact came from, as the admin says it.
 SOURCES = {
     "settings": "set in Site settings",
-    "site_name": "the site's name (set a legal name in Site settings)",
+    "site_name": "the site's name; set a legal name in Site settings",
     "admin_user": "your admin user's e-mail, until you set a data-protection contact",
     "first_published": "the day the notice was first published",
     "missing": "missing",
@@ -116,10 +116,11 @@ def notice_context(site) -> dict:
     }
     for key, fact in facts.items():
         ctx[key] = fact["value"]
+    # The date fills itself (first publication), so only the others are the customer's to do.
     ctx["missing"] = [
         {"field": key, "placeholder": f["placeholder"], "label": f["label"]}
         for key, f in facts.items()
-        if f["source"] == "missing"
+        if f["source"] == "missing" and key != "published_on"
     ]
     return ctx
 
