@@ -146,7 +146,7 @@ MIDDLEWARE = [
     "cloop.health.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before the tenant lookup: static files are served without touching the database.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "cloop.static.AsyncFileWhiteNoiseMiddleware",
     "tenants.middleware.SiteTenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -287,8 +287,11 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "0")
 EMAIL_TIMEOUT = 15
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"Cloop <no-reply@{CLOOP_BASE_DOMAIN}>")
-if DEBUG and "EMAIL_BACKEND" not in os.environ:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Development without an SMTP server: every e-mail is a file in .cloop/mail/ (one per message,
+# readable with any text editor) instead of being lost on a console or a closed port 25.
+EMAIL_FILE_PATH = str(CLOOP_DATA_DIR / "mail")
+if DEBUG and "EMAIL_BACKEND" not in os.environ and "EMAIL_HOST" not in os.environ:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 
 # --- security -----------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -319,6 +322,9 @@ LOGGING = {
         # Django's request logger puts the remote address in some records; keep it at ERROR
         # without request details by routing through our console formatter only.
         "django.server": {"level": "WARNING"},
+        # Django's default config gives "django" a console handler of its own in DEBUG; with
+        # the root's, every "Not Found: /robots.txt" was printed twice. One handler: the root.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "uvicorn.access": {"level": "WARNING", "propagate": False, "handlers": []},
         # uvicorn logs every WebSocket handshake ("<client ip> - WebSocket ... [accepted]/403")
         # at INFO on uvicorn.error; WARNING keeps real errors and drops the visitor's address.

@@ -112,6 +112,30 @@ def frame(request, site_id: str):
     return response
 
 
+ROBOTS = {
+    # Cloop's own host: the demo and the notices may be read, the machinery not.
+    "public": "User-agent: *\nDisallow: /admin/\nDisallow: /widget/\nDisallow: /ws/\n",
+    # A site's host serves only its admin and API.
+    "site": "User-agent: *\nDisallow: /\n",
+}
+
+
+@require_GET
+def robots_txt(request, kind: str = "public"):
+    """robots.txt of Cloop's host and (kind="site") of every site's host: answered, not 404s."""
+    response = HttpResponse(ROBOTS[kind], content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@require_GET
+def favicon(request):
+    """The launcher's speech bubble as /favicon.ico (browsers ask every host for it)."""
+    response = HttpResponse((STATIC / "favicon.ico").read_bytes(), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 @require_GET
 def demo_page(request, page: str = "home"):
     """The bundled Northwind Bikes website, with the widget snippet of the demo site."""
