@@ -102,6 +102,7 @@ def test_it_shows_the_install_page_with_snippet_origins_and_embed_check(owner_a,
     embed_record(site_a, EmbedPage("https://x.example", "/", True), allowed=False, now=three_ago)
     index = owner_a.get("/admin/").content.decode()
     assert 'href="/admin/widget/embedcheck/"' in index
+    assert "loaded from https://x.example (3 minutes ago), which is not in your allowed" in index
     r = owner_a.get("/admin/widget/embedcheck/")
     assert r.status_code == 200
     html = r.content.decode()
