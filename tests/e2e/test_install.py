@@ -49,7 +49,7 @@ def test_it_shows_the_embed_check_and_the_refused_origin_on_the_install_page(
     page.fill("#id_username", "owner@a.test")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
-    page.get_by_role("link", name="Install").click()
+    page.get_by_role("link", name="Install", exact=True).click()  # the index's app list
     seen = page.locator('[data-cloop="embed-seen"]')
     assert seen.inner_text().startswith(f"✓ Widget last loaded on {allowed}/pricing just now")
     assert "utm_source" not in page.content() and "anna" not in page.content()
