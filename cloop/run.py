@@ -103,6 +103,8 @@ def main() -> int:
             say(f"  the demo site's admin:              {scheme}://demo.{rest}/admin/")
             say(f"  Cloop staff admin:                  {public}/admin/")
             say(f"  health:                             {public}/healthz")
+            if env.get("DEBUG") == "1" and not (env.get("EMAIL_HOST") or env.get("EMAIL_BACKEND")):
+                say(f"  e-mails sent (one file each):       {embedded.data_dir() / 'mail'}/")
             say("Ctrl-C stops everything.")
         sup.run()
         return 0

@@ -60,7 +60,7 @@ def embed_page(origin_header: str | None, origin_param: str, path_param: str) ->
         return EmbedPage(origin=None, path=path, named=True)
 
 
-def embed_origin_allowed(site: Site, page: EmbedPage, embedding_origins: list[str]) -> bool:
+def embed_origin_allowed(page: EmbedPage, embedding_origins: list[str]) -> bool:
     """Whether the chat window would open on this page: an unnamed page (an old loader) is
     given the benefit of the doubt, a named one must be an embedding origin."""
     if not page.named:

@@ -54,7 +54,7 @@ def launcher_config(request, site_id: str):
         page = embed.embed_page(
             request.headers.get("Origin"), request.GET.get("o", ""), request.GET.get("p", "")
         )
-        allowed = embed.embed_origin_allowed(site, page, services.embedding_origins(site))
+        allowed = embed.embed_origin_allowed(page, services.embedding_origins(site))
         embed.embed_record(site, page, allowed=allowed)
         if allowed:
             response = JsonResponse(services.launcher_config(site))
