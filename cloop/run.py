@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from cloop import embedded
+from cloop.public_url import public_url_record
 from cloop.supervise import Child, Supervisor, say
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,12 +70,16 @@ def main() -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "cloop.settings")
     env["PORT"] = port
+    base = os.environ.get("CLOOP_BASE_DOMAIN", "localhost")
+    # The URL this platform serves on: given, or this port. Every child gets it, and it is
+    # written to the data dir so staff commands in other shells print it (cloop/public_url.py).
+    public = (env.get("CLOOP_PUBLIC_URL") or f"http://{base}:{port}").rstrip("/")
+    env["CLOOP_PUBLIC_URL"] = public
+    public_url_record(embedded.data_dir(), public)
     embedded_db = not env.get("DATABASE_URL")
     embedded_redis = not env.get("REDIS_URL")
     sup = Supervisor(platform_children(env, host, port), cwd=ROOT)
     sup.install_signals()
-
-    from cloop import embedded
 
     try:
         if embedded_db:
@@ -91,12 +97,14 @@ def main() -> int:
         say("starting the ASGI server, a Celery worker and Celery beat ...")
         sup.start_all()
         if _wait_healthy(sup, f"http://127.0.0.1:{port}/healthz"):
-            base = os.environ.get("CLOOP_BASE_DOMAIN", "localhost")
+            scheme, rest = public.split("://", 1)
             say(f"ready in {time.monotonic() - started:.1f} s. Open:")
-            say(f"  demo website with the chat widget:  http://{base}:{port}/demo/")
-            say(f"  the demo site's admin:              http://demo.{base}:{port}/admin/")
-            say(f"  Cloop staff admin:                  http://{base}:{port}/admin/")
-            say(f"  health:                             http://{base}:{port}/healthz")
+            say(f"  demo website with the chat widget:  {public}/demo/")
+            say(f"  the demo site's admin:              {scheme}://demo.{rest}/admin/")
+            say(f"  Cloop staff admin:                  {public}/admin/")
+            say(f"  health:                             {public}/healthz")
+            if env.get("DEBUG") == "1" and not (env.get("EMAIL_HOST") or env.get("EMAIL_BACKEND")):
+                say(f"  e-mails sent (one file each):       {embedded.data_dir() / 'mail'}/")
             say("Ctrl-C stops everything.")
         sup.run()
         return 0

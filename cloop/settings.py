@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from cloop import db
+from cloop import db, public_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -37,9 +37,18 @@ if not SECRET_KEY:
     SECRET_KEY = "dev-only-not-secret-" + "x" * 40  # noqa: S105 - development/test only
 
 CLOOP_BASE_DOMAIN = os.environ.get("CLOOP_BASE_DOMAIN", "localhost").lower().strip(".")
-# Where Cloop itself is reached (widget.js, the chat frame, the WebSocket). Defaults to the
-# base domain over https in production and http://localhost:PORT in development.
-CLOOP_PUBLIC_URL = os.environ.get("CLOOP_PUBLIC_URL", "").rstrip("/")
+# The embedded servers' data, beat's schedule, `make run`'s public URL, development mail.
+CLOOP_DATA_DIR = Path(os.environ.get("CLOOP_DATA_DIR") or BASE_DIR / ".cloop")
+# Where Cloop itself is reached (widget.js, the chat frame, the WebSocket, admin links). The
+# one source: CLOOP_PUBLIC_URL, else derived (cloop/public_url.py): https://<base domain> in
+# production; in development http://<base domain>:$PORT, or the URL `make run` serves on.
+CLOOP_PUBLIC_URL = public_url.public_url_resolve(
+    os.environ,
+    base_domain=CLOOP_BASE_DOMAIN,
+    data_dir=CLOOP_DATA_DIR,
+    debug=DEBUG,
+    testing=TESTING,
+)
 CLOOP_LLM_MODEL = os.environ.get("CLOOP_LLM_MODEL", "cloop-offline/extractive")
 # The offline model's pause between streamed chunks (ms), so the demo visibly streams; 0 in tests.
 CLOOP_OFFLINE_CHUNK_MS = int(os.environ.get("CLOOP_OFFLINE_CHUNK_MS", "0" if TESTING else "25"))
@@ -137,7 +146,7 @@ MIDDLEWARE = [
     "cloop.health.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before the tenant lookup: static files are served without touching the database.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "cloop.static.AsyncFileWhiteNoiseMiddleware",
     "tenants.middleware.SiteTenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -230,9 +239,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT + 600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
-CELERY_BEAT_SCHEDULE_FILENAME = str(
-    Path(os.environ.get("CLOOP_DATA_DIR") or BASE_DIR / ".cloop") / "celerybeat-schedule"
-)
+CELERY_BEAT_SCHEDULE_FILENAME = str(CLOOP_DATA_DIR / "celerybeat-schedule")
 # Modules with tasks that autodiscovery (which imports `<app>.tasks` only) would miss.
 CELERY_IMPORTS = ["conversations.tasks_retention"]
 # TenantAwareScheduler (see cloop/run.py) runs each entry in every site's schema.
@@ -280,8 +287,11 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "0")
 EMAIL_TIMEOUT = 15
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"Cloop <no-reply@{CLOOP_BASE_DOMAIN}>")
-if DEBUG and "EMAIL_BACKEND" not in os.environ:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Development without an SMTP server: every e-mail is a file in .cloop/mail/ (one per message,
+# readable with any text editor) instead of being lost on a console or a closed port 25.
+EMAIL_FILE_PATH = str(CLOOP_DATA_DIR / "mail")
+if DEBUG and "EMAIL_BACKEND" not in os.environ and "EMAIL_HOST" not in os.environ:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 
 # --- security -----------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -312,6 +322,9 @@ LOGGING = {
         # Django's request logger puts the remote address in some records; keep it at ERROR
         # without request details by routing through our console formatter only.
         "django.server": {"level": "WARNING"},
+        # Django's default config gives "django" a console handler of its own in DEBUG; with
+        # the root's, every "Not Found: /robots.txt" was printed twice. One handler: the root.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "uvicorn.access": {"level": "WARNING", "propagate": False, "handlers": []},
         # uvicorn logs every WebSocket handshake ("<client ip> - WebSocket ... [accepted]/403")
         # at INFO on uvicorn.error; WARNING keeps real errors and drops the visitor's address.
@@ -326,6 +339,9 @@ LOGGING = {
 # lost its worker; beat's crawl-stale check queues it again to resume (crawler/runs.py).
 CLOOP_CRAWL_STALE_SECONDS = int(os.environ.get("CLOOP_CRAWL_STALE_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE["crawl-stale-check"] = {"task": "crawler.crawl_stale", "schedule": 300}
+
+# --- Cloop's own privacy policy page (/privacy/cloop/): who answers questions about Cloop ----
+CLOOP_PRIVACY_CONTACT = os.environ.get("CLOOP_PRIVACY_CONTACT", "").strip()
 
 # --- summary e-mails: per-site cap (the per-address cap is fixed, conversations/limits.py) -----
 CLOOP_SUMMARY_SITE_HOURLY = int(os.environ.get("CLOOP_SUMMARY_SITE_HOURLY", "60"))

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.forms.models import fields_for_model
 from django.http import HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -71,7 +72,7 @@ class SiteSettingsForm(forms.ModelForm):
     contact_email = forms.EmailField(
         label="Data-protection contact e-mail",
         required=False,
-        help_text="Shown as [Customer Contact Email] in the privacy notice.",
+        help_text="Named in the privacy notice; empty = your admin user's e-mail.",
     )
     allowed_origins = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -203,21 +204,17 @@ class SiteSettingsAdmin(SiteSchemaOnlyAdmin):
 
     @admin.display(description="notice page")
     def notice_status(self, obj):
-        from conversations.notice import notice_missing, notice_url
+        from conversations.notice import notice_facts, notice_url
 
         site = connection.tenant
         url = notice_url(site.site_id)
-        missing = notice_missing(site)
-        if missing:
-            return format_html(
-                '<a href="{}" target="_blank" rel="noopener">{}</a><br>'
-                '<strong style="color:#ba2121">Still showing placeholders: {}.</strong>',
-                url,
-                url,
-                ", ".join(m["placeholder"] for m in missing),
-            )
         return format_html(
-            '<a href="{}" target="_blank" rel="noopener">{}</a> — complete.', url, url
+            '<a href="{}" target="_blank" rel="noopener">{}</a>{}',
+            url,
+            url,
+            render_to_string(
+                "admin/conversations/notice_facts.html", {"facts": notice_facts(site)}
+            ),
         )
 
     def save_model(self, request, obj, form, change):

@@ -24,11 +24,17 @@ class SiteSettings(SiteSingleton):
     """Per-site privacy and quota settings. A singleton: always use `SiteSettings.load()`."""
 
     company_name = models.CharField(
-        max_length=200, blank=True, help_text="Shown as [Customer Name] in the privacy notice."
+        max_length=200,
+        blank=True,
+        help_text="The company named in the privacy notice; empty = the site's name.",
     )
     notice_published_on = models.DateField(
-        null=True, blank=True, help_text="Shown as [date] in the privacy notice."
+        null=True,
+        blank=True,
+        help_text="The notice's date; empty = the day it was first published (first served).",
     )
+    # Set once, the first time the generated notice page is served (conversations.notice).
+    notice_first_published_on = models.DateField(null=True, blank=True, editable=False)
     privacy_notice_url = models.URLField(
         max_length=500,
         blank=True,

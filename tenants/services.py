@@ -229,7 +229,8 @@ def site_update(site: Site, *, contact_email: str | None = None, allowed_origins
 
 
 def site_list() -> list[dict]:
-    """Every site (public schema), as the dicts `list_sites --json` prints."""
+    """Every site (public schema), as the dicts `list_sites --json` prints (with the snippet
+    to paste, built by `tenants.urls.snippet` like everywhere else)."""
     return [
         {
             "site_id": s.site_id,
@@ -239,6 +240,7 @@ def site_list() -> list[dict]:
             "allowed_origins": s.allowed_origins,
             "ready": s.ready,
             "admin_url": urls.admin_url(s.site_id),
+            "snippet": urls.snippet(s.site_id),
             "created_at": s.created_at.isoformat(),
         }
         for s in Site.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)

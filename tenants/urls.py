@@ -1,18 +1,14 @@
 """Public URL helpers: where Cloop and each site's admin are reached."""
 
-import os
-
 from django.conf import settings
 
 
 def public_base_url() -> str:
-    """Cloop's own origin, serving widget.js, the chat frame and the WebSocket."""
-    if settings.CLOOP_PUBLIC_URL:
-        return settings.CLOOP_PUBLIC_URL
-    if settings.DEBUG or settings.TESTING:
-        port = os.environ.get("PORT", "8000")
-        return f"http://{settings.CLOOP_BASE_DOMAIN}:{port}"
-    return f"https://{settings.CLOOP_BASE_DOMAIN}"
+    """Cloop's own origin, serving widget.js, the chat frame and the WebSocket.
+
+    The one source is `settings.CLOOP_PUBLIC_URL`, resolved at start-up by
+    cloop/public_url.py (environment, PORT, or the URL `make run` serves on)."""
+    return settings.CLOOP_PUBLIC_URL.rstrip("/")
 
 
 def site_base_url(site_id: str) -> str:
@@ -26,5 +22,12 @@ def admin_url(site_id: str) -> str:
     return site_base_url(site_id) + "/admin/"
 
 
+def install_url(site_id: str) -> str:
+    """The customer's install page (snippet, allowed origins, embed check) in their admin."""
+    return admin_url(site_id) + "widget/embedcheck/"
+
+
 def snippet(site_id: str) -> str:
+    """The one `<script>` tag a customer pastes into their pages (create_site, the `snippet`
+    command, list_sites --json and the admin's install page all print this one)."""
     return f'<script src="{public_base_url()}/widget.js" data-site="{site_id}" async></script>'

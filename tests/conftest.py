@@ -107,6 +107,19 @@ def in_site_b(db, site_b):
         yield site_b
 
 
+@pytest.fixture
+def owner_a(in_site_a, site_a):
+    """A test client logged in to site-a's admin as its owner (a superuser of that schema)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user = get_user_model().objects.create_superuser("owner@a.test", "owner@a.test", "pw-123456")
+    client = Client(HTTP_HOST=site_a.host)
+    client.force_login(user)
+    client.user = user
+    return client
+
+
 def _tenant_tables(schema: str) -> list[str]:
     keep = {"django_migrations", "django_content_type", "auth_permission"}
     with connection.cursor() as cur:

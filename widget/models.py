@@ -57,3 +57,26 @@ class WidgetSettings(SiteSingleton):
 
     def __str__(self):
         return "Widget settings"
+
+
+class EmbedCheck(SiteSingleton):
+    """Where the widget was last loaded from, for the customer's install page (one row per site).
+
+    Written by the loader's config request (`widget.embed.embed_record`), at most once a minute
+    per site and kind. It holds a page's origin and path only: no query string, no visitor id,
+    no IP address, nothing that says who opened the page.
+    """
+
+    seen_origin = models.CharField(max_length=300, blank=True)
+    seen_path = models.CharField(max_length=300, blank=True)
+    seen_at = models.DateTimeField(null=True, blank=True)
+    refused_origin = models.CharField(max_length=300, blank=True)
+    refused_path = models.CharField(max_length=300, blank=True)
+    refused_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "install"
+        verbose_name_plural = "install"
+
+    def __str__(self):
+        return "Install"

@@ -8,6 +8,8 @@ app_name = "widget"
 
 urlpatterns = [
     path("widget.js", views.widget_js, name="loader"),
+    path("robots.txt", views.robots_txt, name="robots"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("widget/config/<slug:site_id>/", views.launcher_config, name="launcher-config"),
     path("widget/frame/<slug:site_id>/", views.frame, name="frame"),
     path("demo/", views.demo_page, name="demo-home"),

@@ -14,7 +14,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
 from tenants import urls
-from widget import demo, services
+from widget import demo, embed, services
 
 STATIC = Path(__file__).resolve().parent / "static" / "widget"
 
@@ -41,13 +41,40 @@ def widget_js(request):
 
 @require_GET
 def launcher_config(request, site_id: str):
-    """Colours, side and label of the launcher button. Public data, readable from any origin."""
+    """Colours, side and label of the launcher button. Public data, readable from any origin.
+
+    The loader names its page (`?o=<origin>&p=<path>`): a page whose origin may not embed the
+    site gets a 403 with a message the loader prints instead of showing a launcher whose
+    window would be refused. Both outcomes feed the customer's embed check (widget/embed.py).
+    """
     site = services.site_for_widget(site_id)
     if site is None:
         response = JsonResponse({"error": "unknown site"}, status=404)
     else:
-        response = JsonResponse(services.launcher_config(site))
-        response["Cache-Control"] = "public, max-age=60"
+        page = embed.embed_page(
+            request.headers.get("Origin"), request.GET.get("o", ""), request.GET.get("p", "")
+        )
+        allowed = embed.embed_origin_allowed(page, services.embedding_origins(site))
+        embed.embed_record(site, page, allowed=allowed)
+        if allowed:
+            response = JsonResponse(services.launcher_config(site))
+            response["Cache-Control"] = "public, max-age=60"
+        else:
+            response = JsonResponse(
+                {
+                    "error": "origin_not_allowed",
+                    "origin": page.origin or "",
+                    "message": (
+                        f"{page.origin or 'this page'} is not an allowed origin of site "
+                        f"{site.site_id}; add it on the Install page of the site's admin."
+                    ),
+                },
+                status=403,
+            )
+            # Not cached: once the customer adds the origin, the next page view shows the chat.
+            response["Cache-Control"] = "no-store"
+        # The answer depends on the page's origin (header or parameter).
+        response["Vary"] = "Origin"
     response["Access-Control-Allow-Origin"] = "*"
     response["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
@@ -82,6 +109,30 @@ def frame(request, site_id: str):
     response["Content-Security-Policy"] = csp
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+ROBOTS = {
+    # Cloop's own host: the demo and the notices may be read, the machinery not.
+    "public": "User-agent: *\nDisallow: /admin/\nDisallow: /widget/\nDisallow: /ws/\n",
+    # A site's host serves only its admin and API.
+    "site": "User-agent: *\nDisallow: /\n",
+}
+
+
+@require_GET
+def robots_txt(request, kind: str = "public"):
+    """robots.txt of Cloop's host and (kind="site") of every site's host: answered, not 404s."""
+    response = HttpResponse(ROBOTS[kind], content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@require_GET
+def favicon(request):
+    """The launcher's speech bubble as /favicon.ico (browsers ask every host for it)."""
+    response = HttpResponse((STATIC / "favicon.ico").read_bytes(), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
     return response
 
 

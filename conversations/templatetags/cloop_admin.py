@@ -1,4 +1,4 @@
-"""Admin index alerts: overdue data requests and unfilled privacy-notice placeholders."""
+"""Admin index alerts: overdue data requests and privacy-notice facts Cloop lacks."""
 
 from django import template
 from django.db import connection

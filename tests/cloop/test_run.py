@@ -246,6 +246,21 @@ def test_it_restarts_a_killed_worker_and_stops_cleanly_on_sigterm(platform_env):
         # ... and the demo was crawled all the same, before it.
         assert f"demo crawl succeeded: {len(demo.PAGES)} pages indexed" in out.text(), out.text()
         assert healthy(port)
+        assert f"demo website with the chat widget:  http://localhost:{port}/demo/" in out.text()
+
+        # A staff command in another shell (PORT not exported there) prints this port.
+        shell = {k: v for k, v in platform_env.items() if k != "PORT"}
+        printed = subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", "snippet", "demo"],
+            cwd=ROOT,
+            env=shell,
+            capture_output=True,
+            text=True,
+            timeout=EVENT_DEADLINE,
+        )
+        assert printed.stdout.strip() == (
+            f'<script src="http://localhost:{port}/widget.js" data-site="demo" async></script>'
+        ), printed.stdout + printed.stderr
 
         # Each child knows who it is (its database connections are named after it).
         web = named_child(proc.pid, "uvicorn")

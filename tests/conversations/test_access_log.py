@@ -1,7 +1,6 @@
 import datetime
 import json
 
-import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
@@ -17,15 +16,6 @@ from conversations.retention import retention_purge
 from tests.conversations.admin_data import person_make
 
 EMAIL = "reader-subject@example.com"
-
-
-@pytest.fixture
-def owner_a(in_site_a, site_a):
-    user = get_user_model().objects.create_superuser("owner@a.test", "owner@a.test", "pw-123456")
-    client = Client(HTTP_HOST=site_a.host)
-    client.force_login(user)
-    client.user = user
-    return client
 
 
 def _entries():

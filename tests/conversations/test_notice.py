@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from conversations.models import SiteSettings
-from conversations.notice import PLACEHOLDERS_FI, notice_missing
+from conversations.notice import notice_facts, notice_missing
 
 SEED = Path("/work/shared/seed/privacy-notice-template.txt")
 if not SEED.exists():  # CI lays shared/ beside the clone
@@ -49,27 +50,77 @@ def public_client(db):
     return Client(HTTP_HOST="localhost")
 
 
-def test_it_shows_placeholders_for_missing_fields_and_the_admin_knows(
-    public_client, site_a, settings
-):
+PLACEHOLDERS = ("[Customer Name]", "[Customer Contact Email]", "[date]", "[", "]")
+
+
+def test_it_never_shows_a_placeholder_or_the_customer_guide_to_visitors(public_client, site_a):
+    """Nothing set by the customer, no admin user: the notice is still complete, with the
+    site's name, a neutral sentence for the contact and its first publication as its date;
+    the admin is told what is missing."""
     with tenant_context(site_a):
         s = SiteSettings.load()
         s.company_name = ""
         s.notice_published_on = None
+        s.notice_first_published_on = None
         s.save()
     _contact_set(site_a, "")
     response = public_client.get("/privacy/site-a/")
     assert response.status_code == 200
     text = _text(response.content.decode())
-    for placeholder in ("[Customer Name]", "[Customer Contact Email]", "[date]"):
-        assert placeholder in text
+    assert not [p for p in PLACEHOLDERS if p in text]
+    assert "How to Use This Template" not in text and "For Cloop Customers" not in text
+    assert 'This notice is provided by Site A Oy ("we")' in text
+    assert (
+        "To exercise these rights, contact us using the contact details on our website. "
+        "We will respond within 30 days."
+    ) in text
+    today = timezone.localdate()
+    assert f"This notice was last updated on {today:%-d %B %Y}. Powered by Cloop." in text
     assert "cloop_visitor_site-a" in text
-    assert "For Cloop Customers: How to Use This Template" in text
-    assert {m["placeholder"] for m in notice_missing(type(site_a).objects.get(pk=site_a.pk))} == {
-        "[Customer Name]",
-        "[Customer Contact Email]",
-        "[date]",
-    }
+    site = type(site_a).objects.get(pk=site_a.pk)
+    assert [m["placeholder"] for m in notice_missing(site)] == ["[Customer Contact Email]"]
+    facts = notice_facts(site)
+    assert facts["company_name"]["source"] == "site_name"
+    assert facts["published_on"] == {**facts["published_on"], "source": "first_published"}
+    assert facts["published_on"]["value"] == today
+
+
+def test_it_names_the_admin_user_until_the_customer_sets_a_contact(public_client, site_a):
+    from django.contrib.auth import get_user_model
+
+    _contact_set(site_a, "")
+    with tenant_context(site_a):
+        get_user_model().objects.create_superuser("owner", "owner@site-a.test", "pw-123456789")
+    text = _text(public_client.get("/privacy/site-a/").content.decode())
+    assert "To exercise these rights, contact us at owner@site-a.test." in text
+    site = type(site_a).objects.get(pk=site_a.pk)
+    assert notice_facts(site)["contact_email"]["source"] == "admin_user"
+    assert notice_missing(site) == []
+
+
+def test_it_keeps_the_first_publication_date(public_client, site_a):
+    with tenant_context(site_a):
+        s = SiteSettings.load()
+        s.notice_published_on = None
+        s.notice_first_published_on = datetime.date(2026, 10, 3)
+        s.save()
+    text = _text(public_client.get("/privacy/site-a/").content.decode())
+    assert "This notice was last updated on 3 October 2026." in text
+    with tenant_context(site_a):
+        assert SiteSettings.load().notice_first_published_on == datetime.date(2026, 10, 3)
+
+
+def test_it_links_the_cloop_privacy_policy_which_cloop_serves(public_client, site_a):
+    page = public_client.get("/privacy/site-a/").content.decode()
+    link = re.search(
+        r'<a data-field="cloop_policy" href="([^"]+)"[^>]*>Cloop Privacy Policy</a>', page
+    )
+    assert link and link.group(1) == "http://localhost:8000/privacy/cloop/"
+    policy = public_client.get("/privacy/cloop/")
+    assert policy.status_code == 200
+    text = _text(policy.content.decode())
+    assert "Cloop Privacy Policy" in text and "processor" in text
+    assert "does not store your IP address" in text
 
 
 def test_it_fills_every_fact_of_the_seed_template(public_client, site_a):
@@ -168,13 +219,12 @@ def test_it_serves_every_section_in_finnish_with_the_english_structure(
     assert [s for s in english if s in fi_text] == []
     assert "cloop_visitor_site-a" in fi_text and "ROFFI Oy (Suomi)" in fi_text
     assert "Vastaamme 30 päivän kuluessa." in fi_text
+    assert "Site A Oy" in fi_text and "Cloopin asiakkaille" not in fi_text
+    assert not [p for p in PLACEHOLDERS if p in fi_text]
     if filled:
-        assert "Site A Oy" in fi_text and "dpo@site-a.test" in fi_text
-        assert "1.11.2026" in fi_text and "Cloopin asiakkaille" not in fi_text
+        assert "dpo@site-a.test" in fi_text and "1.11.2026" in fi_text
     else:
-        for placeholder in PLACEHOLDERS_FI.values():
-            assert fi_text.count(placeholder) == 2, placeholder  # in the text and the guide
-        assert "Cloopin asiakkaille: näin käytät tätä pohjaa" in fi_text
+        assert "ottamalla meihin yhteyttä verkkosivustomme yhteystietojen kautta." in fi_text
 
 
 def test_it_keeps_the_english_notice_for_any_other_language(public_client, site_a):

@@ -59,3 +59,18 @@ def test_it_sends_a_redelivered_summary_task_only_once(site_a, celery_worker_liv
         )
     smtp_server.wait(1)
     assert len(smtp_server.wait(2, timeout=3)) == 1
+
+
+def test_it_writes_the_plain_text_part_unescaped(in_site_a, smtp_server):
+    """Plain text is not HTML: "I'd" stays "I'd" (it read "I&#x27;d"); the HTML part escapes."""
+    from conversations.emails import summary_email_send
+
+    conv = Conversation.objects.create(visitor=Visitor.objects.create())
+    Message.objects.create(conversation=conv, role="visitor", text="I'd like <b>2</b> & more")
+    assert summary_email_send(conv.pk, "anna@example.fi", "en") == 1
+    msg = smtp_server.wait(1)[0][1]
+    body = msg.get_body(preferencelist=("plain",)).get_content()
+    assert "I'd like <b>2</b> & more" in body
+    assert "&#x27;" not in body and "&amp;" not in body and "&lt;" not in body
+    html = msg.get_body(preferencelist=("html",)).get_content()
+    assert "I&#x27;d like &lt;b&gt;2&lt;/b&gt; &amp; more" in html

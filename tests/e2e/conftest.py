@@ -175,6 +175,12 @@ def foreign_host():
         httpd.server_close()
 
 
+def screenshot_path(tmp_path, name: str) -> Path:
+    """Where a test saves a screenshot: $CLOOP_SCREENSHOTS_DIR (e.g. docs/) when set."""
+    out = os.environ.get("CLOOP_SCREENSHOTS_DIR")
+    return Path(out) / name if out else tmp_path / name
+
+
 def chat_frame(page):
     """Open the widget and return the chat window's Frame once its input is there."""
     page.locator('[data-cloop="launcher"]').click()

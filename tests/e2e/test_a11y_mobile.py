@@ -1,12 +1,9 @@
 """Accessibility (axe-core, vendored in tests/e2e/vendor, works offline), mobile full-screen,
 and the README's screenshots (written to $CLOOP_SCREENSHOTS_DIR when set, e.g. docs/)."""
 
-import os
-from pathlib import Path
-
 import pytest
 
-from tests.e2e.conftest import VENDOR, ask, chat_frame, demo_url
+from tests.e2e.conftest import VENDOR, ask, chat_frame, demo_url, screenshot_path
 from tests.e2e.test_chat import wait_answers
 
 pytestmark = pytest.mark.e2e
@@ -22,11 +19,6 @@ def axe_serious(target, context: str = "document") -> list[dict]:
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
-
-
-def screenshot_path(tmp_path, name: str) -> Path:
-    out = os.environ.get("CLOOP_SCREENSHOTS_DIR")
-    return Path(out) / name if out else tmp_path / name
 
 
 def test_it_has_no_serious_accessibility_violations(_playwright, demo_site, live_server):

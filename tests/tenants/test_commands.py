@@ -46,6 +46,38 @@ def test_it_prints_json_as_the_last_line(db):
     assert acme["ready"] is True
 
 
+def test_it_prints_the_snippet_again_and_lists_it(db):
+    """The customer's snippet is never lost after create_site: `snippet` prints the very line
+    create_site printed, and list_sites --json carries it (the earlier keys kept)."""
+    created = json.loads(
+        run("create_site", "acme", "--name", "A", "--url", "https://acme.example/", "--json")
+        .strip()
+        .splitlines()[-1]
+    )
+    line = '<script src="http://localhost:8000/widget.js" data-site="acme" async></script>'
+    assert created["snippet"] == line
+    assert run("snippet", "acme").strip() == line
+    data = json.loads(run("snippet", "acme", "--json").strip().splitlines()[-1])
+    assert data["snippet"] == line
+    assert data["install_url"] == "http://acme.localhost:8000/admin/widget/embedcheck/"
+    assert data["allowed_origins"] == ["https://acme.example"]
+    listed = json.loads(run("list_sites", "--json").strip().splitlines()[-1])
+    acme = next(s for s in listed if s["site_id"] == "acme")
+    assert acme["snippet"] == line
+    assert {
+        "site_id",
+        "name",
+        "url",
+        "schema_name",
+        "allowed_origins",
+        "ready",
+        "admin_url",
+        "created_at",
+    } < set(acme)
+    with pytest.raises(CommandError, match="unknown site 'nope'"):
+        run("snippet", "nope")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -1,5 +1,7 @@
 """`manage.py ask <site_id> "question" [--json]`: ask a site's bot from the terminal.
 
+Prints the answer with its [n] markers numbered as the sources listed under it.
+
 Uses the same pipeline as the chat (`conversations.answer.answer_question`); stores nothing.
 """
 
@@ -17,7 +19,7 @@ from tenants.services import site_get_ready
 
 
 class Command(StaffCommand):
-    help = "Ask a site's chat bot a question (answer streamed; --json for machine output)."
+    help = "Ask a site's chat bot a question (--json for machine output)."
 
     def add_command_arguments(self, parser):
         parser.add_argument("site_id")
@@ -30,15 +32,10 @@ class Command(StaffCommand):
         if not question:
             raise CommandError("the question is empty")
         as_json = o.get("json")
-
-        def on_delta(piece: str) -> None:
-            if not as_json:
-                self.stdout.write(piece, ending="")
-                self.stdout.flush()
-
-        result = asyncio.run(
-            answer_question(question, site=site, on_delta=on_delta, model=o.get("model"))
-        )
+        # Not streamed: the model's raw [n] are passage numbers, renumbered only once the
+        # answer is complete (citations_resolve), so the printed answer and its numbered
+        # sources below agree.
+        result = asyncio.run(answer_question(question, site=site, model=o.get("model")))
         if result.error:
             raise CommandError(f"{result.error}: {result.error_message}")
         phase = phase_next(
@@ -58,7 +55,7 @@ class Command(StaffCommand):
         if as_json:
             self.emit_json(data)
             return
-        self.stdout.write("")
+        self.stdout.write(result.text)
         for n, s in enumerate(result.sources, start=1):
             self.stdout.write(f"  [{n}] {s['title']} — {s['url']}")
         if result.refused:

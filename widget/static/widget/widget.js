@@ -74,8 +74,10 @@
     d.body.appendChild(btn);
   }
   function go() {
-    fetch(base + "/widget/config/" + site + "/", { credentials: "omit" })
-      .then(function (r) { return r.ok ? r.json() : {}; }).catch(function () { return {}; }).then(start);
+    var e = encodeURIComponent;
+    fetch(base + "/widget/config/" + site + "/?o=" + e(location.origin) + "&p=" + e(location.pathname), { credentials: "omit" })
+      .then(function (r) { return r.status == 403 ? r.json().then(function (j) { console.warn("Cloop: " + j.message); }) : r.ok ? r.json() : {}; })
+      .catch(function () { return {}; }).then(function (r) { r && start(r); });
   }
   w.Cloop = { open: open, close: close, toggle: function () { on ? close() : open(); } };
   d.body ? go() : d.addEventListener("DOMContentLoaded", go);
