@@ -47,5 +47,6 @@ def custom_answer_page(request, pk: int):
             "more": MORE.get(site.language, MORE["en"]),
         },
     )
-    response["Cache-Control"] = "public, max-age=60"
+    # Not cached: a deactivated or deleted answer is gone at once, here as in the index.
+    response["Cache-Control"] = "no-cache"
     return response
