@@ -50,12 +50,10 @@ def custom_answer_link_check(link: str, site=None) -> str | None:
         origin = normalise_origin(f"{parts.scheme}://{parts.netloc}")
     except (SiteError, ValueError):
         return "Give a full http(s) URL."
-    if origin not in site_link_origins(site):
-        return (
-            "The chat only links to your own website: use a page of "
-            + ", ".join(site_link_origins(site)[:-1] or ["your website"])
-            + "."
-        )
+    allowed = site_link_origins(site)
+    if origin not in allowed:
+        own = [o for o in allowed if o != normalise_origin(site_base_url(site.site_id))]
+        return f"The chat only links to your own website: use a page of {', '.join(own)}."
     return None
 
 

@@ -32,7 +32,7 @@ def message_feedback_set(site, *, visitor_id: uuid.UUID, message_id, value) -> s
     visitor's, another site's, a visitor message, a failed answer) is `not_found`, so the
     answer does not tell which ids exist. Returns the stored value ("up", "down" or "").
     """
-    if value not in VALUES:
+    if not (value is None or isinstance(value, str)) or value not in VALUES:
         raise FeedbackError("invalid_feedback", 'value must be "up", "down" or null.')
     if isinstance(message_id, bool) or not isinstance(message_id, int) or message_id <= 0:
         raise FeedbackError("invalid_feedback", "message_id must be a positive integer.")

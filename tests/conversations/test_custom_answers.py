@@ -114,8 +114,23 @@ def test_it_serves_an_active_answer_on_the_sites_host_only(site_with_gift_answer
 
 
 def test_it_refuses_a_link_outside_the_site(in_site_a):
-    assert custom_answers.custom_answer_link_check("https://evil.example/x")
+    why = custom_answers.custom_answer_link_check("https://evil.example/x")
+    assert why == "The chat only links to your own website: use a page of http://site-a.test."
     assert custom_answers.custom_answer_link_check("http://site-a.test/pricing") is None
+
+
+def test_it_reindexes_answers_under_the_sites_current_host(in_site_a):
+    kept = custom_answers.custom_answer_save(CustomAnswer(question="Q one?", answer="One."))
+    gone = custom_answers.custom_answer_save(CustomAnswer(question="Q two?", answer="Two."))
+    # As if the site's Cloop host had changed, and an answer deleted behind the index's back.
+    for page in Page.objects.filter(source="answer"):
+        page.url = page.url.replace("site-a.localhost:8000", "site-a.old.example")
+        page.save()
+    CustomAnswer.objects.filter(pk=gone.pk).delete()
+    assert custom_answers.custom_answers_reindex() == 1
+    assert list(Page.objects.filter(source="answer").values_list("url", flat=True)) == [
+        custom_answers.custom_answer_url(kept)
+    ]
 
 
 @pytest.fixture

@@ -83,9 +83,12 @@ def test_it_refuses_feedback_on_a_failed_answer_or_another_sites_message(in_site
     assert exc.value.code == "not_found"
     with pytest.raises(FeedbackError):
         message_feedback_set(site_b, visitor_id=visitor.pk, message_id=ok.pk, value="up")
-    with pytest.raises(FeedbackError) as exc:
-        message_feedback_set(in_site_a, visitor_id=visitor.pk, message_id=True, value="up")
-    assert exc.value.code == "invalid_feedback"
+    for message_id, value in ((True, "up"), (ok.pk, ["up"]), (ok.pk, "UP")):
+        with pytest.raises(FeedbackError) as exc:
+            message_feedback_set(
+                in_site_a, visitor_id=visitor.pk, message_id=message_id, value=value
+            )
+        assert exc.value.code == "invalid_feedback"
     assert message_feedback_set(in_site_a, visitor_id=visitor.pk, message_id=ok.pk, value="up")
     ok.refresh_from_db()
     assert ok.feedback == "up"
