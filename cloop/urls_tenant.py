@@ -1,8 +1,10 @@
-"""URLs of a site's own host `<site_id>.<base domain>`: the customer's admin and REST API."""
+"""URLs of a site's own host `<site_id>.<base domain>`: the customer's admin and REST API,
+and the public pages of the site's custom answers (what the chat cites for them)."""
 
 from django.contrib import admin
 from django.urls import include, path
 
+from conversations import views_public
 from widget import views as widget_views
 
 urlpatterns = [
@@ -10,4 +12,5 @@ urlpatterns = [
     path("favicon.ico", widget_views.favicon),
     path("admin/", admin.site.urls),
     path("api/v1/", include("conversations.api_urls")),
+    path("answers/<int:pk>/", views_public.custom_answer_page, name="custom-answer"),
 ]

@@ -19,6 +19,7 @@ from django.utils.safestring import mark_safe
 
 from conversations import admin_views, exports
 from conversations.access_log import Action, Channel, access_record
+from conversations.feedback import conversations_with_feedback
 from conversations.models import (
     Conversation,
     Lead,
@@ -57,6 +58,19 @@ class HasLeadFilter(admin.SimpleListFilter):
         return queryset
 
 
+class FeedbackFilter(admin.SimpleListFilter):
+    title = "visitor feedback"
+    parameter_name = "feedback"
+
+    def lookups(self, request, model_admin):
+        return [("down", "Has thumbs-down"), ("up", "Has thumbs-up")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("down", "up"):
+            return conversations_with_feedback(queryset, self.value())
+        return queryset
+
+
 @admin.register(Conversation)
 class ConversationAdmin(SiteSchemaOnlyAdmin):
     list_display = (
@@ -68,7 +82,12 @@ class ConversationAdmin(SiteSchemaOnlyAdmin):
         "has_email",
         "updated_at",
     )
-    list_filter = ("phase", ("created_at", admin.DateFieldListFilter), HasLeadFilter)
+    list_filter = (
+        "phase",
+        ("created_at", admin.DateFieldListFilter),
+        HasLeadFilter,
+        FeedbackFilter,
+    )
     search_fields = ("messages__text",)
     date_hierarchy = "created_at"
     list_per_page = 50
@@ -189,7 +208,11 @@ class ConversationAdmin(SiteSchemaOnlyAdmin):
 
         return render_to_string(
             "admin/conversations/transcript.html",
-            {"messages": obj.messages.order_by("created_at", "id")},
+            {
+                "messages": obj.messages.select_related("reply_to").order_by("created_at", "id"),
+                # "Improve this answer": a custom answer prefilled with the visitor's question.
+                "improve_url": reverse("admin:conversations_customanswer_add"),
+            },
         )
 
     def get_urls(self):
@@ -352,6 +375,7 @@ class LeadAdmin(SiteSchemaOnlyAdmin):
 # --- visitors, the GDPR desk, site settings (registered by their own modules) ----------------
 
 from conversations import (  # noqa: E402, F401
+    admin_answers,
     admin_audit,
     admin_requests,
     admin_settings,

@@ -16,6 +16,7 @@ from django_tenants.utils import tenant_context
 
 from conversations import requests
 from conversations.exports import leads_exportable
+from conversations.feedback import answers_unhelpful, feedback_counts
 from conversations.models import Conversation, Lead, Message, Phase
 from crawler.models import CrawlRun, Page
 
@@ -131,6 +132,8 @@ def overview_data(now: datetime.datetime | None = None) -> dict:
         "phases": _bars([(label, phases.get(value, 0)) for value, label in Phase.choices]),
         "answers": answers if failed_total else answers[:2],
         "unanswered": _unanswered(since),
+        "unhelpful": answers_unhelpful(since),
+        "feedback": feedback_counts(since),
         "most_cited": _most_cited(since),
         "crawl": _crawl_status(),
     }

@@ -22,12 +22,14 @@ from django_tenants.utils import tenant_context
 from conversations.llm import LLMError, llm_model, llm_stream
 from conversations.prompt import prompt_build
 from conversations.text import (
+    ANSWER_MATCH_MIN,
     language_detect,
     query_expand,
     query_terms,
     stems,
     synonym_groups_parse,
     term_found,
+    terms_share,
 )
 from conversations.threads import in_pool, search_pool
 
@@ -109,6 +111,21 @@ def _retrieve(site, question: str, conversation_id: int | None, k: int) -> tuple
             if history and history[-1]["role"] == "visitor" and history[-1]["text"] == question:
                 history.pop()
         return passages, history, synonyms
+
+
+def custom_answer_first(
+    question: str, passages: list, language: str = "en", synonyms: list | tuple = ()
+) -> list:
+    """`passages` with the best-ranked custom answer that answers the question (at least
+    ANSWER_MATCH_MIN of its words in the answer's question and text) moved to the front:
+    what the customer wrote for this question is the first source, for any model."""
+    for i, p in enumerate(passages):
+        if getattr(p, "source", "crawl") != "answer":
+            continue
+        text = f"{p.title} {p.heading} {p.text}"
+        if terms_share(question, text, language, synonyms) >= ANSWER_MATCH_MIN:
+            return [p, *passages[:i], *passages[i + 1 :]]
+    return passages
 
 
 def coverage_of(
@@ -212,6 +229,7 @@ async def answer_question(
     passages, history, synonyms = await in_pool(search_pool, _retrieve)(
         site, question, conversation_id, k
     )
+    passages = custom_answer_first(question, passages, language, synonyms)
     result.passages = passages
     result.retrieval_ms = int((time.perf_counter() - started) * 1000)
     result.coverage = coverage_of(question, passages, language, synonyms)

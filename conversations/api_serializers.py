@@ -16,7 +16,7 @@ from conversations.models import Conversation, DataRequest, Lead, Message, SiteS
 class MessageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Message
-        fields = ("id", "role", "text", "sources", "refused", "created_at")
+        fields = ("id", "role", "text", "sources", "refused", "feedback", "created_at")
 
 
 class ConversationListSerializer(serializers.ModelSerializer):

@@ -61,6 +61,7 @@ def message_as_dict(m: Message) -> dict:
         "sources": m.sources or [],
         "client_message_id": m.client_message_id,
         "refused": m.refused,
+        "feedback": m.feedback or None,
         "created_at": m.created_at.isoformat(),
     }
 

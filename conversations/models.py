@@ -123,6 +123,10 @@ class Message(models.Model):
         VISITOR = "visitor", "Visitor"
         ASSISTANT = "assistant", "Assistant"
 
+    class Feedback(models.TextChoices):
+        UP = "up", "Helpful"
+        DOWN = "down", "Not helpful"
+
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
     )
@@ -139,6 +143,11 @@ class Message(models.Model):
     )
     refused = models.BooleanField(default=False)
     error = models.CharField(max_length=200, blank=True)
+    # The visitor's thumbs up / down on an assistant message ("" = none). Nothing else is
+    # kept about it: no time, no comment, no identifier beyond the conversation's own.
+    feedback = models.CharField(
+        max_length=4, choices=Feedback.choices, blank=True, default="", db_default=""
+    )
     first_token_ms = models.PositiveIntegerField(null=True, blank=True)
     total_ms = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -307,3 +316,34 @@ class AccessLog(models.Model):
 
     def __str__(self):
         return f"{self.username or '?'} {self.action} {self.object_type} {self.object_id}"
+
+
+class CustomAnswer(models.Model):
+    """An answer the customer wrote for a question visitors ask (no visitor data in it).
+
+    Indexed beside the crawled pages as a page of its own (crawler.Page, source "answer"):
+    searched and ranked the same way, cited at its own URL on the site's Cloop host (or its
+    `link`), surviving every re-crawl. `conversations.custom_answers` keeps the index in step
+    with every save and delete.
+    """
+
+    question = models.CharField(
+        max_length=500, help_text="The question as visitors ask it (its words are matched)."
+    )
+    answer = models.TextField(max_length=5000, help_text="The answer, as plain text.")
+    link = models.URLField(
+        max_length=1000,
+        blank=True,
+        help_text="Optional: a page of your website to cite instead of this answer's own page.",
+    )
+    active = models.BooleanField(
+        default=True, help_text="Inactive answers are taken out of the index at once."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["question", "id"]
+
+    def __str__(self):
+        return self.question

@@ -30,11 +30,20 @@ from conversations.answer_types import (
     question_type,
 )
 from conversations.prompt import prompt_parse
-from conversations.text import language_detect, query_term_pairs, stem, words
+from conversations.text import (
+    ANSWER_MATCH_MIN,
+    language_detect,
+    query_term_pairs,
+    stem,
+    terms_share,
+    words,
+)
 
 PROVIDER = "cloop-offline"
 MAX_SENTENCES = 3
 MAX_WORDS = 90
+# A custom answer is the customer's own wording for the question: quoted whole up to this.
+MAX_CUSTOM_WORDS = 150
 # A further sentence is kept only if it scores at least this share of the best one, so a
 # weak match is not tacked onto a good answer.
 KEEP_SHARE = 0.7
@@ -141,6 +150,9 @@ def extractive_answer(messages: list[dict]) -> str:
     retrieved) and earlier sentences (summaries come first) win ties.
     """
     question, passages, language = prompt_parse(messages)
+    custom = _custom_answer(question, passages, language)
+    if custom is not None:
+        return custom
     kind = question_type(question)
     pairs = query_term_pairs(question, language)
     originals = [orig for orig, _ in pairs]
@@ -258,13 +270,37 @@ def extractive_answer(messages: list[dict]) -> str:
         rank.setdefault(c[1], len(rank))
     chosen.sort(key=lambda c: (rank[c[1]], c[2]))
     text = " ".join(f"{c[3]} [{c[1]}]" for c in chosen)
-    quoted = language_detect(" ".join(c[3] for c in chosen), default=language)
-    lead = OTHER_LANGUAGE_LEAD.get(language)
+    return _framed(text, " ".join(c[3] for c in chosen), language)
+
+
+def _framed(text: str, quoted_text: str, language: str) -> str:
+    """`text` (the quoted sentences with their [n]), led by a polite note in the visitor's
+    language when the quoted site text is in another one. Visitor languages without a note
+    of their own get the English one."""
+    quoted = language_detect(quoted_text, default=language)
+    if language not in OTHER_LANGUAGE_LEAD:
+        language = "en"
+    lead = OTHER_LANGUAGE_LEAD[language]
     name = LANGUAGE_NAMES.get(language, {}).get(quoted)
-    if quoted != language and lead and name:
+    if quoted != language and name:
         # This model cannot translate; say politely that the site's own words follow.
         text = lead.format(name=name) + text
     return text
+
+
+def _custom_answer(question: str, passages: list, language: str) -> str | None:
+    """The customer's own answer, quoted whole, when the first passage is a custom answer
+    that answers the question (conversations.answer put it first); else None."""
+    if not passages or passages[0].source != "answer":
+        return None
+    p = passages[0]
+    if terms_share(question, f"{p.title} {p.heading} {p.text}", language) < ANSWER_MATCH_MIN:
+        return None
+    body = " ".join(p.text.split())
+    cut = body.split(" ")
+    if len(cut) > MAX_CUSTOM_WORDS:
+        body = " ".join(cut[:MAX_CUSTOM_WORDS]) + " …"
+    return _framed(f"{body} [{p.number}]", body, language)
 
 
 def _choose(scored: list[tuple]) -> list[tuple]:

@@ -92,6 +92,7 @@ def subject_export(email: str | None = None, visitor_id=None, *, widen: bool = F
                     "text": m.text,
                     "sources": m.sources,
                     "refused": m.refused,
+                    "feedback": m.feedback or None,
                     "created_at": _iso(m.created_at),
                 }
                 for m in Message.objects.filter(conversation=c).order_by("created_at", "id")

@@ -186,3 +186,20 @@ def language_detect(text: str, default: str = "en") -> str:
         return fallback
     code = found.iso_code_639_1.name.lower()
     return code if code in languages else fallback
+
+
+# Share of a question's meaningful words a customer's custom answer (its question and answer
+# text) must hold to count as answering it: then it is put first among the sources and the
+# offline answerer quotes it whole (conversations.answer, conversations.offline).
+ANSWER_MATCH_MIN = 0.6
+
+
+def terms_share(
+    question: str, text: str, language: str = "en", synonyms: Iterable[Iterable[str]] = ()
+) -> float:
+    """Share of the question's meaningful words (`query_terms`) found in `text`, 0..1."""
+    terms = query_terms(question, language, synonyms)
+    if not terms:
+        return 0.0
+    have = stems(text, language)
+    return sum(1 for t in terms if term_found(t, have)) / len(terms)

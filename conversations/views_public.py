@@ -1,4 +1,5 @@
-"""Views of Cloop's own host. Thin: the content comes from `conversations.notice`."""
+"""Public views: the privacy notice (Cloop's own host) and a custom answer's page (the
+site's host). Thin: the content comes from `conversations.notice` and the models."""
 
 from django.http import Http404
 from django.shortcuts import render
@@ -36,4 +37,33 @@ def cloop_policy_page(request):
     """Cloop's own privacy policy, linked from every site's notice."""
     response = render(request, "privacy/cloop_policy.html", cloop_policy_context())
     response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+MORE = {"en": "Read more", "fi": "Lue lisää"}
+
+
+@require_GET
+def custom_answer_page(request, pk: int):
+    """A custom answer's own page on the site's host (the URL the chat cites for it). Public:
+    it shows only what the customer wrote; an inactive or deleted answer is gone (404)."""
+    from conversations.models import CustomAnswer
+
+    answer = CustomAnswer.objects.filter(pk=pk, active=True).first()
+    if answer is None:
+        raise Http404("no such answer")
+    site = request.tenant
+    response = render(
+        request,
+        "answers/answer.html",
+        {
+            "answer": answer,
+            "site_name": site.name,
+            "site_url": site.url,
+            "language": site.language,
+            "more": MORE.get(site.language, MORE["en"]),
+        },
+    )
+    # Not cached: a deactivated or deleted answer is gone at once, here as in the index.
+    response["Cache-Control"] = "no-cache"
     return response

@@ -217,10 +217,75 @@ class CrawlRunAdmin(SiteSchemaOnly):
 
 @admin.register(Page)
 class PageAdmin(SiteSchemaOnly):
-    list_display = ("url", "title", "language", "chunk_count", "fetched_at")
+    list_display = ("url", "title", "source", "language", "chunk_count", "fetched_at")
+    list_filter = ("source",)
     search_fields = ("url", "title")
-    fields = ("url", "title", "language", "etag", "last_modified", "fetched_at", "sections")
+    fields = (
+        "url",
+        "source",
+        "cite_url",
+        "title",
+        "language",
+        "etag",
+        "last_modified",
+        "fetched_at",
+        "sections",
+    )
     readonly_fields = fields
+    actions = ["recrawl"]
+    change_form_template = "admin/crawler/page/change_form.html"
+
+    @admin.action(description="Re-crawl this page (one selected page)")
+    def recrawl(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(
+                request, "Select one page to re-crawl (or use Crawl now).", messages.WARNING
+            )
+            return None
+        return self._recrawl(request, queryset.first())
+
+    def _recrawl(self, request, page: Page):
+        """Queue the page's re-crawl (crawler.tasks.page_recrawl_queue); on success go to
+        its run, whose report is the result."""
+        from crawler.runs import CrawlBusy, CrawlError
+        from crawler.tasks import page_recrawl_queue
+
+        try:
+            run = page_recrawl_queue(connection.tenant, page.url)
+        except CrawlBusy as busy:
+            self.message_user(
+                request,
+                f"Not re-crawled: {busy}. Try again when it has finished.",
+                messages.WARNING,
+            )
+            return HttpResponseRedirect(reverse("admin:crawler_page_change", args=[page.pk]))
+        except CrawlError as exc:
+            self.message_user(request, f"Not re-crawled: {exc}.", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:crawler_page_change", args=[page.pk]))
+        self.message_user(
+            request,
+            f"Re-crawl of {page.url} queued as crawl {run.pk}; its result shows here.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:crawler_crawlrun_change", args=[run.pk]))
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/recrawl/",
+                self.admin_site.admin_view(self.recrawl_view),
+                name="crawler_page_recrawl",
+            ),
+            *super().get_urls(),
+        ]
+
+    def recrawl_view(self, request, pk: int):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        page = Page.objects.filter(pk=pk).first()
+        if page is None or not self.has_view_permission(request, page):
+            return HttpResponseRedirect(reverse("admin:crawler_page_changelist"))
+        return self._recrawl(request, page)
 
     def has_change_permission(self, request, obj=None):
         return False

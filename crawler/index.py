@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from crawler.chunk import chunk_sections
 from crawler.embed import embeddings_keep, embeddings_restore, embeddings_update
-from crawler.extract import Extracted, extract_html
+from crawler.extract import Extracted, Section, extract_html
 from crawler.models import Page
 from crawler.urls import BadURL, normalise_url
 
@@ -154,11 +154,14 @@ def page_index(
     config: str | None = None,
     links: list[str] | None = None,
     stats: bool = True,
+    source: str = Page.Source.CRAWL,
+    cite_url: str = "",
 ) -> IndexResult:
     """Store one extracted page unless its content is unchanged (then nothing is written).
 
     `stats=False` leaves the term statistics alone: a crawl rebuilds them once at its end
-    (index_stats_rebuild) instead of updating them page by page.
+    (index_stats_rebuild) instead of updating them page by page. `source` and `cite_url`:
+    see Page (a crawl leaves them at their defaults).
     """
     existing = Page.objects.filter(url=url).first()
     if ex is None or ex.noindex or not ex.sections:
@@ -173,6 +176,8 @@ def page_index(
             changed.update(etag=etag[:500], last_modified=last_modified[:100])
         if links is not None and links != existing.links:
             changed["links"] = links
+        if source != existing.source or cite_url[:2000] != existing.cite_url:
+            changed.update(source=source, cite_url=cite_url[:2000])
         if changed:
             Page.objects.filter(pk=existing.pk).update(**changed)
         return IndexResult(existing, "unchanged")
@@ -195,6 +200,8 @@ def page_index(
         page.etag = etag[:500]
         page.last_modified = last_modified[:100]
         page.content_hash = digest
+        page.source = source
+        page.cite_url = cite_url[:2000]
         if links is not None:
             page.links = links
         page.fetched_at = timezone.now()
@@ -233,6 +240,22 @@ def index_html(url: str, html: str, *, headers: dict | None = None) -> Page | No
     if res.status == "indexed":
         # Dense retrieval on: embed the page's new chunks now (a failure leaves them for
         # the next crawl; the lexical index is already written).
+        embeddings_update(page_ids=[res.page.pk])
+    return res.page
+
+
+def text_page_index(
+    url: str, *, title: str, text: str, source: str, cite_url: str = "", language: str = ""
+) -> Page:
+    """Index a page that was written, not crawled (a custom answer), exactly as a crawled
+    page's section is: `title` as the page title and the section heading (so its words weigh
+    like a heading's), `text` as the body. Current schema; term statistics change in the same
+    transaction, so it is searchable, and ranked against the crawled pages, at once.
+    """
+    sections = [Section(heading=title[:500], anchor="", level=1, text=text)]
+    ex = Extracted(title=title, language=language, sections=sections)
+    res = page_index(url, ex, source=source, cite_url=cite_url)
+    if res.status == "indexed":
         embeddings_update(page_ids=[res.page.pk])
     return res.page
 

@@ -129,7 +129,20 @@ class CrawlRun(models.Model):
 
 
 class Page(models.Model):
+    class Source(models.TextChoices):
+        CRAWL = "crawl", "Crawled"
+        ANSWER = "answer", "Custom answer"
+
     url = models.CharField(max_length=2000, unique=True)
+    # Where the page came from. A crawl only ever removes the pages it crawled: a customer's
+    # custom answer (conversations.CustomAnswer) is indexed here beside them, ranked the same
+    # way, and lives until the customer deletes or deactivates it.
+    source = models.CharField(
+        max_length=16, choices=Source.choices, default=Source.CRAWL, db_default=Source.CRAWL
+    )
+    # The URL an answer cites for this page when it is not `url` itself (a custom answer's
+    # own link); blank: `url` (with the section's anchor).
+    cite_url = models.CharField(max_length=2000, blank=True, db_default="")
     title = models.CharField(max_length=500, blank=True)
     language = models.CharField(max_length=16, blank=True)
     etag = models.CharField(max_length=500, blank=True)

@@ -71,6 +71,8 @@ class Passage:
     heading: str
     text: str
     score: float
+    # Page.source: "crawl", or "answer" for a customer's custom answer.
+    source: str = "crawl"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -299,7 +301,7 @@ def _passages(rows, k: int) -> list[Passage]:
     with connection.cursor() as cur:
         cur.execute(
             """
-            SELECT c.id, p.url, p.title, c.heading, c.anchor, c.text
+            SELECT c.id, p.url, p.title, c.heading, c.anchor, c.text, p.source, p.cite_url
             FROM crawler_chunk c JOIN crawler_page p ON p.id = c.page_id
             WHERE c.id = ANY(%s)
             """,
@@ -310,8 +312,8 @@ def _passages(rows, k: int) -> list[Passage]:
     for cid, score in picked:
         if cid not in found:
             continue
-        _, page_url, title, heading, anchor, text = found[cid]
-        url = f"{page_url}#{anchor}" if anchor else page_url
+        _, page_url, title, heading, anchor, text, source, cite_url = found[cid]
+        url = cite_url or (f"{page_url}#{anchor}" if anchor else page_url)
         out.append(
             Passage(
                 chunk_id=cid,
@@ -321,6 +323,7 @@ def _passages(rows, k: int) -> list[Passage]:
                 heading=heading,
                 text=text,
                 score=round(score, 6),
+                source=source,
             )
         )
     return out

@@ -26,6 +26,7 @@ from crawler.fetch import FetchOptions
 from crawler.frontier import Frontier, Outcome, Plan, prepare_html
 from crawler.index import index_stats_rebuild, page_index, page_remove, text_config
 from crawler.models import CrawlRun, CrawlSettings, Page
+from crawler.recrawl import PAGE_TRIGGER, page_recrawl_locked
 from crawler.runs import (
     CrawlError,
     crawl_lock_release,
@@ -118,7 +119,9 @@ class _State:
             self.run.skipped.append(entry)
 
 
-def _process(o: Outcome, st: _State, frontier: Frontier, config: str) -> None:
+def outcome_process(o: Outcome, st: _State, frontier: Frontier, config: str) -> None:
+    """Index (or skip, or remove) one fetched URL and count it on the run; a full crawl and a
+    page re-crawl (crawler.recrawl) alike. Current schema, caller's thread."""
     run = st.run
     if o.reason:
         is_error = o.reason in (reasons.ERROR, reasons.BLOCKED, reasons.REDIRECT)
@@ -274,6 +277,9 @@ def _crawl_locked(
         # out here rather than refuse; there is at most one (crawler.runs).
         run = CrawlRun.objects.filter(status__in=CrawlRun.ACTIVE).first()
         run = run or crawl_run_create(trigger=trigger)
+    if run.trigger == PAGE_TRIGGER:
+        # "Re-crawl this page": the same run mechanism, one URL (crawler.recrawl).
+        return page_recrawl_locked(site, run, fetch_options=fetch_options, resolver=resolver)
     # We hold the lock, so any other run still marked running died with its process.
     CrawlRun.objects.filter(status=CrawlRun.Status.RUNNING).exclude(pk=run.pk).update(
         status=CrawlRun.Status.INTERRUPTED
@@ -322,7 +328,7 @@ def _crawl_locked(
     try:
         for outcome in frontier.results():
             try:
-                _process(outcome, st, frontier, config)
+                outcome_process(outcome, st, frontier, config)
             except Exception as exc:  # noqa: BLE001 - one page must not stop the crawl
                 log.exception("processing %s failed", outcome.url)
                 st.skip(outcome.url, reasons.ERROR, f"{type(exc).__name__}: {exc}", error=True)
@@ -387,7 +393,9 @@ def _finish(site, run: CrawlRun, st: _State, frontier: Frontier) -> None:
         healthy = run.errors <= max(1, run.pages_fetched) // 2
         if complete and healthy:
             # Only a complete, healthy crawl knows which pages are no longer reachable.
-            for page in Page.objects.exclude(url__in=st.seen_urls):
+            # Custom answers (Page.Source.ANSWER) are never crawled, so never "unreachable".
+            stale = Page.objects.filter(source=Page.Source.CRAWL).exclude(url__in=st.seen_urls)
+            for page in stale:
                 page_remove(page, stats=False)
                 run.pages_removed += 1
     notes = frontier.robots_notes[:50]

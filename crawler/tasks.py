@@ -19,9 +19,11 @@ from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from cloop.celery import app, tenant_task_send
-from crawler.models import CrawlRun, CrawlSettings
+from crawler.models import CrawlRun, CrawlSettings, Page
+from crawler.recrawl import PAGE_TRIGGER
 from crawler.runs import CrawlBusy, crawl_run_active, crawl_run_create, crawl_run_requeue_stale
 from crawler.services import CrawlError, crawl_run
+from crawler.urls import BadURL, normalise_url
 
 log = logging.getLogger(__name__)
 
@@ -92,14 +94,41 @@ def crawl_queue(site, *, trigger: str = "manual") -> CrawlRun:
     the schema explicitly, so it is right whatever schema the connection is on when the
     on_commit callback fires.
     """
+    run = _run_create(site, trigger)
+    _send_on_commit(site, run)
+    return run
+
+
+def _run_create(site, trigger: str) -> CrawlRun:
+    """A new queued run, or CrawlBusy (after queueing again a run whose worker died)."""
     try:
-        run = crawl_run_create(trigger=trigger)
+        return crawl_run_create(trigger=trigger)
     except CrawlBusy:
         revived = crawl_run_requeue_stale()
         if revived is None:
             raise
         _send_on_commit(site, revived)
         raise CrawlBusy(revived, revived=True) from None
+
+
+def page_recrawl_queue(site, url: str) -> CrawlRun:
+    """Queue a re-crawl of the one page `url` ("Re-crawl this page"; crawler.recrawl).
+
+    A crawl run of its own (trigger "page"): raises CrawlBusy while the site has a queued or
+    running crawl (full or page), like `crawl_queue`; CrawlError for a URL that is not a web
+    address or is a custom answer's page (those are edited, not crawled). Precondition:
+    inside `site`'s schema.
+    """
+    try:
+        url = normalise_url(url)
+    except BadURL as exc:
+        raise CrawlError(f"not a page URL: {exc}") from None
+    if Page.objects.filter(url=url, source=Page.Source.ANSWER).exists():
+        raise CrawlError("a custom answer is not crawled; edit the answer instead")
+    run = _run_create(site, PAGE_TRIGGER)
+    run.frontier = {"page": url}
+    run.notes = f"re-crawl of one page: {url}"
+    run.save(update_fields=["frontier", "notes"])
     _send_on_commit(site, run)
     return run
 

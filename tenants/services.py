@@ -252,3 +252,16 @@ def site_delete(site_id: str) -> None:
     site = site_get(site_id)
     site.delete(force_drop=True)
     connection.set_schema_to_public()
+
+
+def site_link_origins(site: Site) -> list[str]:
+    """Origins an answer may link a visitor to: the site's own pages (its URL's origin and
+    its allowed origins) and its host on Cloop, where its custom answers have their pages."""
+    out = []
+    for raw in (site.url, *site.allowed_origins, urls.site_base_url(site.site_id)):
+        try:
+            parts = urlsplit(raw or "")
+            out.append(normalise_origin(f"{parts.scheme}://{parts.netloc}"))
+        except (SiteError, ValueError):
+            continue
+    return list(dict.fromkeys(o for o in out if o))

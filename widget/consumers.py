@@ -30,6 +30,7 @@ from uvicorn.protocols.utils import ClientDisconnected
 
 from conversations import chat, leads
 from conversations.answer import answer_question
+from conversations.feedback import FeedbackError, message_feedback_set
 from conversations.limits import (
     MESSAGES_PER_MINUTE,
     SlidingWindow,
@@ -58,6 +59,8 @@ SUMMARIES_PER_WINDOW = 3
 SUMMARY_WINDOW_SECONDS = 600
 # A hello costs a few reads; a client needs one per connection (a few after `forget`).
 HELLOS_PER_MINUTE = 10
+# Thumbs up/down: a one-row update each, changeable; generous for a person, not a firehose.
+FEEDBACK_PER_MINUTE = 30
 # Streamed pieces arriving within this interval share one `delta` frame (the first goes at once).
 DELTA_INTERVAL = 0.04
 CLOSE_IDLE = 4000
@@ -130,6 +133,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.window = SlidingWindow()
         self.summary_window = SlidingWindow(SUMMARIES_PER_WINDOW, SUMMARY_WINDOW_SECONDS)
         self.hello_window = SlidingWindow(HELLOS_PER_MINUTE, 60)
+        self.feedback_window = SlidingWindow(FEEDBACK_PER_MINUTE, 60)
         self.answer_task: asyncio.Task | None = None
         self.idle_task: asyncio.Task | None = None
         self.last_activity = time.monotonic()
@@ -210,6 +214,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             "email": self.on_email,
             "summary": self.on_summary,
             "forget": self.on_forget,
+            "feedback": self.on_feedback,
         }.get(kind)
         if handler is None:
             await self.send_error("unknown_type", f"Unknown frame type {kind[:40]!r}.")
@@ -544,6 +549,32 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_error(exc.code, exc.message, **exc.extra)
             return
         await self.send_json({"type": "summary_sent", "email": email})
+
+    async def on_feedback(self, frame: dict):
+        """Thumbs up/down (or null to clear) on one of this visitor's answers."""
+        message_id, value = frame.get("message_id"), frame.get("value")
+        # Errors name the message (when its id is a number), so a client can tell them
+        # from errors about a question it is waiting on.
+        echo = {"message_id": message_id} if type(message_id) is int else {}
+        wait = self.feedback_window.hit()
+        if wait:
+            await self.send_error(
+                "rate_limited",
+                "Too many requests; wait a moment.",
+                retry_after=int(wait) + 1,
+                **echo,
+            )
+            return
+        try:
+            stored = await chat_db(message_feedback_set)(
+                self.site, visitor_id=self.visitor_id, message_id=message_id, value=value
+            )
+        except FeedbackError as exc:
+            await self.send_error(exc.code, exc.message, **echo)
+            return
+        await self.send_json(
+            {"type": "feedback_saved", "message_id": message_id, "value": stored or None}
+        )
 
     async def on_forget(self, frame: dict):
         if self.answer_task is not None and not self.answer_task.done():

@@ -6,15 +6,13 @@ own settings enter that site's schema themselves (tenant_context) and leave it a
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from django_tenants.utils import tenant_context
 
 from conversations.models import SiteSettings
 from conversations.notice import notice_url
 from tenants import urls
 from tenants.models import Site
-from tenants.services import SiteError, normalise_origin
+from tenants.services import SiteError, normalise_origin, site_link_origins
 from widget.models import WidgetSettings
 from widget.strings import strings_for
 
@@ -34,14 +32,6 @@ def websocket_base() -> str:
     return ("wss://" if origin.startswith("https://") else "ws://") + origin.split("://", 1)[1]
 
 
-def site_origin(site: Site) -> str | None:
-    try:
-        parts = urlsplit(site.url)
-        return normalise_origin(f"{parts.scheme}://{parts.netloc}")
-    except (SiteError, ValueError):
-        return None
-
-
 def embedding_origins(site: Site) -> list[str]:
     """Origins allowed to frame the chat window: the site's allowed origins and Cloop itself."""
     out = list(dict.fromkeys([*site.allowed_origins, cloop_origin()]))
@@ -49,9 +39,8 @@ def embedding_origins(site: Site) -> list[str]:
 
 
 def link_origins(site: Site) -> list[str]:
-    """Origins the chat window may link to: the site's own pages (its URL and allowed origins)."""
-    own = site_origin(site)
-    return list(dict.fromkeys([o for o in [own, *site.allowed_origins] if o]))
+    """Origins the chat window may link to (tenants.services.site_link_origins)."""
+    return site_link_origins(site)
 
 
 def parent_origin_check(site: Site, origin: str) -> str | None:

@@ -38,6 +38,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "queued": "Waiting to send",
         "starters": "Suggested questions",
         "launcher": "Open chat",
+        "feedback": "Was this answer helpful?",
+        "helpful": "Helpful",
+        "not_helpful": "Not helpful",
     },
     "fi": {
         "title": "Keskustele: {bot}",
@@ -74,6 +77,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "queued": "Odottaa lähetystä",
         "starters": "Ehdotetut kysymykset",
         "launcher": "Avaa keskustelu",
+        "feedback": "Oliko vastauksesta apua?",
+        "helpful": "Hyödyllinen",
+        "not_helpful": "Ei hyödyllinen",
     },
 }
 

@@ -1,6 +1,6 @@
 """A site with realistic data for reviewing the customer's admin page by page (run inside the
 site's schema): indexed pages, a finished and a failed crawl, answered, refused and failed
-conversations in every phase, leads with and without marketing consent, an objected visitor,
+conversations in every phase (some answers marked helpful or not), custom answers, leads with and without marketing consent, an objected visitor,
 data requests in every state, an erasure audit and access-log entries."""
 
 from __future__ import annotations
@@ -9,9 +9,15 @@ import datetime
 
 from django.utils import timezone
 
-from conversations import privacy, requests
+from conversations import custom_answers, privacy, requests
 from conversations.access_log import access_record
-from conversations.models import Conversation, DataRequest, Message, SiteSettings
+from conversations.models import (
+    Conversation,
+    CustomAnswer,
+    DataRequest,
+    Message,
+    SiteSettings,
+)
 from tests.conversations.admin_data import lead_make, person_make, visitor_make
 
 DAY = datetime.timedelta(days=1)
@@ -63,6 +69,8 @@ def realistic_site_make() -> dict:
                 role="assistant",
                 reply_to=q,
                 refused=refused,
+                # Visitors' thumbs: a few answers marked unhelpful, a few helpful.
+                feedback=("down" if refused else "up") if day % 3 == 0 else "",
                 text="I could not find that on this site." if refused else "99 euros per month.",
                 sources=[]
                 if refused
@@ -76,6 +84,12 @@ def realistic_site_make() -> dict:
         text="",
         error="model timed out",
         created_at=now,
+    )
+    custom_answers.custom_answer_save(
+        CustomAnswer(question="Do you offer gift cards?", answer="Yes, from 20 euros.")
+    )
+    custom_answers.custom_answer_save(
+        CustomAnswer(question="Old question", answer="Retired answer.", active=False)
     )
     lead_make(
         convs[0].visitor,

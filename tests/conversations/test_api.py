@@ -67,8 +67,14 @@ def test_it_lists_only_this_sites_conversations_with_detail(api_a, site_a, site_
     assert [
         r["id"] for r in api_a.get("/api/v1/conversations/?phase=learning").json()["results"]
     ] == [other.pk]
+    with tenant_context(site_a):
+        convs[0].messages.filter(role="assistant").update(feedback="down")
     detail = api_a.get(f"/api/v1/conversations/{convs[0].pk}/").json()
     assert len(detail["messages"]) == 4 and detail["phase_history"]
+    assert {m["role"]: m["feedback"] for m in detail["messages"]} == {
+        "visitor": "",
+        "assistant": "down",
+    }
     assert detail["messages"][1]["sources"][0]["url"] == "https://site.test/pricing"
 
 

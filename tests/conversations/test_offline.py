@@ -126,3 +126,40 @@ def test_it_says_so_when_it_quotes_finnish_to_an_english_visitor():
         "This website's text on this is in Finnish, so here it is as written: "
         "SonicCare 500 maksaa 99 euroa, ja siinä on kolme tilaa. [1]"
     )
+
+
+def test_it_says_so_in_english_to_a_visitor_of_another_language():
+    msgs = prompt_build(
+        "Hur mycket kostar SonicCare 500?",
+        [passage("SonicCare 500 maksaa 99 euroa, ja siinä on kolme tilaa.", title="Kauppa")],
+        language="sv",
+        site_name="Klinikka",
+    )
+    assert extractive_answer(msgs).startswith(
+        "This website's text on this is in Finnish, so here it is as written: SonicCare 500"
+    )
+
+
+def test_it_quotes_a_matching_custom_answer_whole():
+    msgs = prompt_build(
+        "Are gift cards available?",
+        [
+            SimpleNamespace(
+                title="Do you sell gift cards?",
+                heading="Do you sell gift cards?",
+                text="Yes. From 20 to 500 euros. Valid for two years. Sold at the office.",
+                source="answer",
+            ),
+            passage("Gift wrapping costs 2 euros."),
+        ],
+        language="en",
+        site_name="Shop",
+    )
+    assert extractive_answer(msgs) == (
+        "Yes. From 20 to 500 euros. Valid for two years. Sold at the office. [1]"
+    )
+    # Asked something else, it is one passage among the others.
+    msgs[-1]["content"] = msgs[-1]["content"].replace(
+        "Are gift cards available?", "How much is gift wrapping?"
+    )
+    assert extractive_answer(msgs) == "Gift wrapping costs 2 euros. [2]"

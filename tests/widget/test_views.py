@@ -60,7 +60,11 @@ def test_it_serves_the_frame_under_a_strict_csp(client, site_a):
     config = json.loads(re.search(r'id="cloop-config"[^>]*>(.*?)</script>', html, re.S)[1])
     assert config["parent_origin"] == "http://site-a.test"
     assert config["ws_url"] == f"ws://localhost:8000/ws/chat/{site_a.site_id}/"
-    assert config["link_origins"] == ["http://site-a.test"]
+    # The site's pages, and its host on Cloop (its custom answers' pages).
+    assert config["link_origins"] == [
+        "http://site-a.test",
+        f"http://{site_a.site_id}.localhost:8000",
+    ]
     _no_cookies(r)
 
 

@@ -94,13 +94,19 @@
       drawStream();
       stream.el.removeAttribute("aria-busy");
       addSources(stream.el, m.sources);
+      addFeedback(stream.el, m.message_id, null);
       stream = null;
       done(inflight);
       if (m.ask_email && !hasEmail) showEmail();
       pump();
     },
+    feedback_saved: function (m) { setFeedback(m.message_id, m.value); },
     error: function (m) {
       var code = String(m.code || "");
+      if (m.message_id != null && feedbackBars[m.message_id]) { // about a thumbs up/down
+        setFeedback(m.message_id, feedbackBars[m.message_id].saved);
+        return;
+      }
       if (code === "email_required") { wantSummary = true; showEmail(); return; }
       if (code === "unavailable") { // the server closes with 1013 next; resend after reconnecting
         setStatus(S.unavailable);
@@ -184,6 +190,7 @@
     return e;
   }
   function clearLog() {
+    feedbackBars = {};
     while (log.children.length > 1) log.removeChild(log.lastChild); // keep the greeting
   }
   function addVisitor(text, id) {
@@ -212,12 +219,51 @@
     renderMarkdown(stream.text, body);
     scroll();
   }
-  function addAssistant(text, sources) {
+  function addAssistant(text, sources, id, feedback) {
     var a = newAssistant(); a.text = text || "";
     renderMarkdown(a.text, a.body);
     a.el.removeAttribute("aria-busy");
     addSources(a.el, sources);
+    addFeedback(a.el, id, feedback);
     return a.el;
+  }
+  /* Thumbs up / down: real buttons (keyboard: Tab + Enter/Space) with aria-pressed; pressing
+     the pressed one again clears it. Shown at once, confirmed (or undone) by the server. */
+  var feedbackBars = {};
+  function addFeedback(m, id, value) {
+    if (typeof id !== "number") return; // objected visitors' answers are not stored
+    var bar = el("div", "cw-feedback");
+    bar.setAttribute("role", "group");
+    bar.setAttribute("aria-label", S.feedback);
+    bar.setAttribute("data-cloop", "feedback");
+    bar.saved = value === "up" || value === "down" ? value : null;
+    [["up", S.helpful, "\uD83D\uDC4D"], ["down", S.not_helpful, "\uD83D\uDC4E"]].forEach(function (b) {
+      var btn = el("button", "cw-fb", b[2]);
+      btn.type = "button";
+      btn.title = b[1];
+      btn.setAttribute("aria-label", b[1]);
+      btn.setAttribute("data-value", b[0]);
+      btn.onclick = function () {
+        var next = btn.getAttribute("aria-pressed") === "true" ? null : b[0];
+        if (send({ type: "feedback", message_id: id, value: next })) paintFeedback(bar, next);
+        else showError(S.error, false);
+      };
+      bar.appendChild(btn);
+    });
+    paintFeedback(bar, bar.saved);
+    feedbackBars[id] = bar;
+    m.appendChild(bar);
+  }
+  function paintFeedback(bar, value) {
+    [].forEach.call(bar.querySelectorAll("button"), function (b) {
+      b.setAttribute("aria-pressed", String(b.getAttribute("data-value") === value));
+    });
+  }
+  function setFeedback(id, value) {
+    var bar = feedbackBars[id];
+    if (!bar) return;
+    bar.saved = value === "up" || value === "down" ? value : null;
+    paintFeedback(bar, bar.saved);
   }
   function renderHistory(items) {
     clearLog();
@@ -226,7 +272,7 @@
       if (h.role === "visitor") {
         addVisitor(h.text, h.client_message_id);
         if (h.client_message_id) seen[h.client_message_id] = 1;
-      } else if (h.role === "assistant") addAssistant(h.text, h.sources);
+      } else if (h.role === "assistant") addAssistant(h.text, h.sources, h.message_id, h.feedback);
     });
     // Messages still waiting: the server has them if history shows them answered; else resend.
     var answered = {};
