@@ -82,7 +82,9 @@ def test_it_renders_a_hostile_streamed_answer_as_inert_text(
     page.wait_for_timeout(300)  # let any (wrongly) created element fire its handlers
 
     deltas = [f for f in frames if f["type"] == "delta"]
-    assert len(deltas) >= 20  # really token by token
+    # Streamed: the first piece goes out at once and the rest in later frames (how many
+    # depends on the machine's speed, as frames are batched in time; at least two does not).
+    assert len(deltas) >= 2
     assert any("<script>" in f["text"] for f in deltas)  # the raw payload reached the browser
 
     assert dialogs == []
