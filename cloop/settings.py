@@ -11,8 +11,9 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
-from cloop import db
+from cloop import db, queues
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -230,6 +231,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT + 600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
+# Long work (crawls) and short work (e-mails, reminders, retention, checks) on queues of their
+# own, each with its own workers, so a big crawl never delays a summary e-mail (cloop/queues.py).
+# Declared, not created on demand, so a worker started without -Q consumes every queue.
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in queues.QUEUES]
+CELERY_TASK_DEFAULT_QUEUE = queues.SHORT
+CELERY_TASK_ROUTES = {task: {"queue": queue} for task, queue in queues.ROUTES.items()}
+CELERY_TASK_CREATE_MISSING_QUEUES = False
+# Beat runs once however many are started: each holds a Redis lock (cloop/beat.py) that its
+# heartbeat renews every TTL/3 seconds; another beat stands by and takes over once the lock is
+# released (clean stop) or has expired (the holder died).
+CLOOP_BEAT_LOCK_TTL = int(os.environ.get("CLOOP_BEAT_LOCK_TTL", "60"))
 CELERY_BEAT_SCHEDULE_FILENAME = str(
     Path(os.environ.get("CLOOP_DATA_DIR") or BASE_DIR / ".cloop") / "celerybeat-schedule"
 )
