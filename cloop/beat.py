@@ -73,4 +73,7 @@ class LockedScheduler(TenantAwarePersistentScheduler):
 
     @property
     def info(self) -> str:
-        return super().info + f"\n    . lock -> {self.beat_lock.lock.name} (ttl {self.beat_lock.ttl:g} s)"
+        return (
+            super().info
+            + f"\n    . lock -> {self.beat_lock.lock.name} (ttl {self.beat_lock.ttl:g} s)"
+        )

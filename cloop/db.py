@@ -115,8 +115,7 @@ def connection_budgets(
     """
     concurrency = queues.CONCURRENCY if worker_concurrency is None else worker_concurrency
     workers = {
-        queues.worker_name(queue): pool_max(WORKER, environ) * n
-        for queue, n in concurrency.items()
+        queues.worker_name(queue): pool_max(WORKER, environ) * n for queue, n in concurrency.items()
     }
     return {
         WEB: pool_max(WEB, environ),

@@ -85,7 +85,10 @@ def queue_workers(live_db):
 
 
 def test_it_sends_a_summary_email_while_a_long_crawl_occupies_the_crawl_queue(
-    site_a, queue_workers, smtp_server, settings
+    site_a,
+    queue_workers,
+    smtp_server,  # noqa: F811 - the fixture imported above
+    settings,
 ):
     settings.CLOOP_CRAWL_ALLOW_PRIVATE = True
     started, release, crawl_done = threading.Event(), threading.Event(), threading.Event()
