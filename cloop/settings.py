@@ -45,6 +45,15 @@ CLOOP_LLM_MODEL = os.environ.get("CLOOP_LLM_MODEL", "cloop-offline/extractive")
 # The offline model's pause between streamed chunks (ms), so the demo visibly streams; 0 in tests.
 CLOOP_OFFLINE_CHUNK_MS = int(os.environ.get("CLOOP_OFFLINE_CHUNK_MS", "0" if TESTING else "25"))
 CLOOP_EMBEDDING_MODEL = os.environ.get("CLOOP_EMBEDDING_MODEL", "")
+# Data residency (conversations/residency.py, docs/platform.md#data-residency). The privacy
+# notice says visitors' data is stored and processed in the EU (Finland): CLOOP_DATA_REGION
+# names where PostgreSQL, Redis and backups run (an EU country code or cloud region);
+# CLOOP_LLM_REGION where the model provider processes requests, when its endpoint does not
+# say (e.g. an Azure resource in swedencentral); CLOOP_LLM_REGION_ACK, the recorded basis for
+# a provider outside the EU, silences `check --deploy`'s warning about it.
+CLOOP_DATA_REGION = os.environ.get("CLOOP_DATA_REGION", "fi").strip().lower()
+CLOOP_LLM_REGION = os.environ.get("CLOOP_LLM_REGION", "").strip().lower()
+CLOOP_LLM_REGION_ACK = os.environ.get("CLOOP_LLM_REGION_ACK", "").strip()
 CLOOP_CRAWL_ALLOW_PRIVATE = envbool("CLOOP_CRAWL_ALLOW_PRIVATE", "0")
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS") or [CLOOP_BASE_DOMAIN, f".{CLOOP_BASE_DOMAIN}"]
