@@ -48,39 +48,44 @@ def queue_workers(live_db):
 
     Built like celery.contrib.testing.worker.start_worker, but stopped together: its stop
     signal is process-wide state (`should_terminate`), so nesting two start_worker contexts
-    lets the inner one reset the signal before the outer worker has seen it.
+    lets the inner one reset the signal before the outer worker has seen it. Without remote
+    control: two workers of one process on the broadcast channel could leave one blocked in
+    a read of it, deaf to the stop.
     """
     from celery.contrib.testing.worker import TestWorkController, setup_app_for_worker
     from celery.worker import state
 
     app.control.purge()
     setup_app_for_worker(app, "WARNING", None)
+    remote_control = app.conf.worker_enable_remote_control
+    app.conf.worker_enable_remote_control = False
     threads = []
-    for queue in (queues.CRAWL, queues.SHORT):
-        worker = TestWorkController(
-            app=app,
-            queues=[queue],
-            hostname=f"{queue}@test",
-            pool="threads",
-            concurrency=1,
-            loglevel="WARNING",
-            logfile=None,
-            ready_callback=None,
-            without_heartbeat=True,
-            without_mingle=True,
-            without_gossip=True,
-        )
-        thread = threading.Thread(target=worker.start, daemon=True)
-        thread.start()
-        worker.ensure_started()
-        threads.append(thread)
     try:
+        for queue in (queues.CRAWL, queues.SHORT):
+            worker = TestWorkController(
+                app=app,
+                queues=[queue],
+                hostname=f"{queue}@test",
+                pool="threads",
+                concurrency=1,
+                loglevel="WARNING",
+                logfile=None,
+                ready_callback=None,
+                without_heartbeat=True,
+                without_mingle=True,
+                without_gossip=True,
+            )
+            thread = threading.Thread(target=worker.start, daemon=True)
+            thread.start()
+            worker.ensure_started()
+            threads.append(thread)
         yield
     finally:
         state.should_terminate = 0
         for thread in threads:
             thread.join(WAIT)
         state.should_terminate = None
+        app.conf.worker_enable_remote_control = remote_control
         assert not any(t.is_alive() for t in threads), "a worker did not stop"
 
 
