@@ -137,3 +137,16 @@ def test_it_sends_a_summary_email_while_a_long_crawl_occupies_the_crawl_queue(
     assert finished, "the crawl did not finish"
     with tenant_context(site_a):
         assert CrawlRun.objects.get(pk=run.pk).status == CrawlRun.Status.SUCCEEDED
+
+
+def test_it_starts_a_worker_per_queue_and_a_locked_beat_under_make_run():
+    from cloop.run import platform_children
+
+    children = {c.name: c for c in platform_children({}, "127.0.0.1", "8000")}
+    assert set(children) == {"web", "beat"} | {f"worker-{q}" for q in queues.QUEUES}
+    for queue in queues.QUEUES:
+        worker = children[f"worker-{queue}"]
+        argv = worker.argv
+        assert argv[argv.index("-Q") + 1] == queue
+        assert worker.env["CLOOP_PROCESS"] == queues.worker_name(queue)
+    assert "cloop.beat:LockedScheduler" in children["beat"].argv
