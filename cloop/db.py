@@ -9,7 +9,8 @@ thread count, and a connection goes back to the pool when Django closes it (end 
 end of a chat DB unit, end of a Celery task).
 
 Each process names itself in `pg_stat_activity.application_name` (`cloop-web`,
-`cloop-worker`, `cloop-beat`, `cloop-manage`) so its connections can be counted against its
+`cloop-worker-<queue>` — one worker per Celery queue, cloop/queues.py —, `cloop-beat`,
+`cloop-manage`) so its connections can be counted against its
 budget (`connection_budgets`, the README's formula for `max_connections`, bench/soak.py).
 
 Tenancy: closing a Django connection (which returns it to the pool) makes django-tenants forget
@@ -27,6 +28,8 @@ from __future__ import annotations
 import os
 import sys
 
+from cloop import queues
+
 WEB, WORKER, BEAT, MANAGE = "cloop-web", "cloop-worker", "cloop-beat", "cloop-manage"
 # The test process hosts in-process servers (ASGI, a threaded Celery worker) beside the tests.
 TEST = "cloop-test"
@@ -43,7 +46,11 @@ POOL_MAX_DEFAULTS = {
     MANAGE: 2,
     TEST: 20,
 }
-DEFAULT_WORKER_CONCURRENCY = 2
+
+
+def kind(process: str) -> str:
+    """The kind of a process name: `cloop-worker-crawl` is a WORKER (one per queue)."""
+    return WORKER if process.startswith(WORKER + "-") else process
 
 
 def process_name(argv: list[str] | None = None, environ=os.environ) -> str:
@@ -62,7 +69,10 @@ def process_name(argv: list[str] | None = None, environ=os.environ) -> str:
     )
     words = set(argv[1:])
     if prog.startswith("celery"):
-        return BEAT if "beat" in words else WORKER
+        if "beat" in words:
+            return BEAT
+        queue = _option(argv[1:], "-Q", "--queues")
+        return queues.worker_name(queue.replace(",", "-")) if queue else WORKER
     if prog.startswith(("uvicorn", "daphne", "gunicorn", "hypercorn")):
         return WEB
     if prog.startswith(("pytest", "py.test")):
@@ -78,20 +88,38 @@ def pool_max(process: str, environ=os.environ) -> int:
         if value < 1:
             raise ValueError("CLOOP_DB_POOL_MAX must be at least 1")
         return value
-    return POOL_MAX_DEFAULTS.get(process, POOL_MAX_DEFAULTS[MANAGE])
+    return POOL_MAX_DEFAULTS.get(kind(process), POOL_MAX_DEFAULTS[MANAGE])
+
+
+def _option(args: list[str], short: str, long: str) -> str:
+    """The value of `-Q x`, `-Qx`, `--queues x` or `--queues=x` in `args`, else ''."""
+    for i, arg in enumerate(args):
+        if arg in (short, long):
+            return args[i + 1] if i + 1 < len(args) else ""
+        if arg.startswith(long + "="):
+            return arg.split("=", 1)[1]
+        if arg.startswith(short) and not arg.startswith("--"):
+            return arg[len(short) :]
+    return ""
 
 
 def connection_budgets(
-    worker_concurrency: int = DEFAULT_WORKER_CONCURRENCY, environ=os.environ
+    worker_concurrency: dict[str, int] | None = None, environ=os.environ
 ) -> dict[str, int]:
-    """Connections each kind of process may hold with the default pool sizes.
+    """Connections each process of `make run` may hold with the default pool sizes.
 
-    A worker's budget covers all its pool processes. The README's production section sums
-    these over the processes a deployment runs to size `max_connections`.
+    One worker per queue (`cloop-worker-<queue>`), its budget covering all its pool processes
+    (`worker_concurrency`: queue -> pool processes, default `make run`'s). The README's
+    production section sums these over the processes a deployment runs to size
+    `max_connections`; bench/soak.py checks each application_name against them.
     """
+    concurrency = queues.CONCURRENCY if worker_concurrency is None else worker_concurrency
+    workers = {
+        queues.worker_name(queue): pool_max(WORKER, environ) * n for queue, n in concurrency.items()
+    }
     return {
         WEB: pool_max(WEB, environ),
-        WORKER: pool_max(WORKER, environ) * worker_concurrency,
+        **workers,
         BEAT: pool_max(BEAT, environ),
         MANAGE: pool_max(MANAGE, environ),
     }

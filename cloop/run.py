@@ -2,8 +2,8 @@
 
 Starts (or reuses) the embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are
 set, migrates every schema, creates the demo site once, then runs the ASGI server, a Celery
-worker and Celery beat under `cloop.supervise.Supervisor`: a child that dies is restarted
-with backoff. A stop request ends every process it started, the embedded servers included,
+worker per queue (`default`, `crawl`) and Celery beat under `cloop.supervise.Supervisor`: a
+child that dies is restarted with backoff. A stop request ends every process it started, the embedded servers included,
 and exits with status 0.
 
 Nothing listens on the public port until the real ASGI server does (the demo crawl uses a
@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from cloop import embedded
+from cloop import embedded, queues
 from cloop.public_url import public_url_record
 from cloop.supervise import Child, Supervisor, say
 
@@ -49,17 +49,24 @@ def manage(sup: Supervisor, *args: str, env: dict) -> None:
 
 
 def platform_children(env: dict, host: str, port: str) -> list[Child]:
-    """The ASGI server, a Celery worker and Celery beat, each told who it is (CLOOP_PROCESS)."""
+    """The ASGI server, a Celery worker per queue and Celery beat, each told who it is
+    (CLOOP_PROCESS: its connections' application_name and budget, cloop/db.py)."""
     # Chat frames are small: per-message compression costs CPU and ~44 KiB per socket.
     web = f"uvicorn cloop.asgi:application --host {host} --port {port} --no-access-log"
     web += " --ws websockets-sansio --ws-per-message-deflate false"
-    worker = "celery -A cloop worker --loglevel INFO --concurrency 2"
-    worker += " --without-gossip --without-mingle"
-    beat = "celery -A cloop beat --loglevel INFO"
-    beat += " --scheduler tenant_schemas_celery.scheduler.TenantAwarePersistentScheduler"
+    commands = [("web", web)]
+    # One worker per queue, so a long crawl never holds up a summary e-mail (cloop/queues.py).
+    for queue in queues.QUEUES:
+        worker = f"celery -A cloop worker --loglevel INFO -Q {queue}"
+        worker += f" --concurrency {queues.CONCURRENCY[queue]} --hostname {queue}@%h"
+        worker += " --without-gossip --without-mingle"
+        commands.append((f"worker-{queue}", worker))
+    # The beat lock (cloop/beat.py) keeps schedules single even if a second beat is started.
+    beat = "celery -A cloop beat --loglevel INFO --scheduler cloop.beat:LockedScheduler"
+    commands.append(("beat", beat))
     return [
         Child(name, [PY, "-m", *command.split()], env={**env, "CLOOP_PROCESS": f"cloop-{name}"})
-        for name, command in (("web", web), ("worker", worker), ("beat", beat))
+        for name, command in commands
     ]
 
 
@@ -94,7 +101,7 @@ def main() -> int:
         say("migrating the public schema, the site template and every site ...")
         manage(sup, "migrate_platform", "-v", "0", env=env)
         manage(sup, "setup_demo", env=env)
-        say("starting the ASGI server, a Celery worker and Celery beat ...")
+        say("starting the ASGI server, a Celery worker per queue and Celery beat ...")
         sup.start_all()
         if _wait_healthy(sup, f"http://127.0.0.1:{port}/healthz"):
             scheme, rest = public.split("://", 1)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
-from cloop import db, public_url
+from cloop import db, public_url, queues
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -53,6 +54,15 @@ CLOOP_LLM_MODEL = os.environ.get("CLOOP_LLM_MODEL", "cloop-offline/extractive")
 # The offline model's pause between streamed chunks (ms), so the demo visibly streams; 0 in tests.
 CLOOP_OFFLINE_CHUNK_MS = int(os.environ.get("CLOOP_OFFLINE_CHUNK_MS", "0" if TESTING else "25"))
 CLOOP_EMBEDDING_MODEL = os.environ.get("CLOOP_EMBEDDING_MODEL", "")
+# Data residency (conversations/residency.py, docs/platform.md#data-residency). The privacy
+# notice says visitors' data is stored and processed in the EU (Finland): CLOOP_DATA_REGION
+# names where PostgreSQL, Redis and backups run (an EU country code or cloud region);
+# CLOOP_LLM_REGION where the model provider processes requests, when its endpoint does not
+# say (e.g. an Azure resource in swedencentral); CLOOP_LLM_REGION_ACK, the recorded basis for
+# a provider outside the EU, silences `check --deploy`'s warning about it.
+CLOOP_DATA_REGION = os.environ.get("CLOOP_DATA_REGION", "fi").strip().lower()
+CLOOP_LLM_REGION = os.environ.get("CLOOP_LLM_REGION", "").strip().lower()
+CLOOP_LLM_REGION_ACK = os.environ.get("CLOOP_LLM_REGION_ACK", "").strip()
 CLOOP_CRAWL_ALLOW_PRIVATE = envbool("CLOOP_CRAWL_ALLOW_PRIVATE", "0")
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS") or [CLOOP_BASE_DOMAIN, f".{CLOOP_BASE_DOMAIN}"]
@@ -240,6 +250,20 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LI
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(CLOOP_DATA_DIR / "celerybeat-schedule")
+# Long work (crawls) and short work (e-mails, reminders, retention, checks) on queues of their
+# own, each with its own workers, so a big crawl never delays a summary e-mail (cloop/queues.py).
+# Declared, not created on demand, so a worker started without -Q consumes every queue.
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in queues.QUEUES]
+CELERY_TASK_DEFAULT_QUEUE = queues.SHORT
+CELERY_TASK_ROUTES = {task: {"queue": queue} for task, queue in queues.ROUTES.items()}
+CELERY_TASK_CREATE_MISSING_QUEUES = False
+# Beat runs once however many are started: each holds a Redis lock (cloop/beat.py) that its
+# heartbeat renews every TTL/3 seconds; another beat stands by and takes over once the lock is
+# released (clean stop) or has expired (the holder died).
+CLOOP_BEAT_LOCK_TTL = int(os.environ.get("CLOOP_BEAT_LOCK_TTL", "60"))
+CELERY_BEAT_SCHEDULE_FILENAME = str(
+    Path(os.environ.get("CLOOP_DATA_DIR") or BASE_DIR / ".cloop") / "celerybeat-schedule"
+)
 # Modules with tasks that autodiscovery (which imports `<app>.tasks` only) would miss.
 CELERY_IMPORTS = ["conversations.tasks_retention"]
 # TenantAwareScheduler (see cloop/run.py) runs each entry in every site's schema.

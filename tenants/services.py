@@ -16,7 +16,12 @@ from django.core.management import call_command
 from django.core.validators import URLValidator, validate_email
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
-from django_tenants.utils import schema_context, schema_exists, tenant_context
+from django_tenants.utils import (
+    get_public_schema_name,
+    schema_context,
+    schema_exists,
+    tenant_context,
+)
 
 from tenants import urls
 from tenants.models import RESERVED_SITE_IDS, SITE_ID_RE, Domain, Site, schema_name_for
@@ -117,6 +122,33 @@ def base_schema_ensure(verbosity: int = 0) -> bool:
     )
     connection.set_schema_to_public()
     return True
+
+
+def platform_pending_migrations() -> list[str]:
+    """Schemas not fully migrated: public, the template, then every site (missing ones too).
+
+    Precondition: the public schema is reachable (its Site table may not exist yet: then
+    public itself is reported). One query per schema against the graph loaded once, so it
+    stays cheap with thousands of sites (deploy/k8s: web pods wait on it for the migrate Job).
+    """
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.recorder import MigrationRecorder
+
+    leaves = set(MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes())
+
+    def pending(schema: str) -> bool:
+        if not schema_exists(schema):
+            return True
+        with schema_context(schema):
+            recorder = MigrationRecorder(connection)
+            return not recorder.has_table() or not leaves <= set(recorder.applied_migrations())
+
+    public = get_public_schema_name()
+    if pending(public):
+        return [public]
+    schemas = [settings.TENANT_BASE_SCHEMA]
+    schemas += Site.objects.exclude(schema_name=public).values_list("schema_name", flat=True)
+    return [schema for schema in schemas if pending(schema)]
 
 
 def _schema_has_pending_migrations(schema: str) -> bool:

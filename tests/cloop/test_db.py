@@ -13,7 +13,10 @@ from cloop import db
         (["/srv/.venv/bin/uvicorn", "cloop.asgi:application"], db.WEB),
         (["/usr/lib/python3/site-packages/uvicorn/__main__.py", "cloop.asgi:app"], db.WEB),
         (["/srv/.venv/bin/gunicorn", "-k", "uvicorn.workers.UvicornWorker"], db.WEB),
-        (["/srv/.venv/bin/celery", "-A", "cloop", "worker", "-Q", "crawl"], db.WORKER),
+        (["/srv/.venv/bin/celery", "-A", "cloop", "worker"], db.WORKER),
+        (["/srv/.venv/bin/celery", "-A", "cloop", "worker", "-Q", "crawl"], "cloop-worker-crawl"),
+        (["/srv/.venv/bin/celery", "-A", "cloop", "worker", "-Qdefault"], "cloop-worker-default"),
+        (["celery", "-A", "cloop", "worker", "--queues=crawl"], "cloop-worker-crawl"),
         (["/x/celery/__main__.py", "-A", "cloop", "beat", "--scheduler", "s"], db.BEAT),
         (["manage.py", "migrate_platform"], db.MANAGE),
         (["/srv/.venv/bin/pytest", "-q"], db.TEST),
@@ -31,10 +34,12 @@ def test_it_takes_an_explicit_process_name_first():
 
 
 def test_it_budgets_connections_per_process_kind():
-    budgets = db.connection_budgets(worker_concurrency=4, environ={})
+    budgets = db.connection_budgets(worker_concurrency={"crawl": 4, "default": 2}, environ={})
     assert budgets[db.WEB] == db.POOL_MAX_DEFAULTS[db.WEB]
-    # Every prefork child of a worker has a pool of its own.
-    assert budgets[db.WORKER] == 4 * db.POOL_MAX_DEFAULTS[db.WORKER]
+    # Every prefork child of a worker has a pool of its own; one worker per queue.
+    assert budgets["cloop-worker-crawl"] == 4 * db.POOL_MAX_DEFAULTS[db.WORKER]
+    assert budgets["cloop-worker-default"] == 2 * db.POOL_MAX_DEFAULTS[db.WORKER]
+    assert db.pool_max("cloop-worker-crawl", environ={}) == db.POOL_MAX_DEFAULTS[db.WORKER]
     assert db.pool_max(db.WEB, environ={"CLOOP_DB_POOL_MAX": "3"}) == 3
     with pytest.raises(ValueError):
         db.pool_max(db.WEB, environ={"CLOOP_DB_POOL_MAX": "0"})

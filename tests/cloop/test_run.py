@@ -264,23 +264,26 @@ def test_it_restarts_a_killed_worker_and_stops_cleanly_on_sigterm(platform_env):
 
         # Each child knows who it is (its database connections are named after it).
         web = named_child(proc.pid, "uvicorn")
-        worker = named_child(proc.pid, "celery", "worker")
-        beat = named_child(proc.pid, "celery", "beat")
+        # One worker per queue: crawls never hold up summary e-mails (cloop/queues.py).
+        worker = named_child(proc.pid, "celery", "worker", "-Q crawl")
+        short = named_child(proc.pid, "celery", "worker", "-Q default")
+        beat = named_child(proc.pid, "celery", "beat", "cloop.beat:LockedScheduler")
         assert environ(web)["CLOOP_PROCESS"] == "cloop-web"
-        assert environ(worker)["CLOOP_PROCESS"] == "cloop-worker"
+        assert environ(worker)["CLOOP_PROCESS"] == "cloop-worker-crawl"
+        assert environ(short)["CLOOP_PROCESS"] == "cloop-worker-default"
         assert environ(beat)["CLOOP_PROCESS"] == "cloop-beat"
 
         os.kill(worker, signal.SIGKILL)
-        out.wait_for(r"^\[cloop\] worker exited with code -9; restarting in 1 s$")
+        out.wait_for(r"^\[cloop\] worker-crawl exited with code -9; restarting in 1 s$")
         new_worker = wait_until(
             lambda: (
-                named_child(proc.pid, "celery", "worker") not in (None, worker)
-                and named_child(proc.pid, "celery", "worker")
+                named_child(proc.pid, "celery", "worker", "-Q crawl") not in (None, worker)
+                and named_child(proc.pid, "celery", "worker", "-Q crawl")
             ),
             "a new worker",
         )
-        assert environ(new_worker)["CLOOP_PROCESS"] == "cloop-worker"
-        assert alive(web) and alive(beat)  # the others were left alone
+        assert environ(new_worker)["CLOOP_PROCESS"] == "cloop-worker-crawl"
+        assert alive(web) and alive(short) and alive(beat)  # the others were left alone
         assert healthy(port)
 
         everything = descendants(proc.pid) | embedded_pids(data)

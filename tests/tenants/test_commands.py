@@ -200,3 +200,20 @@ def test_it_says_to_migrate_when_the_database_is_not_migrated(unmigrated_databas
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr[-3000:]
     assert "manage.py migrate_platform" in lines[0]
+
+
+def test_it_checks_that_every_schema_is_migrated_without_migrating(db, site_b):
+    from django.db import connection
+
+    assert run("migrate_platform", "--check").strip() == "every schema is migrated"
+    with connection.cursor() as cur:  # site B "misses" its newest conversations migration
+        cur.execute(
+            f'DELETE FROM "{site_b.schema_name}".django_migrations WHERE id = ('
+            f'SELECT max(id) FROM "{site_b.schema_name}".django_migrations '
+            "WHERE app = 'conversations')"
+        )
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("migrate_platform", "--check", stdout=out)
+    assert exit_.value.code == 1
+    assert out.getvalue().strip() == f"unapplied migrations in 1 schemas: {site_b.schema_name}"

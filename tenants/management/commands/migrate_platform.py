@@ -1,7 +1,7 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from tenants.services import base_schema_ensure
+from tenants.services import base_schema_ensure, platform_pending_migrations
 
 
 class Command(BaseCommand):
@@ -12,9 +12,23 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--processes", type=int, default=None)
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="Migrate nothing; exit 1 while any schema has unapplied migrations "
+            "(what web pods wait for during a deploy, deploy/k8s/).",
+        )
 
     def handle(self, *args, **o):
         verbosity = o["verbosity"]
+        if o["check"]:
+            pending = platform_pending_migrations()
+            if pending:
+                shown = ", ".join(pending[:5]) + (" ..." if len(pending) > 5 else "")
+                self.stdout.write(f"unapplied migrations in {len(pending)} schemas: {shown}")
+                raise SystemExit(1)
+            self.stdout.write("every schema is migrated")
+            return
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
         base_schema_ensure(verbosity=verbosity)
         call_command(
