@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
@@ -25,6 +26,7 @@ class CloopAdminSite(admin.AdminSite):
         return user.is_verified() or not services.otp_required(user)
 
     @method_decorator(never_cache)
+    @login_not_required
     def login(self, request, extra_context=None):
         # Django's AdminSite.login with the two-step view (the view class is not a hook).
         if request.method == "GET" and self.has_permission(request):
@@ -52,7 +54,7 @@ class CloopAdminSite(admin.AdminSite):
                 return view(request, self, *args, **kwargs)
 
             inner = csrf_protect(never_cache(inner))
-            return self.admin_view(inner) if login else inner
+            return self.admin_view(inner) if login else login_not_required(inner)
 
         return [
             path("login/code/", wrap(views.otp_login, login=False), name="otp_login"),
