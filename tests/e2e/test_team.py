@@ -9,14 +9,15 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import tenant_context
 
-from tests.conversations.conftest import smtp_server  # noqa: F401 - loopback SMTP fixture
-
 pytestmark = pytest.mark.e2e
 
 
-def owner_make(site, email="owner@a.test", password="Owner-pw-4821"):
+OWNER_PW = "Owner-pw-4821"
+
+
+def owner_make(site, email="owner@a.test"):
     with tenant_context(site):
-        return get_user_model().objects.create_superuser(email, email, password)
+        return get_user_model().objects.create_superuser(email, email, OWNER_PW)
 
 
 def sign_in(page, base, username, password):
@@ -41,7 +42,7 @@ def link_in(msg) -> str:
 def test_it_invites_a_teammate_who_chooses_a_password(page, live_server, site_a, smtp_server):
     owner_make(site_a)
     base = live_server.site_url(site_a)
-    sign_in(page, base, "owner@a.test", "Owner-pw-4821")
+    sign_in(page, base, "owner@a.test", OWNER_PW)
     page.goto(f"{base}/admin/auth/user/")
     page.click("[data-cloop='invite-link']")
     page.fill("#id_email", "mate@a.test")
@@ -98,7 +99,7 @@ def test_it_signs_in_with_a_totp_code_once_two_factor_is_on(page, live_server, s
     settings.OTP_TOTP_THROTTLE_FACTOR = 0
     user = owner_make(site_a)
     base = live_server.site_url(site_a)
-    sign_in(page, base, "owner@a.test", "Owner-pw-4821")
+    sign_in(page, base, "owner@a.test", OWNER_PW)
     page.click("[data-cloop='account-link']")
     page.click("text=Turn on two-factor sign-in")
     assert page.locator("[data-cloop='otp-qr'] svg").count() == 1
@@ -111,12 +112,12 @@ def test_it_signs_in_with_a_totp_code_once_two_factor_is_on(page, live_server, s
     page.wait_for_selector("[data-cloop='2fa-on']")
 
     page.context.clear_cookies()
-    sign_in(page, base, "owner@a.test", "Owner-pw-4821")
+    sign_in(page, base, "owner@a.test", OWNER_PW)
     page.wait_for_selector("[data-cloop='otp-login']")  # the password alone is not enough
     assert page.goto(f"{base}/admin/").url.startswith(f"{base}/admin/login/")
     page.goto(f"{base}/admin/login/?next=/admin/")
     page.fill("#id_username", "owner@a.test")
-    page.fill("#id_password", "Owner-pw-4821")
+    page.fill("#id_password", OWNER_PW)
     page.click("input[type=submit]")
     page.fill("#id_code", "000000" if code(device, 1) != "000000" else "111111")
     page.click("input[type=submit]")
