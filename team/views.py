@@ -23,6 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from team import services
 from team.forms import CodeForm, InviteForm, PreferencesForm
+from tenants.scoping import in_public_schema
 
 PENDING_KEY = "cloop_otp_pending"
 # The password step is good for this long; then the sign-in starts again.
@@ -86,10 +87,11 @@ def otp_login(request, admin_site):
 
 
 def account(request, admin_site):
-    """The signed-in user's own notifications and two-factor sign-in."""
+    """The signed-in user's own notifications and two-factor sign-in (Cloop's staff, on the
+    public schema, have no site to be notified about: two-factor sign-in only)."""
     prefs = services.preferences_get(request.user)
-    form = PreferencesForm(request.POST or None, instance=prefs)
-    if request.method == "POST" and form.is_valid():
+    form = None if in_public_schema() else PreferencesForm(request.POST or None, instance=prefs)
+    if form is not None and request.method == "POST" and form.is_valid():
         services.preferences_update(request.user, **form.cleaned_data)
         messages.success(request, "Your notification settings were saved.")
         return HttpResponseRedirect(reverse("admin:account"))

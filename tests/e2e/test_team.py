@@ -71,11 +71,21 @@ def test_it_invites_a_teammate_who_chooses_a_password(page, live_server, site_a,
         mate.close()
 
 
-def test_it_resets_a_forgotten_password_by_email(page, live_server, site_a, smtp_server):
+def test_it_locks_out_guessing_and_a_password_reset_lets_the_owner_in(
+    page, live_server, site_a, smtp_server, settings
+):
     owner_make(site_a)
     base = live_server.site_url(site_a)
-    page.goto(f"{base}/admin/login/")
-    page.click(".password-reset-link a")  # Django: "Forgotten your login credentials?"
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        sign_in(page, base, "owner@a.test", "guess-123")
+        page.wait_for_selector(".errornote")
+    # The login page links to the password reset (Django: "Forgotten your login credentials?").
+    assert page.locator(".password-reset-link a").count() == 1
+    sign_in(page, base, "owner@a.test", "guess-123")
+    page.wait_for_selector("[data-cloop='locked-out']")
+    sign_in(page, base, "owner@a.test", OWNER_PW)  # the right password: still locked
+    page.wait_for_selector("[data-cloop='locked-out']")
+    page.click("[data-cloop='locked-out'] a")
     page.fill("#id_email", "owner@a.test")
     page.click("input[type=submit]")
     page.wait_for_selector("text=We’ve emailed you instructions")
