@@ -381,3 +381,7 @@ PASSWORD_RESET_TIMEOUT = int(os.environ.get("CLOOP_PASSWORD_LINK_DAYS", "3")) * 
 
 # --- GDPR desk: the export sent to a subject as a one-time link, valid this many days --------
 CLOOP_EXPORT_LINK_DAYS = int(os.environ.get("CLOOP_EXPORT_LINK_DAYS", "7"))
+
+# --- the team's lead notifications: at most this many per site and hour (a bot typing
+# addresses into a widget must not flood the team's inboxes; the weekly digest counts all).
+CLOOP_LEAD_NOTIFY_HOURLY = int(os.environ.get("CLOOP_LEAD_NOTIFY_HOURLY", "30"))

@@ -15,6 +15,7 @@ import datetime
 import logging
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
 from django.template.loader import render_to_string
@@ -72,10 +73,26 @@ def lead_notify_on_commit(schema_name: str, lead_id: int) -> None:
     transaction.on_commit(publish)
 
 
-def lead_notification_send(lead_id: int) -> int:
-    """E-mail the opted-in users of this site that a lead arrived; returns messages sent."""
+def _lead_notices_left(now: datetime.datetime) -> bool:
+    """Count one lead notice in this site's current hour; False past CLOOP_LEAD_NOTIFY_HOURLY.
+    Anyone can type addresses into a widget: a bot must not flood the team's inboxes (the
+    leads are still saved, listed and counted in the digest). Cache keys carry the schema."""
+    key = f"cloop:lead-notify:{now:%Y%m%d%H}"
+    cache.add(key, 0, 3600)
+    try:
+        return cache.incr(key) <= settings.CLOOP_LEAD_NOTIFY_HOURLY
+    except ValueError:  # expired between add and incr: a new hour
+        return True
+
+
+def lead_notification_send(lead_id: int, now: datetime.datetime | None = None) -> int:
+    """E-mail the opted-in users of this site that a lead arrived; returns messages sent
+    (none past the site's hourly cap)."""
     lead = Lead.objects.filter(pk=lead_id).first()
     if lead is None:  # erased meanwhile: nothing to tell
+        return 0
+    if not _lead_notices_left(now or timezone.now()):
+        log.warning("lead notification skipped: over CLOOP_LEAD_NOTIFY_HOURLY")
         return 0
     site = connection.tenant
     base = admin_url(site.site_id)

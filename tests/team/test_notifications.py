@@ -56,6 +56,26 @@ def test_it_mails_only_opted_in_users_a_link_without_the_conversation(in_site_a,
         assert private not in body
 
 
+def test_it_caps_lead_notices_per_site_and_hour(in_site_a, smtp_server, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.CLOOP_LEAD_NOTIFY_HOURLY = 2
+    team_make(leads=["owner@a.test"])
+    conv = chat_make()
+    hour = timezone.now().replace(minute=0, second=0)
+    sent = [
+        lead_notification_send(
+            Lead.objects.create(visitor=conv.visitor, email=f"{i}@example.com").pk,
+            now=hour + datetime.timedelta(minutes=20 * i),
+        )
+        for i in range(3)
+    ]
+    assert sent == [1, 1, 0] and len(smtp_server.messages) == 2
+    next_hour = Lead.objects.create(visitor=conv.visitor, email="later@example.com")
+    assert lead_notification_send(next_hour.pk, now=hour + datetime.timedelta(hours=1)) == 1
+
+
 def test_it_notifies_through_a_worker_after_the_lead_commits(
     site_a, celery_worker_live, smtp_server
 ):
