@@ -137,3 +137,21 @@ def test_it_schedules_the_digest_weekly_in_every_site():
     assert "conversations.tasks_notify" in settings.CELERY_IMPORTS  # the worker loads it
     assert entry["task"] == weekly_digest_task.name
     assert entry["schedule"].day_of_week == {1}  # Mondays
+
+
+def test_it_writes_the_notice_in_the_sites_language(in_site_a, smtp_server):
+    from django.db import connection
+
+    team_make(leads=["owner@a.test"])
+    conv = chat_make()
+    lead = Lead.objects.create(visitor=conv.visitor, conversation=conv, email="v@example.com")
+    site = connection.tenant
+    site.language = "fi"
+    try:
+        assert lead_notification_send(lead.pk) == 1
+    finally:
+        site.language = "en"
+    msg = smtp_server.messages[0][1]
+    # (the parser keeps the fold before an encoded word: compare without it)
+    assert msg["Subject"].strip() == "[Site A Oy] Kävijä jätti sähköpostiosoitteensa"
+    assert "Avaa keskustelu hallinnassa" in msg.get_content()
