@@ -21,3 +21,26 @@ app.autodiscover_tasks()
 def tenant_task_send(task, schema_name: str, *args, **kwargs):
     """Publish `task` to run in `schema_name`, whatever schema the caller's connection is on."""
     return task.apply_async(args=args, kwargs=kwargs, headers={"_schema_name": schema_name})
+
+
+# Publishing from a request or a chat thread must fail in seconds when the broker is dead.
+PUBLISH_TIMEOUT = 2.0
+PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+
+
+def tenant_task_send_bounded(task, schema_name: str, *args) -> None:
+    """Publish `task` to run in `schema_name` on a fresh broker connection with short socket
+    timeouts and one quick retry: a dead or stuck Redis raises (kombu's OperationalError or
+    OSError) within seconds instead of hanging the caller. For rare messages (summaries,
+    notifications), whose connection's cost does not matter. Sync code, any schema."""
+    timeouts = {"socket_connect_timeout": PUBLISH_TIMEOUT, "socket_timeout": PUBLISH_TIMEOUT}
+    with app.connection_for_write(
+        transport_options=timeouts, connect_timeout=PUBLISH_TIMEOUT
+    ) as conn:
+        task.apply_async(
+            args=args,
+            headers={"_schema_name": schema_name},
+            connection=conn,
+            retry=True,
+            retry_policy=PUBLISH_RETRY,
+        )

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
@@ -129,10 +130,17 @@ SHARED_APPS = [
     "tenants",
     "django.contrib.contenttypes",
     "django.contrib.auth",
-    "django.contrib.admin",
+    # Django's admin with Cloop's admin site (team/admin_site.py: two-step sign-in).
+    "team.apps.CloopAdminConfig",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Users live in both kinds of schema (staff in public, each customer's team in its
+    # site's), so do their throttling records, authenticators and preferences.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "team",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -141,9 +149,13 @@ SHARED_APPS = [
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
-    "django.contrib.admin",
+    "team.apps.CloopAdminConfig",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "team",
     "rest_framework.authtoken",
     "crawler",
     "conversations",
@@ -162,8 +174,18 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session proved a two-factor code.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a locked-out login into the lockout page (429).
+    "axes.middleware.AxesMiddleware",
+]
+
+# The lockout check runs before the password check (django-axes' backend).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 TEMPLATES = [
@@ -265,7 +287,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(
     Path(os.environ.get("CLOOP_DATA_DIR") or BASE_DIR / ".cloop") / "celerybeat-schedule"
 )
 # Modules with tasks that autodiscovery (which imports `<app>.tasks` only) would miss.
-CELERY_IMPORTS = ["conversations.tasks_retention"]
+CELERY_IMPORTS = ["conversations.tasks_retention", "conversations.tasks_notify"]
 # TenantAwareScheduler (see cloop/run.py) runs each entry in every site's schema.
 CELERY_BEAT_SCHEDULE = {
     "retention-purge-nightly": {
@@ -275,6 +297,11 @@ CELERY_BEAT_SCHEDULE = {
     "data-requests-reminder-daily": {
         "task": "conversations.requests_remind",
         "schedule": 24 * 3600,
+    },
+    # Monday 07:00 UTC in every site: the week's counts to the users who opted in.
+    "weekly-digest": {
+        "task": "conversations.weekly_digest",
+        "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     },
     # Hourly check per site; crawls only sites whose re-crawl interval has passed.
     "crawl-due-hourly": {"task": "crawler.crawl_due", "schedule": 3600},
@@ -369,3 +396,32 @@ CLOOP_PRIVACY_CONTACT = os.environ.get("CLOOP_PRIVACY_CONTACT", "").strip()
 
 # --- summary e-mails: per-site cap (the per-address cap is fixed, conversations/limits.py) -----
 CLOOP_SUMMARY_SITE_HOURLY = int(os.environ.get("CLOOP_SUMMARY_SITE_HOURLY", "60"))
+
+# --- the customer's team: login throttling, two-factor sign-in, password links ---------------
+# django-axes, keyed on the account only: N failed passwords for one username lock that
+# username for the cool-off time, whoever tries. No IP address or user agent is looked at or
+# stored (team/throttling.py); successful logins are not logged by axes.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_FAILURE_LIMIT = int(os.environ.get("CLOOP_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("CLOOP_LOGIN_LOCKOUT_MINUTES", "15")) / 60  # hours
+AXES_CLIENT_IP_CALLABLE = "team.throttling.no_ip_address"
+AXES_HANDLER = "team.throttling.AccountOnlyHandler"
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_VERBOSE = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "team/locked_out.html"
+# axes.W006 asks for ip_address among the lockout parameters: deliberately not (see above);
+# keyed on the username, rotating user agents or cookies does not reset a lockout.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# The authenticator app shows this name beside the account.
+OTP_TOTP_ISSUER = os.environ.get("CLOOP_OTP_ISSUER", "Cloop")
+# Invitation and password-reset links work once, for this long (Django's token generator).
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("CLOOP_PASSWORD_LINK_DAYS", "3")) * 24 * 3600
+
+# --- GDPR desk: the export sent to a subject as a one-time link, valid this many days --------
+CLOOP_EXPORT_LINK_DAYS = int(os.environ.get("CLOOP_EXPORT_LINK_DAYS", "7"))
+
+# --- the team's lead notifications: at most this many per site and hour (a bot typing
+# addresses into a widget must not flood the team's inboxes; the weekly digest counts all).
+CLOOP_LEAD_NOTIFY_HOURLY = int(os.environ.get("CLOOP_LEAD_NOTIFY_HOURLY", "30"))

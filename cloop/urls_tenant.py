@@ -8,9 +8,16 @@ from conversations import views_public
 from widget import views as widget_views
 
 urlpatterns = [
+    path("", include("team.urls")),
     path("robots.txt", widget_views.robots_txt, {"kind": "site"}),
     path("favicon.ico", widget_views.favicon),
     path("admin/", admin.site.urls),
     path("api/v1/", include("conversations.api_urls")),
     path("answers/<int:pk>/", views_public.custom_answer_page, name="custom-answer"),
+    # A data subject's one-time link to their export (no login; conversations/privacy_delivery.py).
+    path(
+        "data-export/<str:token>/",
+        views_public.subject_export_link,
+        name="subject-export-link",
+    ),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, When
@@ -20,7 +21,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from conversations import privacy, requests
+from conversations import privacy, privacy_delivery, requests
 from conversations.access_log import Action, Channel, access_record
 from conversations.models import Conversation, DataRequest, ErasureAudit
 from tenants.scoping import SiteRecordAdmin, SiteSchemaOnlyAdmin
@@ -108,9 +109,10 @@ class DataRequestAdmin(SiteSchemaOnlyAdmin):
         "handled_by",
         "handled_at",
         "audit_entries",
+        "export_sent_display",
     )
     change_form_template = "admin/conversations/datarequest/change_form.html"
-    actions = ["act_selected"]
+    actions = ["act_selected", "send_export_selected"]
     fieldsets = (
         (None, {"fields": ("kind", "subject_email", "subject_visitor_id", "notes")}),
         (
@@ -125,8 +127,38 @@ class DataRequestAdmin(SiteSchemaOnlyAdmin):
                 )
             },
         ),
-        ("Handling", {"fields": ("status", "handled_by", "handled_at", "audit_entries")}),
+        (
+            "Handling",
+            {
+                "fields": (
+                    "status",
+                    "handled_by",
+                    "handled_at",
+                    "export_sent_display",
+                    "audit_entries",
+                )
+            },
+        ),
     )
+
+    @admin.display(description="export sent to the subject")
+    def export_sent_display(self, obj):
+        if not obj.export_sent_at:
+            return "—"
+        link = "not opened yet"
+        if obj.export_link_used_at:
+            link = f"downloaded {_when(obj.export_link_used_at)}"
+        elif obj.export_link_expires_at and obj.export_link_expires_at <= timezone.now():
+            link = "expired unused"
+        elif obj.export_link_expires_at:
+            link = f"not opened yet; expires {_when(obj.export_link_expires_at)}"
+        return format_html(
+            '<span data-cloop="export-sent">{} by {} ({}) · link {}</span>',
+            _when(obj.export_sent_at),
+            obj.export_sent_by or "—",
+            obj.export_sent_how,
+            link,
+        )
 
     @admin.display(description="subject")
     def subject(self, obj):
@@ -216,10 +248,54 @@ class DataRequestAdmin(SiteSchemaOnlyAdmin):
         if not done:
             self.message_user(request, "Nothing carried out.", messages.INFO)
 
+    @admin.action(description="Send the export to the subject (one-time link by e-mail)")
+    def send_export_selected(self, request, queryset):
+        for req in queryset:
+            self._send_export(request, req)
+
+    def _send_export(self, request, req) -> bool:
+        try:
+            privacy_delivery.export_link_send(req, by=_who(request))
+        except privacy.PrivacyError as exc:
+            self.message_user(request, f"Request {req.pk}: {exc}", messages.ERROR)
+            return False
+        self.message_user(
+            request,
+            f"Request {req.pk}: a one-time link to the export was e-mailed to "
+            f"{req.subject_email}; it expires in {settings.CLOOP_EXPORT_LINK_DAYS} days.",
+            messages.SUCCESS,
+        )
+        return True
+
+    def send_export_view(self, request, pk):
+        req = self._get(request, pk)
+        change_url = reverse("admin:conversations_datarequest_change", args=[req.pk])
+        if not self.has_change_permission(request, req):
+            return HttpResponse(status=403)
+        if request.method == "POST":
+            self._send_export(request, req)
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Send the export of request {req.pk} to the subject",
+            "opts": self.opts,
+            "original": req,
+            "change_url": change_url,
+            "days": settings.CLOOP_EXPORT_LINK_DAYS,
+        }
+        return TemplateResponse(
+            request, "admin/conversations/datarequest/send_export.html", context
+        )
+
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         view = self.admin_site.admin_view
         return [
+            path(
+                "<int:pk>/send-export/",
+                view(self.send_export_view),
+                name="{}_{}_send_export".format(*info),
+            ),
             path(
                 "<int:pk>/export.json",
                 view(self.export_json_view),
@@ -343,6 +419,10 @@ def _counts_text(counts: dict) -> str:
         n = int((counts or {}).get(key, 0) or 0)
         parts.append(f"{n} {noun}{'' if n == 1 else 's'}")
     return ", ".join(parts)
+
+
+def _when(at) -> str:
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _who(request) -> str:

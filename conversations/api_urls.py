@@ -2,9 +2,9 @@
 
 from django.urls import path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from conversations import api
+from team.api import obtain_auth_token
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from conversations.models import Conversation, Lead, Visitor
+from conversations.notifications import lead_notify_on_commit
 
 
 class LeadError(ValueError):
@@ -58,7 +59,8 @@ def lead_save(
     (`consent_text`), the time and how it was obtained (`source`) are stored. A later save
     without the tick does not withdraw an earlier consent (withdrawal is its own act).
     Objected visitors' addresses are not stored (LeadError "objected"). Concurrent saves of
-    one visitor run one after another (the visitor's row is locked until commit).
+    one visitor run one after another (the visitor's row is locked until commit). A new
+    address queues the team's lead notification after the commit (`notifications`).
     """
     email = email_clean(email)
     consent = marketing_consent is True
@@ -76,7 +78,8 @@ def lead_save(
         if conversation_id:
             conv = Conversation.objects.filter(pk=conversation_id, visitor=visitor).first()
         lead = Lead.objects.filter(visitor=visitor, email__iexact=email).first()
-        if lead is None:
+        created = lead is None
+        if created:
             lead = Lead(visitor=visitor, email=email, source=source, created_at=now)
         lead.conversation = conv or lead.conversation
         if consent and not lead.marketing_consent:
@@ -85,6 +88,8 @@ def lead_save(
             lead.consent_at = now
             lead.source = source
         lead.save()
+        if created:  # a new address: the team members who opted in hear of it after commit
+            lead_notify_on_commit(site.schema_name, lead.pk)
         return {
             "lead_id": lead.pk,
             "email": lead.email,

@@ -231,6 +231,15 @@ class DataRequest(models.Model):
     handled_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # "Send the export to the subject" (conversations/privacy_delivery.py): when, by whom and
+    # how it was sent; the one-time link is known here only by the hash of its nonce (cleared
+    # when used), and when it expires or was used.
+    export_sent_at = models.DateTimeField(null=True, blank=True)
+    export_sent_by = models.CharField(max_length=200, blank=True)
+    export_sent_how = models.CharField(max_length=40, blank=True)
+    export_link_hash = models.CharField(max_length=64, blank=True)
+    export_link_expires_at = models.DateTimeField(null=True, blank=True)
+    export_link_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["due_on", "id"]
@@ -291,6 +300,7 @@ class AccessLog(models.Model):
         ADMIN = "admin", "Admin"
         API = "api", "REST API"
         COMMAND = "command", "Staff command"
+        SUBJECT_LINK = "subject_link", "Subject's one-time link"
 
     class Action(models.TextChoices):
         TRANSCRIPT_VIEW = "transcript_view", "Viewed a transcript"

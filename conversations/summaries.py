@@ -16,9 +16,6 @@ from conversations.limits import LimitUnavailable, summary_rate_hit
 
 log = logging.getLogger(__name__)
 
-# A visitor waits on a summary's publish: a dead or stuck broker must answer within seconds.
-PUBLISH_TIMEOUT = 2.0
-PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 UNAVAILABLE = "Summaries cannot be sent right now; try again in a moment."
 
 
@@ -59,21 +56,11 @@ def summary_enqueue(schema_name: str, conversation_id: int, email: str, language
     timeouts and one quick retry, so a dead or stuck Redis fails in seconds instead of hanging
     the chat; summaries are rare, so the connection's cost does not matter.
     """
-    from cloop.celery import app
+    from cloop.celery import tenant_task_send_bounded
     from conversations.tasks import summary_send_task
 
-    timeouts = {"socket_connect_timeout": PUBLISH_TIMEOUT, "socket_timeout": PUBLISH_TIMEOUT}
     try:
-        with app.connection_for_write(
-            transport_options=timeouts, connect_timeout=PUBLISH_TIMEOUT
-        ) as conn:
-            summary_send_task.apply_async(
-                args=(conversation_id, email, language),
-                headers={"_schema_name": schema_name},
-                connection=conn,
-                retry=True,
-                retry_policy=PUBLISH_RETRY,
-            )
+        tenant_task_send_bounded(summary_send_task, schema_name, conversation_id, email, language)
     except (OperationalError, OSError) as exc:
         log.warning("summary not queued: %s", type(exc).__name__)
         raise SummaryRefused("unavailable", UNAVAILABLE, retryable=True) from None

@@ -18,7 +18,7 @@ from conversations.retention import retention_purge
 log = logging.getLogger(__name__)
 
 
-def _in_ready_site(name: str) -> bool:
+def in_ready_site(name: str) -> bool:
     if connection.schema_name == get_public_schema_name():
         log.warning("%s called in the public schema; nothing to do", name)
         return False
@@ -29,7 +29,7 @@ def _in_ready_site(name: str) -> bool:
 
 @shared_task(name="conversations.retention_purge", ignore_result=True)
 def retention_purge_task(dry_run: bool = False) -> dict | None:
-    if not _in_ready_site("retention_purge"):
+    if not in_ready_site("retention_purge"):
         return None
     counts = retention_purge(dry_run=dry_run)
     log.info("retention purge in %s: %s", connection.schema_name, counts)
@@ -39,6 +39,6 @@ def retention_purge_task(dry_run: bool = False) -> dict | None:
 @shared_task(name="conversations.requests_remind", ignore_result=True)
 def requests_remind_task() -> int:
     """Mail the site's team while data requests are at day 20+ or overdue."""
-    if not _in_ready_site("requests_remind"):
+    if not in_ready_site("requests_remind"):
         return 0
     return requests_reminder_send()

@@ -1,9 +1,13 @@
-"""Public views: the privacy notice (Cloop's own host) and a custom answer's page (the
-site's host). Thin: the content comes from `conversations.notice` and the models."""
+"""Pages for people who are not the customer's users. Thin: the content comes from
+`conversations.notice` (the notice and Cloop's policy, on Cloop's own host), the models (a
+custom answer's page, on the site's host) and `conversations.privacy_delivery` (a subject's
+one-time export link, on the site's host, already in the site's schema)."""
 
-from django.http import Http404
+from django.db import connection
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
 
 from conversations.notice import (
     cloop_policy_context,
@@ -66,4 +70,39 @@ def custom_answer_page(request, pk: int):
     )
     # Not cached: a deactivated or deleted answer is gone at once, here as in the index.
     response["Cache-Control"] = "no-cache"
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def subject_export_link(request, token: str):
+    """The subject's one-time link (site's host, no login). GET only says what the link is
+    (mail scanners that open links must not use it up); the POST of its button downloads the
+    readable export and uses the link up."""
+    from conversations.privacy_delivery import (
+        ExportLinkInvalid,
+        export_link_check,
+        export_link_consume,
+    )
+
+    site = getattr(connection, "tenant", None)
+    context = {"site": site}
+    try:
+        if request.method == "POST":
+            html, request_id = export_link_consume(token)
+            response = HttpResponse(html, content_type="text/html; charset=utf-8")
+            response["Content-Disposition"] = (
+                f'attachment; filename="your-data-{site.site_id}-{request_id}.html"'
+            )
+            response["Cache-Control"] = "no-store"
+            response["Referrer-Policy"] = "no-referrer"
+            return response
+        req = export_link_check(token)
+        context["expires"] = req.export_link_expires_at
+    except ExportLinkInvalid as exc:
+        context["invalid"] = exc.reason
+    response = render(
+        request, "privacy/export_link.html", context, status=410 if "invalid" in context else 200
+    )
+    response["Referrer-Policy"] = "no-referrer"
     return response

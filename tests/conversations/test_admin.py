@@ -44,7 +44,7 @@ def test_it_hides_conversation_models_from_the_staff_admin(db):
         )
     client = Client(HTTP_HOST="localhost")
     with schema_context("public"):
-        assert client.login(username="staff@cloop.test", password="pw-123456")
+        client.force_login(get_user_model().objects.get(username="staff@cloop.test"))
     page = client.get("/admin/").content.decode()
     assert "Sites" in page and "Data requests" not in page and "Conversations" not in page
     assert "Cloop staff" in page
@@ -164,7 +164,7 @@ def test_it_shows_each_sites_status_in_the_staff_admin(site_a, site_b, db):
         get_user_model().objects.create_superuser("st@cloop.test", "st@cloop.test", "pw-123456")
     client = Client(HTTP_HOST="localhost")
     with schema_context("public"):
-        assert client.login(username="st@cloop.test", password="pw-123456")
+        client.force_login(get_user_model().objects.get(username="st@cloop.test"))
     response = client.get("/admin/tenants/site/")
     rows = {r.site_id: r for r in response.context["cl"].result_list}
     admin_obj = response.context["cl"].model_admin

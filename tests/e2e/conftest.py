@@ -22,6 +22,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
+from tests.conversations.conftest import smtp_server  # noqa: F401 - loopback SMTP fixture
 from widget import demo
 
 CHROMIUM_ARGS = [

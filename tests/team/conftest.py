@@ -1,0 +1,1 @@
+from tests.conversations.conftest import smtp_server  # noqa: F401 - loopback SMTP fixture
