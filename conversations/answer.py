@@ -30,6 +30,7 @@ from conversations.text import (
     term_found,
 )
 from conversations.threads import in_pool, search_pool
+from crawler.titles import source_label
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ MD_LINK_RE = re.compile(r"\[([^\]]*)\]\((\S*?)\)")
 URL_RE = re.compile(r"\b(?:https?://|www\.)[^\s<>\"')\]]+", re.I)
 
 
-def citations_resolve(text: str, passages: list) -> tuple[str, list[dict]]:
+def citations_resolve(text: str, passages: list, site_name: str = "") -> tuple[str, list[dict]]:
     """(clean text, sources) from a model's raw answer.
 
     Sources are the passages the answer cites with [n], in order of first citation, one per
@@ -160,7 +161,9 @@ def citations_resolve(text: str, passages: list) -> tuple[str, list[dict]]:
                 p = passages[n - 1]
                 if p.url not in seen:
                     seen[p.url] = len(sources) + 1
-                    sources.append({"url": p.url, "title": p.title or p.heading or p.url})
+                    # "Our stores › Helsinki": the page's part of its title, then the section.
+                    label = source_label(p.title, getattr(p, "heading", ""), site_name)
+                    sources.append({"url": p.url, "title": label or p.url})
                 if seen[p.url] not in kept:
                     kept.append(seen[p.url])
         return "".join(f"[{n}]" for n in kept)
@@ -238,6 +241,8 @@ async def answer_question(
         result.error, result.error_message, result.retryable = exc.code, exc.message, True
         result.total_ms = int((time.perf_counter() - started) * 1000)
         return result
-    result.text, result.sources = citations_resolve("".join(pieces), passages)
+    result.text, result.sources = citations_resolve(
+        "".join(pieces), passages, getattr(site, "name", "")
+    )
     result.total_ms = int((time.perf_counter() - started) * 1000)
     return result

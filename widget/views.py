@@ -53,6 +53,20 @@ def launcher_config(request, site_id: str):
     return response
 
 
+def frame_render(request, site, config: dict) -> TemplateResponse:
+    """The chat window's page for a config of services.frame_config (headers: the caller)."""
+    return TemplateResponse(
+        request,
+        "widget/frame.html",
+        {
+            "config": config,
+            "s": config["strings"],
+            "ws": config["settings"],
+            "language": site.language,
+        },
+    )
+
+
 @require_GET
 @xframe_options_exempt  # framing is governed by CSP frame-ancestors (the site's origins)
 def frame(request, site_id: str):
@@ -68,20 +82,25 @@ def frame(request, site_id: str):
             content_type="text/plain; charset=utf-8",
         )
     else:
-        config = services.frame_config(site, parent)
-        response = TemplateResponse(
-            request,
-            "widget/frame.html",
-            {
-                "config": config,
-                "s": config["strings"],
-                "ws": config["settings"],
-                "language": site.language,
-            },
-        )
+        response = frame_render(request, site, services.frame_config(site, parent))
     response["Content-Security-Policy"] = csp
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_GET
+def logo(request, site_id: str, digest: str):
+    """The site's logo (a PNG Cloop re-encoded), by content hash: cached for a year."""
+    site = services.site_for_widget(site_id)
+    png = services.logo_png(site, digest) if site is not None else None
+    if png is None:
+        raise Http404("no such logo")
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
 
 

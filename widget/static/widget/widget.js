@@ -4,7 +4,10 @@
   var s = d.currentScript || d.querySelector("script[data-site]"), site = s && s.getAttribute("data-site");
   if (!site || !/^[a-z0-9-]{3,40}$/.test(site)) return;
   var base = new URL(s.src, location.href).origin, KEY = "cloop_visitor_" + site, c = w.crypto,
-    btn, f, on = 0, mem, cfg = { color: "#1f5fbf", text: "#fff", position: "right", label: "Chat" };
+    btn, f, on = 0, rdy, mem, cfg = { color: "#1f5fbf", text: "#fff", position: "right", label: "Chat", close: "Close chat" },
+    SVG = '<svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true"><path ',
+    ICON = [SVG + 'fill="currentColor" d="M4 3h16a2 2 0 012 2v11a2 2 0 01-2 2H9l-5 4v-4a2 2 0 01-2-2V5a2 2 0 012-2z"/></svg>',
+      SVG + 'stroke="currentColor" stroke-width="2.5" d="M6 6l12 12M18 6 6 18"/></svg>'];
 
   function uuid() {
     if (c.randomUUID) return c.randomUUID();
@@ -29,7 +32,12 @@
     o[cfg.position == "left" ? "left" : "right"] = full ? "0" : "20px";
     css(f, o);
   }
-  function post(m) { f && f.contentWindow.postMessage(m, base); }
+  function post(m) { rdy && f.contentWindow.postMessage(m, base); }
+  function state() {
+    var l = on ? cfg.close : cfg.label;
+    btn.innerHTML = ICON[on]; btn.title = l;
+    btn.setAttribute("aria-label", l); btn.setAttribute("aria-expanded", !!on);
+  }
   function open() {
     if (!btn) return;
     if (!f) {
@@ -39,19 +47,19 @@
       f.src = base + "/widget/frame/" + site + "/?o=" + encodeURIComponent(location.origin);
       d.body.appendChild(f);
     }
-    on = 1; place(); btn.setAttribute("aria-expanded", "true");
+    on = 1; place(); state();
     if (w.innerWidth < 480) css(btn, { display: "none" });
     post({ type: "cloop:open" }); f.focus();
   }
   function close() {
     if (!on) return;
-    on = 0; place(); btn.setAttribute("aria-expanded", "false");
+    on = 0; place(); state();
     css(btn, { display: "flex" }); btn.focus();
   }
   w.addEventListener("message", function (e) {
     if (!f || e.origin !== base || e.source !== f.contentWindow) return; // only our window
     var t = (e.data || {}).type;
-    if (t == "cloop:ready") post({ type: "cloop:init", visitor_id: visitor(), page_url: location.origin + location.pathname, open: on });
+    if (t == "cloop:ready") rdy = 1, post({ type: "cloop:init", visitor_id: visitor(), page_url: location.origin + location.pathname, open: on });
     else if (t == "cloop:close") close();
     else if (t == "cloop:forget") { try { localStorage.removeItem(KEY); } catch (x) {} mem = 0; }
   });
@@ -59,12 +67,10 @@
   function start(r) {
     for (var k in r) cfg[k] = r[k];
     btn = d.createElement("button");
-    btn.type = "button"; btn.title = cfg.label;
+    btn.type = "button";
     btn.setAttribute("data-cloop", "launcher");
-    btn.setAttribute("aria-label", cfg.label);
-    btn.setAttribute("aria-expanded", "false");
     btn.setAttribute("aria-controls", "cloop-frame");
-    btn.innerHTML = '<svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true"><path fill="currentColor" d="M4 3h16a2 2 0 012 2v11a2 2 0 01-2 2H9l-5 4v-4a2 2 0 01-2-2V5a2 2 0 012-2z"/></svg>';
+    state();
     var o = { position: "fixed", bottom: "20px", left: "auto", right: "auto", width: "56px", height: "56px", padding: "0", margin: "0",
       "border-radius": "50%", border: "2px solid " + cfg.text, background: cfg.color, color: cfg.text, cursor: "pointer", display: "flex",
       "align-items": "center", "justify-content": "center", "z-index": "2147483646", "box-shadow": "0 4px 16px #0005" };
