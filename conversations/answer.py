@@ -30,7 +30,7 @@ from conversations.text import (
     term_found,
 )
 from conversations.threads import in_pool, search_pool
-from crawler.titles import source_label
+from crawler.titles import source_label, title_parts_shared
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +150,8 @@ def citations_resolve(text: str, passages: list, site_name: str = "") -> tuple[s
     reduced to their text, so a manipulated model cannot point a visitor elsewhere.
     """
     allowed = {p.url for p in passages} | {p.page_url for p in passages}
+    # Title parts several retrieved pages share are the site's name, not the page's.
+    shared = title_parts_shared({p.page_url: p.title for p in passages})
     sources: list[dict] = []
     seen: dict[str, int] = {}  # url -> its number in `sources` (1-based)
 
@@ -162,7 +164,7 @@ def citations_resolve(text: str, passages: list, site_name: str = "") -> tuple[s
                 if p.url not in seen:
                     seen[p.url] = len(sources) + 1
                     # "Our stores › Helsinki": the page's part of its title, then the section.
-                    label = source_label(p.title, getattr(p, "heading", ""), site_name)
+                    label = source_label(p.title, getattr(p, "heading", ""), site_name, shared)
                     sources.append({"url": p.url, "title": label or p.url})
                 if seen[p.url] not in kept:
                     kept.append(seen[p.url])

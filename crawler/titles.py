@@ -19,32 +19,53 @@ def _key(text: str) -> str:
     return re.sub(r"\W+", " ", text).strip().casefold()
 
 
-def title_clean(title: str, site_name: str = "") -> str:
-    """The title without repeated parts ("A | A" → "A") and, when something else is left,
-    without the part naming the site ("Our stores | Northwind Bikes" → "Our stores" for the
-    site "Northwind Bikes (demo)": a part the site's name starts with, or equal to it)."""
-    parts = [p.strip() for p in TITLE_SEPARATORS_RE.split(title or "") if p.strip()]
+def title_parts(title: str) -> list[str]:
+    """The parts of a title, each once ("A | A" → ["A"]), in order."""
     seen: set[str] = set()
-    unique = []
-    for part in parts:
-        if _key(part) not in seen:
+    out = []
+    for part in TITLE_SEPARATORS_RE.split(title or ""):
+        part = part.strip()
+        if part and _key(part) not in seen:
             seen.add(_key(part))
-            unique.append(part)
+            out.append(part)
+    return out
+
+
+def title_parts_shared(titles_by_page: dict[str, str]) -> set[str]:
+    """Parts (as keys) found in the titles of two or more different pages: the site's name
+    ("… | Northwind Bikes"), which says nothing about the page."""
+    counts: dict[str, int] = {}
+    for title in titles_by_page.values():
+        for key in {_key(p) for p in title_parts(title)}:
+            counts[key] = counts.get(key, 0) + 1
+    return {key for key, n in counts.items() if n >= 2}
+
+
+def title_clean(title: str, site_name: str = "", shared: set[str] | frozenset = frozenset()) -> str:
+    """The title without repeated parts ("A | A" → "A") and, when something else is left,
+    without the parts naming the site: a part the site's name starts with ("Our stores |
+    Northwind Bikes" → "Our stores" for the site "Northwind Bikes (demo)"), or a part other
+    pages' titles share (`shared`, from title_parts_shared)."""
+    unique = title_parts(title)
     site = _key(site_name)
-    if site:
-        own = [p for p in unique if not (_key(p) and site.startswith(_key(p)))]
-        unique = own or unique
+    own = [p for p in unique if _key(p) not in shared and not (site and site.startswith(_key(p)))]
+    unique = own or unique
     return " | ".join(unique) if unique else (title or "").strip()
 
 
-def source_label(title: str, heading: str = "", site_name: str = "") -> str:
+def source_label(
+    title: str, heading: str = "", site_name: str = "", shared: set[str] | frozenset = frozenset()
+) -> str:
     """A citation's label: the cleaned page title, then the section's heading if it says
-    something the title does not ("Our stores › Helsinki"; the top section, whose heading is
-    usually the page's <h1>, is just "Our stores")."""
-    page = title_clean(title, site_name)
+    something the title does not ("Our stores › Helsinki"). A heading equal to a part of the
+    title is the page's own name (its <h1>): the label is just that ("Our stores")."""
     heading = (heading or "").strip()
-    if not heading or _key(heading) in (_key(page), _key(title)):
-        return page or heading
+    for part in title_parts(title):
+        if heading and _key(part) == _key(heading):
+            return part
+    page = title_clean(title, site_name, shared)
+    if not heading:
+        return page
     if not page:
         return heading
     return f"{page}{SECTION_SEPARATOR}{heading}"

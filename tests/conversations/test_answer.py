@@ -4,7 +4,7 @@ import asyncio
 from types import SimpleNamespace
 
 from conversations.answer import answer_question, citations_resolve
-from crawler.titles import source_label
+from crawler.titles import source_label, title_parts_shared
 
 
 def ask(site, question, **kw):
@@ -62,8 +62,9 @@ def test_it_streams_through_an_openai_compatible_server(indexed_sites, openai_se
     assert "".join(deltas) == openai_server.reply
     assert len(openai_server.requests) == 1
     assert openai_server.requests[0]["stream"] is True
+    shared = title_parts_shared({p.page_url: p.title for p in result.passages})
     expected = [
-        {"url": p.url, "title": source_label(p.title, p.heading, site_a.name)}
+        {"url": p.url, "title": source_label(p.title, p.heading, site_a.name, shared)}
         for p in result.passages[:2]
     ]
     if expected[0]["url"] == expected[1]["url"]:
@@ -199,3 +200,6 @@ def test_it_labels_sources_with_the_page_and_the_sections_heading():
     )
     _, sources = citations_resolve("Open daily [1]. Bikes [2].", [stores, home], "Northwind Bikes")
     assert [s["title"] for s in sources] == ["Our stores \u203a Helsinki", "Northwind Bikes"]
+    # Whatever the site is called, a part two pages' titles share is the site's name.
+    _, sources = citations_resolve("Open daily [1].", [stores, home], "Acme Oy")
+    assert sources[0]["title"] == "Our stores \u203a Helsinki"

@@ -3,7 +3,7 @@
 import pytest
 
 from crawler.extract import extract_html
-from crawler.titles import source_label, title_clean
+from crawler.titles import source_label, title_clean, title_parts_shared
 
 
 @pytest.mark.parametrize(
@@ -39,3 +39,18 @@ def test_it_labels_a_source_with_the_sections_heading(title, heading, label):
 def test_it_stores_a_repeated_title_once():
     html = "<html><head><title>Northwind Bikes | Northwind Bikes</title></head><body><main><h1>Hi</h1><p>Text here.</p></main></body></html>"
     assert extract_html(html).title == "Northwind Bikes"
+
+
+def test_it_finds_the_title_part_pages_share():
+    shared = title_parts_shared(
+        {
+            "/stores": "Our stores | Northwind Bikes",
+            "/faq": "FAQ – Northwind Bikes",
+            "/": "Northwind Bikes | Northwind Bikes",
+        }
+    )
+    assert shared == {"northwind bikes"}
+    assert title_clean("Our stores | Northwind Bikes", "Acme Oy", shared) == "Our stores"
+    assert title_clean("Northwind Bikes | Northwind Bikes", "", shared) == "Northwind Bikes"
+    label = source_label("Our stores | Northwind Bikes", "Helsinki", "", shared)
+    assert label == "Our stores \u203a Helsinki"

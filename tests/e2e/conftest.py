@@ -188,3 +188,18 @@ def chat_frame(page):
 def ask(frame, text: str):
     frame.fill('[data-cloop="input"]', text)
     frame.press('[data-cloop="input"]', "Enter")
+
+
+@pytest.fixture
+def loopback_model(settings, monkeypatch):
+    """The answer model: the loopback OpenAI-compatible server (set `.reply`, `.mode`)."""
+    from tests.conversations.llm_server import LoopbackOpenAI
+
+    server = LoopbackOpenAI().start()
+    monkeypatch.setenv("OPENAI_API_BASE", server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback")
+    settings.CLOOP_LLM_MODEL = "openai/gpt-4o-mini"
+    try:
+        yield server
+    finally:
+        server.stop()
