@@ -175,6 +175,21 @@ def foreign_host():
         httpd.server_close()
 
 
+def foreign_shop(foreign_host, live_server, site) -> str:
+    """The URL of a page on the foreign origin, now allowed for `site`, embedding its widget."""
+    from tenants.models import Site
+
+    Site.objects.filter(pk=site.pk).update(
+        allowed_origins=[*site.allowed_origins, foreign_host.origin]
+    )
+    cloop = f"http://localhost:{live_server.port}"
+    foreign_host.pages["/shop.html"] = (
+        '<!doctype html><html lang="en"><title>Shop</title><h1>Shop</h1>'
+        f'<script src="{cloop}/widget.js" data-site="{site.site_id}" async></script>'
+    )
+    return foreign_host.origin + "/shop.html"
+
+
 def chat_frame(page):
     """Open the widget and return the chat window's Frame once its input is there."""
     page.locator('[data-cloop="launcher"]').click()

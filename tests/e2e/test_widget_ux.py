@@ -3,7 +3,7 @@
 
 import pytest
 
-from tests.e2e.conftest import ask, chat_frame, demo_url
+from tests.e2e.conftest import ask, chat_frame, demo_url, foreign_shop
 from tests.e2e.test_chat import ANSWERED, wait_answers
 
 pytestmark = pytest.mark.e2e
@@ -68,19 +68,9 @@ def test_it_links_citation_markers_to_their_sources_labelled_by_section(
 def test_it_shows_a_close_launcher_while_open_and_posts_no_message_too_early(
     page, demo_site, live_server, foreign_host
 ):
-    from tenants.models import Site
-
-    Site.objects.filter(pk=demo_site.pk).update(
-        allowed_origins=[*demo_site.allowed_origins, foreign_host.origin]
-    )
-    cloop = f"http://localhost:{live_server.port}"
-    foreign_host.pages["/shop.html"] = (
-        '<!doctype html><html lang="en"><title>Shop</title><h1>Shop</h1>'
-        f'<script src="{cloop}/widget.js" data-site="{demo_site.site_id}" async></script>'
-    )
     console = []
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-    page.goto(foreign_host.origin + "/shop.html")
+    page.goto(foreign_shop(foreign_host, live_server, demo_site))
     launcher = page.locator('[data-cloop="launcher"]')
     assert launcher.get_attribute("aria-label") == "Open chat"
     frame = chat_frame(page)
