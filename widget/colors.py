@@ -36,7 +36,8 @@ def link_color(brand: str) -> str:
     r, g, b = (int(brand[i : i + 2], 16) for i in (1, 3, 5))
     for step in range(21):
         f = 1 - step * 0.05
-        shade = f"#{round(r * f):02x}{round(g * f):02x}{round(b * f):02x}"
+        # Half up, as JavaScript's Math.round in the admin's live preview (not banker's).
+        shade = "#" + "".join(f"{int(c * f + 0.5):02x}" for c in (r, g, b))
         if contrast_ratio(shade, WHITE) >= AA_TEXT:
             return shade
     return BLACK  # pragma: no cover - factor 0 is black, which always passes

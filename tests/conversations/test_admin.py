@@ -1,20 +1,11 @@
 import datetime
 
-import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django_tenants.utils import tenant_context
 
 from conversations.models import Message, SiteSettings
 from tests.conversations.admin_data import conversation_make, person_make, visitor_make
-
-
-@pytest.fixture
-def owner_a(in_site_a, site_a):
-    user = get_user_model().objects.create_superuser("owner@a.test", "owner@a.test", "pw-123456")
-    client = Client(HTTP_HOST=site_a.host)
-    client.force_login(user)
-    return client
 
 
 def test_it_shows_a_customer_only_its_own_sites_conversations(site_a, site_b, db):
