@@ -39,7 +39,7 @@ def frame_html() -> bytes:
 
     from widget.strings import strings_for
 
-    s = dict(strings_for("en"))
+    s = {k: v for k, v in strings_for("en").items() if not k.startswith("preview_")}
     ws = {
         "bot_name": "Northwind helper",
         "greeting": "Hi! I can answer questions about our bikes, prices, service and stores.",
@@ -50,6 +50,8 @@ def frame_html() -> bytes:
         ],
         "primary_color": "#143d2b",
         "text_color": "#ffffff",
+        "link_color": "#143d2b",
+        "logo_url": "",
         "position": "right",
         "privacy_url": "https://cloop.example/privacy/demo/",
         "consent_text": s["consent"],

@@ -125,8 +125,8 @@ def launcher_config(site: Site) -> dict:
 def frame_config(site: Site, parent_origin: str) -> dict:
     """Everything the chat window's script reads from its page (rendered as JSON data)."""
     s = widget_settings_as_dict(site)
-    text = dict(strings_for(site.language))
-    text["title_tpl"] = text["title"]  # the live preview renames the bot
+    # The admin preview's texts stay out of the visitor's page (widget.views_preview adds them).
+    text = {k: v for k, v in strings_for(site.language).items() if not k.startswith("preview_")}
     for key in ("title", "typing"):
         text[key] = text[key].format(bot=s["bot_name"])
     return {

@@ -12,13 +12,15 @@ from django.db import connection
 from django.views.decorators.http import require_GET
 
 from widget import services
+from widget.strings import strings_for
 from widget.views import frame_render
 
 
 def preview_config(site, parent_origin: str) -> dict:
     """frame_config plus a sample question and a cited answer linking to the site itself."""
     config = services.frame_config(site, parent_origin)
-    text = config["strings"]
+    text = strings_for(site.language)
+    config["strings"]["title_tpl"] = text["title"]  # the preview renames the bot live
     url = site.url or f"{parent_origin}/"
     config["ws_url"] = ""
     config["preview"] = {

@@ -101,3 +101,42 @@ def test_it_previews_unsaved_settings_with_a_contrast_warning(
         f"http://localhost:{live_server.port}/widget/logo/{demo_site.site_id}/{ws.logo_hash}.png",
     )
     expect(frame.locator("#cw-logo")).to_have_js_property("naturalWidth", 128)
+
+
+def test_it_draws_the_overview_with_axes_hover_values_and_table_views(
+    page, demo_site, live_server, tmp_path
+):
+    import datetime
+
+    from django.utils import timezone
+
+    from conversations.models import Lead
+    from tests.conversations.admin_data import conversation_make, lead_make, visitor_make
+
+    now = timezone.now()
+    with tenant_context(demo_site):
+        for day in range(30):
+            at = now - datetime.timedelta(days=day, hours=1)
+            for i in range((day * 7) % 5 + (2 if day < 10 else 0)):
+                v = visitor_make()
+                conv = conversation_make(v, start="http://localhost/demo/pricing/", at=at)
+                if i == 0 and day % 3 == 0:
+                    lead = lead_make(v, conv, email=f"rider{day}@example.com")
+                    Lead.objects.filter(pk=lead.pk).update(created_at=at)
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    admin_login(page, live_server, demo_site, "/admin/conversations/conversation/overview/")
+    chart = page.locator("[data-cloop='chart-conversations']")
+    expect(chart.locator(".cloop-y span")).to_have_count(3)  # y axis: top, half, 0
+    expect(chart.locator(".cloop-x span")).to_have_count(3)  # x axis: first, middle, last day
+    column = chart.locator(".cloop-col").last
+    today = timezone.localdate(now)
+    assert column.get_attribute("data-tip").startswith(f"{today:%b} {today.day}: ")
+    column.hover()
+    tip = column.evaluate("e => getComputedStyle(e, '::after').content")
+    assert tip.strip('"') == column.get_attribute("data-tip")
+    # Screen readers: a summary on the chart and a table with a row per day.
+    assert "most on" in chart.locator("[role='img']").get_attribute("aria-label")
+    page.mouse.move(0, 0)
+    page.screenshot(path=str(screenshot_path(tmp_path, "overview.png")))
+    chart.locator("summary").click()
+    expect(page.locator("[data-cloop='table-conversations'] tbody tr")).to_have_count(30)

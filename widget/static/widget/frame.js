@@ -29,7 +29,7 @@
   w.addEventListener("message", function (e) {
     if (e.origin !== PARENT || e.source !== w.parent) return;
     var m = e.data || {};
-    if (cfg.preview) { if (m.type === "cloop:preview") preview(m.settings || {}); return; }
+    if (cfg.preview) return; // frame_preview.js listens instead
     if (m.type === "cloop:init" && typeof m.visitor_id === "string") {
       var changed = m.visitor_id !== visitorId;
       visitorId = m.visitor_id; pageUrl = String(m.page_url || "");
@@ -424,31 +424,10 @@
     else toParent({ type: "cloop:close" });
   });
 
-  /* ---------- preview in the customer's admin: unsaved settings, a sample exchange ---------- */
-  function preview(set) {
-    colours(set);
-    var bot = String(set.bot_name || SET.bot_name);
-    d.querySelectorAll(".cw-title, title").forEach(function (t) { t.textContent = S.title_tpl.replace("{bot}", bot); });
-    log.querySelector(".cw-greeting p").textContent = String(set.greeting || SET.greeting);
-    var st = $("cw-starters");
-    while (st.firstChild) st.removeChild(st.firstChild);
-    (set.starter_questions || []).forEach(function (q) { st.appendChild(el("button", "cw-starter", String(q))).type = "button"; });
-    var logo = $("cw-logo");
-    logo.hidden = !set.logo_url;
-    if (set.logo_url) logo.src = String(set.logo_url);
-    d.body.className = "pos-" + (set.position === "left" ? "left" : "right");
+  if (cfg.preview) { // the admin's live preview: frame_preview.js (loaded only there) drives it
+    w.CloopPreview = { cfg: cfg, colours: colours, el: el, addVisitor: addVisitor, addAssistant: addAssistant };
+    return;
   }
-  if (cfg.preview) {
-    // A picture, not a chat: links and the composer do nothing inside the admin page.
-    d.addEventListener("click", function (e) { if (e.target.closest("a")) e.preventDefault(); }, true);
-    $("cw-compose").addEventListener("submit", function (e) { e.stopImmediatePropagation(); e.preventDefault(); }, true);
-    var sample = cfg.preview;
-    addVisitor(sample.question);
-    addAssistant(sample.answer, sample.sources);
-    $("cw-starters").hidden = false;
-  }
-
   d.documentElement.setAttribute("data-cloop-ready", ""); // a hook for tests: handlers are on
-  if (!cfg.preview) toParent({ type: "cloop:ready" });
-  else toParent({ type: "cloop:preview-ready", logo_url: SET.logo_url });
+  toParent({ type: "cloop:ready" });
 })();
