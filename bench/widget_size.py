@@ -21,9 +21,10 @@ LOADER_BUDGET = 2 * 1024
 FRAME_BUDGET = 25 * 1024
 
 
-def gz(data: bytes) -> int:
-    # Level 6 is what Django's gzip_page and most servers use.
-    return len(gzip.compress(data, compresslevel=6, mtime=0))
+def gz(data: bytes, level: int = 6) -> int:
+    # Level 6 is what Django's gzip_page and most servers use; widget.js is compressed once at
+    # level 9 by widget/views.py (no random padding).
+    return len(gzip.compress(data, compresslevel=level, mtime=0))
 
 
 def frame_html() -> bytes:
@@ -79,7 +80,7 @@ def main() -> int:
     }
     report = {
         "loader_bytes": len(loader),
-        "loader_gzip_bytes": gz(loader),
+        "loader_gzip_bytes": gz(loader, 9),
         "loader_budget_bytes": LOADER_BUDGET,
         "frame_parts_gzip_bytes": {k: gz(v) for k, v in parts.items()},
         "frame_bytes": sum(len(v) for v in parts.values()),

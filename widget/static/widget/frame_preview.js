@@ -15,6 +15,10 @@
     while (st.firstChild) st.removeChild(st.firstChild);
     (set.starter_questions || []).forEach(function (q) { st.appendChild(P.el("button", "cw-starter", String(q))).type = "button"; });
     var logo = $("cw-logo");
+    if (!logo) { // the window has an <img> only with a logo: add one for the preview
+      logo = P.el("img", "cw-logo"); logo.id = "cw-logo"; logo.alt = "";
+      d.querySelector(".cw-head").insertBefore(logo, $("cw-title"));
+    }
     logo.hidden = !set.logo_url;
     if (set.logo_url) logo.src = String(set.logo_url);
     d.body.className = "pos-" + (set.position === "left" ? "left" : "right");
