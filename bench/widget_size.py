@@ -21,9 +21,10 @@ LOADER_BUDGET = 2 * 1024
 FRAME_BUDGET = 25 * 1024
 
 
-def gz(data: bytes) -> int:
-    # Level 6 is what Django's gzip_page and most servers use.
-    return len(gzip.compress(data, compresslevel=6, mtime=0))
+def gz(data: bytes, level: int = 6) -> int:
+    # Level 6 is what Django's gzip_page and most servers use; widget.js is compressed once at
+    # level 9 by widget/views.py (no random padding).
+    return len(gzip.compress(data, compresslevel=level, mtime=0))
 
 
 def frame_html() -> bytes:
@@ -39,7 +40,7 @@ def frame_html() -> bytes:
 
     from widget.strings import strings_for
 
-    s = dict(strings_for("en"))
+    s = {k: v for k, v in strings_for("en").items() if not k.startswith("preview_")}
     ws = {
         "bot_name": "Northwind helper",
         "greeting": "Hi! I can answer questions about our bikes, prices, service and stores.",
@@ -50,6 +51,8 @@ def frame_html() -> bytes:
         ],
         "primary_color": "#143d2b",
         "text_color": "#ffffff",
+        "link_color": "#143d2b",
+        "logo_url": "",
         "position": "right",
         "privacy_url": "https://cloop.example/privacy/demo/",
         "consent_text": s["consent"],
@@ -77,7 +80,7 @@ def main() -> int:
     }
     report = {
         "loader_bytes": len(loader),
-        "loader_gzip_bytes": gz(loader),
+        "loader_gzip_bytes": gz(loader, 9),
         "loader_budget_bytes": LOADER_BUDGET,
         "frame_parts_gzip_bytes": {k: gz(v) for k, v in parts.items()},
         "frame_bytes": sum(len(v) for v in parts.values()),

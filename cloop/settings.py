@@ -124,6 +124,9 @@ PUBLIC_SCHEMA_URLCONF = "cloop.urls_public"
 ROOT_URLCONF = "cloop.urls_tenant"
 # Hosts that are not a site's (the bare base domain, 127.0.0.1) serve the public URLconf.
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = True
+# django-tenants paints the captions of site apps green in the admin: customers see one colour
+# scheme (the admin's own), not a developer's marker of which schema an app lives in.
+TENANT_COLOR_ADMIN_APPS = False
 
 SHARED_APPS = [
     "django_tenants",

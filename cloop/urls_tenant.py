@@ -6,8 +6,11 @@ from django.urls import include, path
 
 from conversations import views_public
 from widget import views as widget_views
+from widget import views_preview
 
 urlpatterns = [
+    # Before the admin's catch-all: the settings page's live preview of the chat window.
+    path("admin/widget-preview/", views_preview.preview, name="widget-preview"),
     path("", include("team.urls")),
     path("robots.txt", widget_views.robots_txt, {"kind": "site"}),
     path("favicon.ico", widget_views.favicon),

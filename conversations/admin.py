@@ -381,3 +381,8 @@ from conversations import (  # noqa: E402, F401
     admin_settings,
     admin_visitors,
 )
+
+# Groups and API tokens out of the customer's menu until used; the e-mail login form.
+from conversations.admin_menu import admin_menu_install  # noqa: E402
+
+admin_menu_install()

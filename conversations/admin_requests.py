@@ -12,6 +12,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Case, When
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
@@ -24,6 +25,7 @@ from django.utils.html import format_html, format_html_join
 from conversations import privacy, privacy_delivery, requests
 from conversations.access_log import Action, Channel, access_record
 from conversations.models import Conversation, DataRequest, ErasureAudit
+from conversations.notice import notice_storage_key
 from tenants.scoping import SiteRecordAdmin, SiteSchemaOnlyAdmin
 
 
@@ -50,6 +52,17 @@ class DataRequestForm(forms.ModelForm):
             "they never left an e-mail address.",
             "received_on": "The day the request reached you: the 30 days count from here.",
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The real key of this site, which the person can read in their browser's tools.
+        site_id = getattr(getattr(connection, "tenant", None), "site_id", "")
+        if site_id and "subject_visitor_id" in self.fields:
+            self.fields["subject_visitor_id"].help_text = (
+                "Optional: the random id in the person's browser (localStorage key "
+                f"{notice_storage_key(site_id)} on your website), if they send it; needed "
+                "only if they never left an e-mail address."
+            )
 
     def clean(self):
         data = super().clean()

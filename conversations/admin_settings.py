@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django import forms
 from django.apps import apps
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.forms.models import fields_for_model
@@ -51,6 +51,12 @@ FIELD_TEXTS = {
         "Keep conversations (days)",
         "Each message is deleted this many days after it was written, and a conversation "
         "with its last message. The nightly purge applies it within a day.",
+    ),
+    # 0 really means no messages at all (conversations.limits.daily_quota_hit): say so.
+    "daily_message_quota": (
+        "Daily message quota",
+        "Visitor messages answered per day (UTC) on this site. 0 answers none: the chat is "
+        "switched off. There is no unlimited setting; use a large number.",
     ),
     "lead_retention_days": (
         "Keep leads (days)",
@@ -108,9 +114,29 @@ class SiteSettingsForm(forms.ModelForm):
                         help_text="One question per line (at most 6).",
                         widget=forms.Textarea(attrs={"rows": 4}),
                     )
+                if name == "primary_color":
+                    # The browser's colour picker; it always sends #rrggbb.
+                    field.widget = forms.TextInput(attrs={"type": "color"})
+                    field.help_text = (
+                        "The header, the visitor's messages and the buttons; links and "
+                        "suggested questions too. Checked against WCAG AA (4.5:1)."
+                    )
                 field.required = False
                 field.initial = getattr(self.widget_settings, name)
                 self.fields[f"widget_{name}"] = field
+            self.fields["widget_logo"] = forms.FileField(
+                label="Logo or avatar",
+                required=False,
+                help_text="PNG, JPEG, GIF or WebP, at most 512 KB; shown round in the "
+                "widget's header. Cloop stores a 128-pixel copy.",
+                widget=forms.FileInput(
+                    attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"}
+                ),
+            )
+            if self.widget_settings.logo_hash:
+                self.fields["widget_logo_remove"] = forms.BooleanField(
+                    label="Remove the logo", required=False
+                )
         # Labels a customer reads without knowing the models behind them.
         for name, (label, help_text) in FIELD_TEXTS.items():
             if name in self.fields:
@@ -138,12 +164,24 @@ class SiteSettingsForm(forms.ModelForm):
                         value = ws._meta.get_field(name).get_default()
                     setattr(ws, name, value if value is not None else "")
             try:
-                ws.full_clean(exclude=["id", "updated_at"])
+                ws.full_clean(exclude=["id", "updated_at", "logo", "logo_hash"])
             except ValidationError as exc:
                 for name, errors in exc.message_dict.items():
                     key = f"widget_{name}" if f"widget_{name}" in self.fields else None
                     self.add_error(key, errors)
+            try:
+                if data.get("widget_logo"):
+                    ws.logo_set(data["widget_logo"])
+                elif data.get("widget_logo_remove"):
+                    ws.logo_set(None)
+            except ValidationError as exc:
+                self.add_error("widget_logo", exc.messages)
         return data
+
+    def contrast_warnings(self) -> list[str]:
+        """WCAG AA warnings for the chosen colour (saved anyway; the admin shows them)."""
+        ws = self.widget_settings
+        return ws.contrast_warnings() if ws is not None and self.is_valid() else []
 
 
 @admin.register(SiteSettings)
@@ -172,7 +210,11 @@ class SiteSettingsAdmin(SiteSchemaOnlyAdmin):
                 (
                     "Widget appearance and texts",
                     {
-                        "fields": tuple(f"widget_{n}" for n in WIDGET_FIELDS),
+                        "fields": (
+                            *(f"widget_{n}" for n in WIDGET_FIELDS),
+                            "widget_logo",
+                            *(["widget_logo_remove"] if self._has_logo() else []),
+                        ),
                         "description": "Empty texts use the default wording in the site's language.",
                     },
                 )
@@ -183,6 +225,19 @@ class SiteSettingsAdmin(SiteSchemaOnlyAdmin):
             ("Answers", {"fields": ("synonyms",)}),
         ]
         return sets
+
+    change_form_template = "admin/conversations/sitesettings/change_form.html"
+
+    @staticmethod
+    def _has_logo() -> bool:
+        model = widget_settings_model()
+        return bool(model is not None and model.load().logo_hash)
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        # The live preview (widget app, same host) beside the form, if the widget app is here.
+        if widget_settings_model() is not None:
+            context["widget_preview_url"] = reverse("widget-preview")
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         # The widget fields are added by the form itself; keep the ModelAdmin from checking
@@ -228,3 +283,5 @@ class SiteSettingsAdmin(SiteSchemaOnlyAdmin):
         )
         if form.widget_settings is not None:
             form.widget_settings.save()
+            for warning in form.contrast_warnings():
+                self.message_user(request, warning, messages.WARNING)

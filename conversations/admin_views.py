@@ -29,6 +29,37 @@ def _bars(pairs: list[tuple[str, int]]) -> list[dict]:
     return [{"label": k, "value": v, "pct": round(100 * v / top, 1)} for k, v in pairs]
 
 
+def axis_top(value: int) -> int:
+    """The y axis's top for a largest value: 1, 2 or 5 × a power of ten, at least 2 (so the
+    middle tick is a whole number) — 7 → 10, 23 → 50, 0 → 2."""
+    top = 1
+    while True:
+        for step in (1, 2, 5):
+            if step * top >= max(value, 2):
+                return step * top
+        top *= 10
+
+
+def day_chart(bars: list[dict]) -> dict:
+    """A per-day column chart: columns scaled to a round axis top, y ticks (top, half, 0),
+    x labels at the first, middle and last day, and the total (for the chart's summary)."""
+    top = axis_top(max((b["value"] for b in bars), default=0))
+    columns = []
+    for b in bars:
+        day = datetime.date.fromisoformat(b["label"])
+        columns.append(
+            {**b, "pct": round(100 * b["value"] / top, 1), "short": f"{day:%b} {day.day}"}
+        )
+    marks = {0, len(columns) // 2, len(columns) - 1} if columns else set()
+    return {
+        "columns": columns,
+        "ticks": [top, top // 2, 0],
+        "x_labels": [c["short"] for i, c in enumerate(columns) if i in marks],
+        "total": sum(b["value"] for b in bars),
+        "peak": max(columns, key=lambda c: c["value"], default=None),
+    }
+
+
 def _per_day(queryset, field: str, today: datetime.date) -> list[dict]:
     start = today - datetime.timedelta(days=DAYS - 1)
     counts = dict(
@@ -115,6 +146,7 @@ def overview_data(now: datetime.datetime | None = None) -> dict:
         bar["warn"] = True
     return {
         "days": DAYS,
+        "days_text": f"{DAYS} days",
         "totals": {
             "conversations": Conversation.objects.count(),
             "conversations_recent": Conversation.objects.filter(created_at__gte=since).count(),
@@ -127,8 +159,10 @@ def overview_data(now: datetime.datetime | None = None) -> dict:
             "open_requests": requests.requests_open().count(),
             "overdue_requests": requests.requests_overdue().count(),
         },
-        "conversations_per_day": _per_day(Conversation.objects.all(), "created_at", today),
-        "leads_per_day": _per_day(leads, "created_at", today),
+        "conversations_per_day": day_chart(
+            _per_day(Conversation.objects.all(), "created_at", today)
+        ),
+        "leads_per_day": day_chart(_per_day(leads, "created_at", today)),
         "phases": _bars([(label, phases.get(value, 0)) for value, label in Phase.choices]),
         "answers": answers if failed_total else answers[:2],
         "unanswered": _unanswered(since),

@@ -32,6 +32,7 @@ from conversations.text import (
     terms_share,
 )
 from conversations.threads import in_pool, search_pool
+from crawler.titles import source_label, title_parts_shared
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ MD_LINK_RE = re.compile(r"\[([^\]]*)\]\((\S*?)\)")
 URL_RE = re.compile(r"\b(?:https?://|www\.)[^\s<>\"')\]]+", re.I)
 
 
-def citations_resolve(text: str, passages: list) -> tuple[str, list[dict]]:
+def citations_resolve(text: str, passages: list, site_name: str = "") -> tuple[str, list[dict]]:
     """(clean text, sources) from a model's raw answer.
 
     Sources are the passages the answer cites with [n], in order of first citation, one per
@@ -166,6 +167,8 @@ def citations_resolve(text: str, passages: list) -> tuple[str, list[dict]]:
     reduced to their text, so a manipulated model cannot point a visitor elsewhere.
     """
     allowed = {p.url for p in passages} | {p.page_url for p in passages}
+    # Title parts several retrieved pages share are the site's name, not the page's.
+    shared = title_parts_shared({p.page_url: p.title for p in passages})
     sources: list[dict] = []
     seen: dict[str, int] = {}  # url -> its number in `sources` (1-based)
 
@@ -177,7 +180,9 @@ def citations_resolve(text: str, passages: list) -> tuple[str, list[dict]]:
                 p = passages[n - 1]
                 if p.url not in seen:
                     seen[p.url] = len(sources) + 1
-                    sources.append({"url": p.url, "title": p.title or p.heading or p.url})
+                    # "Our stores › Helsinki": the page's part of its title, then the section.
+                    label = source_label(p.title, getattr(p, "heading", ""), site_name, shared)
+                    sources.append({"url": p.url, "title": label or p.url})
                 if seen[p.url] not in kept:
                     kept.append(seen[p.url])
         return "".join(f"[{n}]" for n in kept)
@@ -256,6 +261,8 @@ async def answer_question(
         result.error, result.error_message, result.retryable = exc.code, exc.message, True
         result.total_ms = int((time.perf_counter() - started) * 1000)
         return result
-    result.text, result.sources = citations_resolve("".join(pieces), passages)
+    result.text, result.sources = citations_resolve(
+        "".join(pieces), passages, getattr(site, "name", "")
+    )
     result.total_ms = int((time.perf_counter() - started) * 1000)
     return result

@@ -124,13 +124,22 @@ def _skipped_table(entries: list[dict]):
     )
 
 
+# CrawlRun.trigger values (crawler.tasks.crawl_queue callers) as the customer reads them.
+TRIGGER_TEXTS = {
+    "admin": "Crawl now (admin)",
+    "api": "REST API",
+    "schedule": "scheduled re-crawl",
+    "manual": "staff command",
+}
+
+
 @admin.register(CrawlRun)
 class CrawlRunAdmin(SiteSchemaOnly):
     change_list_template = "admin/crawler/crawlrun/change_list.html"
     list_display = (
         "id",
         "status",
-        "trigger",
+        "trigger_text",
         "created_at",
         "duration",
         "pages_fetched",
@@ -143,8 +152,9 @@ class CrawlRunAdmin(SiteSchemaOnly):
     list_filter = ("status", "trigger")
     fields = (
         "status",
-        "trigger",
+        "trigger_text",
         "created_at",
+        "queued_for",
         "started_at",
         "finished_at",
         "duration",
@@ -165,9 +175,21 @@ class CrawlRunAdmin(SiteSchemaOnly):
     def has_change_permission(self, request, obj=None):
         return False  # a run is a record; view only
 
-    @admin.display(description="seconds")
+    @admin.display(description="started by", ordering="trigger")
+    def trigger_text(self, obj):
+        return TRIGGER_TEXTS.get(obj.trigger, obj.trigger)
+
+    # The run's own time: from the worker starting it (robots.txt and sitemaps included) to
+    # its end. Time spent waiting for a worker is not in it; "queued for" shows that apart.
+    @admin.display(description="crawl time (s, excl. queue)")
     def duration(self, obj):
         return obj.seconds if obj.finished_at else "—"
+
+    @admin.display(description="waited in the queue (s)")
+    def queued_for(self, obj):
+        if not obj.started_at:
+            return "—"
+        return round(max(0.0, (obj.started_at - obj.created_at).total_seconds()), 3)
 
     @admin.display(description="not indexed, by reason")
     def skipped_by_reason(self, obj):

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import lxml.html
 from lxml import etree
 
+from crawler.titles import title_clean
+
 # trafilatura logs every page it cannot use at ERROR; the crawl report says it once.
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 
@@ -376,7 +378,7 @@ def extract_html(html: str | bytes, *, robots_header: str = "") -> Extracted | N
         first = next((s.heading for s in sections if s.heading), "")
         title = first
     return Extracted(
-        title=title[:500],
+        title=title_clean(title)[:500],  # "A | A" → "A" (see crawler/titles.py)
         language=lang,
         sections=sections,
         canonical=canonical,

@@ -49,6 +49,9 @@ class WidgetSettings(SiteSingleton):
         blank=True,
         help_text="Shown beside the unticked marketing box of the e-mail form.",
     )
+    # A PNG re-encoded by widget.logo.logo_clean (at most 128 px), served from Cloop's origin.
+    logo = models.BinaryField(blank=True, default=b"", editable=False)
+    logo_hash = models.CharField(max_length=16, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -57,6 +60,23 @@ class WidgetSettings(SiteSingleton):
 
     def __str__(self):
         return "Widget settings"
+
+    def logo_set(self, upload) -> None:
+        """Validate and store an uploaded logo (ValidationError if refused); None removes it.
+        Saved by the caller."""
+        from widget.logo import logo_clean, logo_digest
+
+        if upload is None:
+            self.logo, self.logo_hash = b"", ""
+            return
+        png = logo_clean(upload)
+        self.logo, self.logo_hash = png, logo_digest(png)
+
+    def contrast_warnings(self) -> list[str]:
+        """WCAG AA warnings for the brand colour (widget.colors), shown when the form saves."""
+        from widget.colors import contrast_warnings
+
+        return contrast_warnings(self.primary_color)
 
 
 class EmbedCheck(SiteSingleton):

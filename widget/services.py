@@ -13,6 +13,7 @@ from conversations.notice import notice_url
 from tenants import urls
 from tenants.models import Site
 from tenants.services import SiteError, normalise_origin, site_link_origins
+from widget.colors import link_color, readable_text_color
 from widget.models import WidgetSettings
 from widget.strings import strings_for
 
@@ -52,19 +53,6 @@ def parent_origin_check(site: Site, origin: str) -> str | None:
     return normalised if normalised in embedding_origins(site) else None
 
 
-def readable_text_color(hex_color: str) -> str:
-    """Black or white, whichever contrasts more with the background (WCAG relative luminance)."""
-
-    def channel(c: int) -> float:
-        s = c / 255
-        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
-    lum = 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
-    # Contrast with white is 1.05/(L+0.05), with black (L+0.05)/0.05.
-    return "#000000" if (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) else "#ffffff"
-
-
 def privacy_url_for(site: Site, widget_settings: WidgetSettings) -> str:
     """The notice linked by the AI disclosure. Run inside the site's schema."""
     if widget_settings.privacy_url:
@@ -82,16 +70,32 @@ def widget_settings_as_dict(site: Site) -> dict:
         privacy = privacy_url_for(site, ws)
     text = strings_for(site.language)
     return {
-        "bot_name": ws.bot_name or text["default_bot"],
+        # "Chat with Acme Oy" rather than "Chat with Assistant" when no name is set.
+        "bot_name": ws.bot_name or site.name.strip() or text["default_bot"],
         "greeting": ws.greeting or text["greeting"],
         "starter_questions": [q for q in ws.starter_questions if q.strip()][:6],
         "primary_color": ws.primary_color,
         "text_color": readable_text_color(ws.primary_color),
+        "link_color": link_color(ws.primary_color),
+        "logo_url": logo_url(site.site_id, ws.logo_hash),
         "position": ws.position,
         "privacy_url": privacy,
         "consent_text": ws.consent_text or text["consent"],
         "language": site.language,
     }
+
+
+def logo_url(site_id: str, digest: str) -> str:
+    """The logo's URL on Cloop's origin (the chat window's CSP allows images from there only),
+    or "" without a logo. The digest in the path changes with the image."""
+    return f"{urls.public_base_url()}/widget/logo/{site_id}/{digest}.png" if digest else ""
+
+
+def logo_png(site: Site, digest: str) -> bytes | None:
+    """The site's logo PNG if `digest` is its current hash, else None. Enters the schema."""
+    with tenant_context(site):
+        row = WidgetSettings.objects.filter(logo_hash=digest).exclude(logo_hash="").first()
+    return bytes(row.logo) if row is not None else None
 
 
 def launcher_config(site: Site) -> dict:
@@ -102,6 +106,7 @@ def launcher_config(site: Site) -> dict:
         "text": s["text_color"],
         "position": s["position"],
         "label": strings_for(site.language)["launcher"],
+        "close": strings_for(site.language)["close"],
         "title": s["bot_name"],
     }
 
@@ -109,7 +114,8 @@ def launcher_config(site: Site) -> dict:
 def frame_config(site: Site, parent_origin: str) -> dict:
     """Everything the chat window's script reads from its page (rendered as JSON data)."""
     s = widget_settings_as_dict(site)
-    text = dict(strings_for(site.language))
+    # The admin preview's texts stay out of the visitor's page (widget.views_preview adds them).
+    text = {k: v for k, v in strings_for(site.language).items() if not k.startswith("preview_")}
     for key in ("title", "typing"):
         text[key] = text[key].format(bot=s["bot_name"])
     return {

@@ -16,6 +16,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "menu": "More options",
         "typing": "{bot} is typing…",
         "sources": "Sources",
+        "source": "Source",
         "you": "You",
         "email_title": "Leave your e-mail and we will get back to you.",
         "email_label": "E-mail address",
@@ -41,6 +42,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "feedback": "Was this answer helpful?",
         "helpful": "Helpful",
         "not_helpful": "Not helpful",
+        "preview_question": "When are you open?",
+        "preview_answer": "We are open **Monday to Friday, 9–17** [1]. You can also [read more on our website](#).",
     },
     "fi": {
         "title": "Keskustele: {bot}",
@@ -55,6 +58,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "menu": "Lisää valintoja",
         "typing": "{bot} kirjoittaa…",
         "sources": "Lähteet",
+        "source": "Lähde",
         "you": "Sinä",
         "email_title": "Jätä sähköpostiosoitteesi, niin otamme yhteyttä.",
         "email_label": "Sähköpostiosoite",
@@ -80,6 +84,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "feedback": "Oliko vastauksesta apua?",
         "helpful": "Hyödyllinen",
         "not_helpful": "Ei hyödyllinen",
+        "preview_question": "Milloin olette auki?",
+        "preview_answer": "Olemme auki **maanantaista perjantaihin klo 9–17** [1]. Lue lisää [verkkosivuiltamme](#).",
     },
 }
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("widget/config/<slug:site_id>/", views.launcher_config, name="launcher-config"),
     path("widget/frame/<slug:site_id>/", views.frame, name="frame"),
+    path("widget/logo/<slug:site_id>/<slug:digest>.png", views.logo, name="logo"),
     path("demo/", views.demo_page, name="demo-home"),
     path("demo/<slug:page>/", views.demo_page, name="demo-page"),
 ]

@@ -4,6 +4,7 @@ import asyncio
 from types import SimpleNamespace
 
 from conversations.answer import answer_question, citations_resolve
+from crawler.titles import source_label, title_parts_shared
 
 
 def ask(site, question, **kw):
@@ -61,9 +62,10 @@ def test_it_streams_through_an_openai_compatible_server(indexed_sites, openai_se
     assert "".join(deltas) == openai_server.reply
     assert len(openai_server.requests) == 1
     assert openai_server.requests[0]["stream"] is True
+    shared = title_parts_shared({p.page_url: p.title for p in result.passages})
     expected = [
-        {"url": result.passages[0].url, "title": result.passages[0].title},
-        {"url": result.passages[1].url, "title": result.passages[1].title},
+        {"url": p.url, "title": source_label(p.title, p.heading, site_a.name, shared)}
+        for p in result.passages[:2]
     ]
     if expected[0]["url"] == expected[1]["url"]:
         expected = expected[:1]
@@ -181,3 +183,23 @@ def test_it_answers_in_the_words_of_the_sites_own_synonyms(live_db, site_a):
     result, _ = ask(site_a, "What does a crown cost?")
     assert not result.refused and "890 euros" in result.text
     assert result.sources[0]["url"] == "http://site-a.test/crowns"
+
+
+def test_it_labels_sources_with_the_page_and_the_sections_heading():
+    stores = SimpleNamespace(
+        url="http://site-a.test/stores#helsinki",
+        page_url="http://site-a.test/stores",
+        title="Our stores | Northwind Bikes",
+        heading="Helsinki",
+    )
+    home = SimpleNamespace(
+        url="http://site-a.test/",
+        page_url="http://site-a.test/",
+        title="Northwind Bikes | Northwind Bikes",
+        heading="Northwind Bikes",
+    )
+    _, sources = citations_resolve("Open daily [1]. Bikes [2].", [stores, home], "Northwind Bikes")
+    assert [s["title"] for s in sources] == ["Our stores \u203a Helsinki", "Northwind Bikes"]
+    # Whatever the site is called, a part two pages' titles share is the site's name.
+    _, sources = citations_resolve("Open daily [1].", [stores, home], "Acme Oy")
+    assert sources[0]["title"] == "Our stores \u203a Helsinki"

@@ -15,7 +15,7 @@ def test_it_prints_the_answer_as_json(indexed_sites):
     data = json.loads(ask("site-a", "How much does the Pro plan cost?", "--json").splitlines()[-1])
     assert set(data) == {"answer", "sources", "refused", "phase"}
     assert "99 euros" in data["answer"]
-    assert data["sources"][0] == {"url": "http://site-a.test/pricing", "title": "Pricing - Site A"}
+    assert data["sources"][0] == {"url": "http://site-a.test/pricing", "title": "Pricing"}
     assert data["refused"] is False
     assert data["phase"] == "learning"
 

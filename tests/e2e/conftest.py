@@ -182,6 +182,21 @@ def screenshot_path(tmp_path, name: str) -> Path:
     return Path(out) / name if out else tmp_path / name
 
 
+def foreign_shop(foreign_host, live_server, site) -> str:
+    """The URL of a page on the foreign origin, now allowed for `site`, embedding its widget."""
+    from tenants.models import Site
+
+    Site.objects.filter(pk=site.pk).update(
+        allowed_origins=[*site.allowed_origins, foreign_host.origin]
+    )
+    cloop = f"http://localhost:{live_server.port}"
+    foreign_host.pages["/shop.html"] = (
+        '<!doctype html><html lang="en"><title>Shop</title><h1>Shop</h1>'
+        f'<script src="{cloop}/widget.js" data-site="{site.site_id}" async></script>'
+    )
+    return foreign_host.origin + "/shop.html"
+
+
 def chat_frame(page):
     """Open the widget and return the chat window's Frame once its input is there."""
     page.locator('[data-cloop="launcher"]').click()
@@ -195,3 +210,18 @@ def chat_frame(page):
 def ask(frame, text: str):
     frame.fill('[data-cloop="input"]', text)
     frame.press('[data-cloop="input"]', "Enter")
+
+
+@pytest.fixture
+def loopback_model(settings, monkeypatch):
+    """The answer model: the loopback OpenAI-compatible server (set `.reply`, `.mode`)."""
+    from tests.conversations.llm_server import LoopbackOpenAI
+
+    server = LoopbackOpenAI().start()
+    monkeypatch.setenv("OPENAI_API_BASE", server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback")
+    settings.CLOOP_LLM_MODEL = "openai/gpt-4o-mini"
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -227,20 +227,6 @@ def test_it_queues_messages_typed_offline_and_sends_each_once(
     assert re.search(r"deliver|days", frame.locator(ANSWERED).nth(1).inner_text(), re.I)
 
 
-@pytest.fixture
-def loopback_model(settings, monkeypatch):
-    from tests.conversations.llm_server import LoopbackOpenAI
-
-    server = LoopbackOpenAI().start()
-    monkeypatch.setenv("OPENAI_API_BASE", server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback")
-    settings.CLOOP_LLM_MODEL = "openai/gpt-4o-mini"
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def test_it_shows_a_model_error_and_retries_the_same_message(
     page, demo_site, live_server, loopback_model
 ):

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import chat_frame, demo_url
+from tests.e2e.conftest import chat_frame, demo_url, foreign_shop
 
 pytestmark = pytest.mark.e2e
 
@@ -110,18 +110,10 @@ def test_it_refuses_to_render_the_window_on_a_foreign_origin(
 def test_it_chats_on_an_allowed_foreign_origin_and_stores_nothing_on_cloop(
     page, browser_context, demo_site, live_server, foreign_host
 ):
-    from tenants.models import Site
     from tests.e2e.test_chat import wait_answers
 
-    Site.objects.filter(pk=demo_site.pk).update(
-        allowed_origins=[*demo_site.allowed_origins, foreign_host.origin]
-    )
     cloop = f"http://localhost:{live_server.port}"
-    foreign_host.pages["/shop.html"] = (
-        '<!doctype html><html lang="en"><title>Shop</title><h1>Shop</h1>'
-        f'<script src="{cloop}/widget.js" data-site="{demo_site.site_id}" async></script>'
-    )
-    page.goto(foreign_host.origin + "/shop.html")
+    page.goto(foreign_shop(foreign_host, live_server, demo_site))
     frame = chat_frame(page)
     assert frame.url.startswith(f"{cloop}/widget/frame/{demo_site.site_id}/")
     frame.fill('[data-cloop="input"]', "Do you sell gift cards?")

@@ -58,7 +58,7 @@ def test_it_streams_deltas_in_order_then_a_cited_answer(chat_sites):
     assert "99 euros" in answer["text"]
     assert answer["sources"][0] == {
         "url": "http://site-a.test/pricing",
-        "title": "Pricing - Site A",
+        "title": "Pricing",  # "Pricing - Site A" without the site's name (Site A Oy)
     }
     assert answer["phase"] == "learning" and answer["ask_email"] is False
     # Stored: the question, then the answer that replies to it; start page without query.

@@ -40,7 +40,7 @@ def test_it_rejects_bad_settings_with_a_clear_error(in_site_a, field, value):
 def test_it_uses_the_site_language_defaults_and_overrides(in_site_a):
     site = in_site_a
     data = services.widget_settings_as_dict(site)
-    assert data["bot_name"] == STRINGS["en"]["default_bot"]
+    assert data["bot_name"] == site.name  # "Chat with Site A Oy", not "Chat with Assistant"
     assert data["privacy_url"].endswith(f"/privacy/{site.site_id}/")
     assert data["consent_text"] == STRINGS["en"]["consent"]
     ws = WidgetSettings.load()
@@ -52,6 +52,7 @@ def test_it_uses_the_site_language_defaults_and_overrides(in_site_a):
     assert data["privacy_url"] == "https://site-a.test/privacy"
     assert data["consent_text"] == "Send me the newsletter."
     assert data["text_color"] == "#000000"  # black on yellow, not white
+    assert data["link_color"] != "#ffdd00"  # too light for links on white: a darker shade
 
 
 def test_it_has_every_ui_string_in_english_and_finnish():

@@ -17,14 +17,19 @@
   var stream = null;     // {el, body, text} of the answer being streamed
   var hasEmail = false, wantSummary = false, failed = null, drawPending = false, idle = false;
 
-  d.documentElement.style.setProperty("--cw-primary", SET.primary_color);
-  d.documentElement.style.setProperty("--cw-on-primary", SET.text_color);
+  function colours(set) {
+    d.documentElement.style.setProperty("--cw-primary", set.primary_color);
+    d.documentElement.style.setProperty("--cw-on-primary", set.text_color);
+    d.documentElement.style.setProperty("--cw-link", set.link_color);
+  }
+  colours(SET);
 
   /* ---------- talking to the loader (exact origins both ways) ---------- */
   function toParent(msg) { w.parent.postMessage(msg, PARENT); }
   w.addEventListener("message", function (e) {
     if (e.origin !== PARENT || e.source !== w.parent) return;
     var m = e.data || {};
+    if (cfg.preview) return; // frame_preview.js listens instead
     if (m.type === "cloop:init" && typeof m.visitor_id === "string") {
       var changed = m.visitor_id !== visitorId;
       visitorId = m.visitor_id; pageUrl = String(m.page_url || "");
@@ -91,6 +96,7 @@
       showTyping(false);
       if (!stream) stream = newAssistant();
       stream.text = String(m.text != null ? m.text : stream.text);
+      stream.sources = m.sources;
       drawStream();
       stream.el.removeAttribute("aria-busy");
       addSources(stream.el, m.sources);
@@ -98,6 +104,7 @@
       stream = null;
       done(inflight);
       if (m.ask_email && !hasEmail) showEmail();
+      scroll(); // to the end of the answer, sources included (and above the e-mail form)
       pump();
     },
     feedback_saved: function (m) { setFeedback(m.message_id, m.value); },
@@ -216,12 +223,12 @@
     if (!stream) return;
     var body = stream.body;
     while (body.firstChild) body.removeChild(body.firstChild);
-    renderMarkdown(stream.text, body);
+    renderMarkdown(stream.text, body, stream.sources);
     scroll();
   }
   function addAssistant(text, sources, id, feedback) {
     var a = newAssistant(); a.text = text || "";
-    renderMarkdown(a.text, a.body);
+    renderMarkdown(a.text, a.body, sources);
     a.el.removeAttribute("aria-busy");
     addSources(a.el, sources);
     addFeedback(a.el, id, feedback);
@@ -298,10 +305,8 @@
     var ul = el("ol"), seen = {};
     list.forEach(function (s) {
       if (seen[s.url]) return; seen[s.url] = 1;
-      var hash = "";
-      try { hash = decodeURIComponent(new URL(s.url).hash.slice(1)).replace(/[-_]+/g, " "); } catch (e) {}
-      var label = String(s.title || s.url) + (hash && hash !== "top" ? " \u203a " + hash : "");
-      var li = el("li"), a = link(s.url, label);
+      // The server's label: the page's cleaned title and the section's heading.
+      var li = el("li"), a = link(s.url, String(s.title || s.url));
       a.setAttribute("data-cloop", "source");
       li.appendChild(a); ul.appendChild(li);
     });
@@ -323,10 +328,10 @@
 
   /* Markdown subset: blank-line paragraphs, "- " / "* " / "1. " lists, **bold**, [text](url).
      Images become their alt text; anything else (HTML included) stays literal text. */
-  function renderMarkdown(src, into) {
+  function renderMarkdown(src, into, sources) {
     var lines = String(src).replace(/\r/g, "").split("\n"), para = [], list = null, listType = "";
     function flushPara() {
-      if (para.length) { var p = el("p"); inline(para.join(" "), p); into.appendChild(p); para = []; }
+      if (para.length) { var p = el("p"); inline(para.join(" "), p, sources); into.appendChild(p); para = []; }
     }
     lines.forEach(function (line) {
       var mUl = /^\s*[-*\u2022]\s+(.*)$/.exec(line), mOl = /^\s*\d+[.)]\s+(.*)$/.exec(line);
@@ -335,7 +340,7 @@
         flushPara();
         var t = mUl ? "ul" : "ol";
         if (!list || listType !== t) { list = el(t); listType = t; into.appendChild(list); }
-        var li = el("li"); inline(item[1], li); list.appendChild(li);
+        var li = el("li"); inline(item[1], li, sources); list.appendChild(li);
       } else if (!line.trim()) {
         flushPara(); list = null;
       } else {
@@ -345,9 +350,9 @@
     });
     flushPara();
   }
-  function inline(text, into) {
-    // Tokens: ![alt](url) | [text](url) | **bold**
-    var re = /!\[([^\]]*)\]\(([^)\s]*)[^)]*\)|\[([^\]]+)\]\(([^)\s]*)[^)]*\)|\*\*([^*]+)\*\*/g, last = 0, m;
+  function inline(text, into, sources) {
+    // Tokens: ![alt](url) | [text](url) | **bold** | [n] (a citation of the n-th source)
+    var re = /!\[([^\]]*)\]\(([^)\s]*)[^)]*\)|\[([^\]]+)\]\(([^)\s]*)[^)]*\)|\*\*([^*]+)\*\*|\[(\d{1,3})\]/g, last = 0, m;
     while ((m = re.exec(text))) {
       if (m.index > last) into.appendChild(d.createTextNode(text.slice(last, m.index)));
       if (m[1] != null && m[0][0] === "!") {
@@ -356,12 +361,25 @@
         var href = safeUrl(m[4]);
         if (href) into.appendChild(link(href, m[3]));
         else into.appendChild(d.createTextNode(m[3]));
-      } else {
+      } else if (m[5] != null) {
         into.appendChild(el("strong", null, m[5]));
+      } else {
+        into.appendChild(cite(m[6], sources));
       }
       last = re.lastIndex;
     }
     if (last < text.length) into.appendChild(d.createTextNode(text.slice(last)));
+  }
+  // [n] links to the n-th source (the same page and section as its entry under the answer);
+  // while the answer streams, its sources are not known yet and it stays text.
+  function cite(n, sources) {
+    var s = (sources || [])[n - 1], href = s && safeUrl(s.url);
+    if (!href) return d.createTextNode("[" + n + "]");
+    var a = link(href, "[" + n + "]");
+    a.className = "cw-cite";
+    a.setAttribute("data-cloop", "cite");
+    a.setAttribute("aria-label", S.source + " " + n + ": " + String(s.title || href));
+    return a;
   }
   function notice(text) {
     var n = el("div", "cw-notice", text);
@@ -394,6 +412,7 @@
     emailForm.hidden = false;
     $("cw-consent").checked = false; // consent is never pre-ticked
     $("cw-email-input").focus();
+    scroll(); // the form takes room from the log: keep the answer's end in view
   }
   emailForm.addEventListener("submit", function (e) {
     e.preventDefault();
@@ -451,6 +470,10 @@
     else toParent({ type: "cloop:close" });
   });
 
+  if (cfg.preview) { // the admin's live preview: frame_preview.js (loaded only there) drives it
+    w.CloopPreview = { cfg: cfg, colours: colours, el: el, addVisitor: addVisitor, addAssistant: addAssistant };
+    return;
+  }
   d.documentElement.setAttribute("data-cloop-ready", ""); // a hook for tests: handlers are on
   toParent({ type: "cloop:ready" });
 })();
