@@ -30,11 +30,10 @@ from uvicorn.protocols.utils import ClientDisconnected
 
 from conversations import chat, leads
 from conversations.answer import answer_question
+from conversations.claims import answer_claim, answer_release
 from conversations.limits import (
     MESSAGES_PER_MINUTE,
     SlidingWindow,
-    answer_claim,
-    answer_release,
     daily_quota_hit,
     visitor_rate_hit,
 )
