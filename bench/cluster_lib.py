@@ -93,6 +93,7 @@ class Proc:
     popen: subprocess.Popen
     log: Path
     port: int | None = None
+    stopped: bool = False  # on purpose (killed or stopped): not a failure
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -124,9 +125,9 @@ class Cluster:
         self.procs[name] = proc
         return proc
 
-    def web_start(self, name: str) -> Proc:
-        """One ASGI process as the README runs it in production."""
-        port = free_port()
+    def web_start(self, name: str, port: int | None = None) -> Proc:
+        """One ASGI process as the README runs it in production (on `port`: a restart)."""
+        port = port or free_port()
         argv = [PY, "-m", "uvicorn", "cloop.asgi:application", "--host", "127.0.0.1"]
         argv += ["--port", str(port), "--no-access-log", "--log-level", "warning"]
         argv += ["--ws", "websockets-sansio", "--ws-per-message-deflate", "false"]
@@ -193,7 +194,7 @@ class Cluster:
         deadline = time.monotonic() + timeout
         while not check():
             for proc in self.procs.values():
-                if not proc.alive() and not getattr(proc, "killed", False):
+                if not proc.alive() and not proc.stopped:
                     raise RuntimeError(
                         f"{proc.name} exited while waiting for {what}:\n{proc.output()[-3000:]}"
                     )
@@ -225,9 +226,26 @@ class Cluster:
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         proc = self.procs[name]
-        proc.killed = True
+        proc.stopped = True
         os.kill(proc.popen.pid, sig)
         proc.popen.wait(10)
+
+    def web_restart(self, name: str) -> None:
+        """Start a killed ASGI process again on its port; wait until the balancer uses it."""
+        self.web_start(name, port=self.procs[name].port)
+        self.wait_web_healthy([name])
+        self.wait_balanced([name])
+
+    def stop_one(self, name: str) -> None:
+        proc = self.procs[name]
+        proc.stopped = True
+        if proc.alive():
+            os.killpg(proc.popen.pid, signal.SIGTERM)
+            try:
+                proc.popen.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.popen.pid, signal.SIGKILL)
+                proc.popen.wait(5)
 
     def stop(self) -> None:
         """SIGTERM every process group still running (reverse start order), then SIGKILL."""
@@ -464,6 +482,23 @@ class SiteServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/"
 
+    def web_restart(self, name: str) -> None:
+        """Start a killed ASGI process again on its port; wait until the balancer uses it."""
+        self.web_start(name, port=self.procs[name].port)
+        self.wait_web_healthy([name])
+        self.wait_balanced([name])
+
+    def stop_one(self, name: str) -> None:
+        proc = self.procs[name]
+        proc.stopped = True
+        if proc.alive():
+            os.killpg(proc.popen.pid, signal.SIGTERM)
+            try:
+                proc.popen.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.popen.pid, signal.SIGKILL)
+                proc.popen.wait(5)
+
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
@@ -478,21 +513,18 @@ class TaskEvents:
     def __init__(self, app):
         self.app = app
         self.events: list[dict] = []
-        self._stop = threading.Event()
+        self.receiver = None
         self.ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         with self.app.connection() as conn:
-            receiver = self.app.events.Receiver(
+            self.receiver = self.app.events.Receiver(
                 conn, handlers={"*": self.events.append}, node_id=f"bench-{uuid.uuid4().hex[:6]}"
             )
             self.ready.set()
-            while not self._stop.is_set():
-                with contextlib.suppress(socket.timeout, TimeoutError):
-                    for _ in receiver.itercapture(limit=None, timeout=0.5, wakeup=False):
-                        if self._stop.is_set():
-                            break
+            # Runs until __exit__ sets should_stop (checked about once a second).
+            self.receiver.capture(limit=None, timeout=None, wakeup=False)
 
     def __enter__(self):
         self._thread.start()
@@ -500,7 +532,7 @@ class TaskEvents:
         return self
 
     def __exit__(self, *exc):
-        self._stop.set()
+        self.receiver.should_stop = True
         self._thread.join(5)
 
     def tasks(self) -> dict[str, dict]:

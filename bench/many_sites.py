@@ -8,13 +8,19 @@ missing) and Redis db 11. Re-running continues where the site creation stopped (
 `many-NNNN` sites are kept), so a long run can be resumed.
 
 Measures, with DEBUG off as in production:
-- `tenants.services.site_create` (clones the template schema) p50/p95/max per 100 sites;
+- `tenants.services.site_create` (clones the template schema) p50/p95/max for the first
+  `--timed-first` sites and for `--sample` sites ending at 1/4, 1/2 and all of `--sites`. The
+  sites between are provisioned in bulk (`sites_bulk_provision`: the template's DDL and rows
+  replayed under each schema name, Site and Domain rows as site_create makes them), because
+  clone_schema's own time grows with the number of schemas and 1,000 clones would take hours;
 - catalog size after every 250 sites: pg_class rows, pg_attribute rows, pg_catalog's size on
   disk, the database size;
 - `manage.py migrate_platform` in a fresh process with nothing to do, then with one new tenant
   migration (a RunSQL adding a nullable column to every site's `conversations_message`, in a
   copy of the app's migrations in a temporary directory, via MIGRATION_MODULES — nothing is
   written to the repository), then migrating it back;
+- the catalog cache one PostgreSQL connection builds up by touching every site once (what a
+  pooled connection serving all sites costs the server in memory);
 - search (`crawler.search.search`) and an offline answer (`answer_question`) in site #1 vs
   site #N, in-process, and a chat round trip over a WebSocket through a real uvicorn process.
 """
@@ -74,7 +80,7 @@ def catalog_size() -> dict:
             " (SELECT count(*) FROM pg_namespace),"
             " (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c"
             "   JOIN pg_namespace n ON n.oid = c.relnamespace"
-            "   WHERE n.nspname = 'pg_catalog' AND c.relkind = 'r'),"
+            "   WHERE n.nspname = 'pg_catalog' AND c.relkind = 'r')::bigint,"
             " pg_database_size(current_database())"
         )
         classes, attributes, schemas, catalog, database = cur.fetchone()
@@ -277,6 +283,35 @@ def migrate_back(env: dict, tmp: Path, previous: str) -> float:
     return round(time.perf_counter() - t, 2)
 
 
+def backend_cache(database_url: str, schemas: list[str]) -> dict:
+    """Memory of one server connection (pg_backend_memory_contexts) before and after a
+    query in each schema, as a pooled connection serving every site ends up."""
+    import psycopg
+
+    query = (
+        "SELECT sum(total_bytes) FILTER (WHERE name = 'CacheMemoryContext'), sum(total_bytes)"
+        " FROM pg_backend_memory_contexts"
+    )
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        before = conn.execute(query).fetchone()
+        t = time.perf_counter()
+        for schema in schemas:
+            conn.execute(f'SET search_path = "{schema}", public')
+            conn.execute("SELECT count(*) FROM conversations_message").fetchone()
+            conn.execute("SELECT count(*) FROM crawler_chunk").fetchone()
+        seconds = time.perf_counter() - t
+        after = conn.execute(query).fetchone()
+    return {
+        "schemas_touched": len(schemas),
+        "cache_mib_before": round(float(before[0]) / 2**20, 1),
+        "cache_mib_after": round(float(after[0]) / 2**20, 1),
+        "backend_mib_before": round(float(before[1]) / 2**20, 1),
+        "backend_mib_after": round(float(after[1]) / 2**20, 1),
+        "kib_per_schema": round(float(after[1] - before[1]) / 1024 / len(schemas), 1),
+        "seconds": round(seconds, 2),
+    }
+
+
 def index_site(site) -> None:
     from django_tenants.utils import tenant_context
 
@@ -369,12 +404,21 @@ def main() -> None:
     def save():
         out.write_text(json.dumps(report, indent=1) + "\n")
 
-    print("migrate_platform (initial) ...", flush=True)
-    report.setdefault("migrate_platform_initial_seconds", migrate_platform(env))
+    if "migrate_platform_initial_seconds" not in report:
+        print("migrate_platform (initial) ...", flush=True)
+        report["migrate_platform_initial_seconds"] = migrate_platform(env)
     import django
 
     django.setup()
+    from django_tenants.utils import schema_exists
+
     from tenants.models import Site
+    from tenants.services import site_delete
+
+    # A site whose creation was interrupted (an earlier run stopped mid-clone) has no schema.
+    for site in Site.objects.filter(site_id__startswith="many-"):
+        if not schema_exists(site.schema_name):
+            site_delete(site.site_id)
 
     print(f"creating {args.sites} sites ...", flush=True)
     sites_create(args.sites, report, save, args.database_url, args.timed_first, args.sample)
@@ -415,6 +459,10 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait()
+    schemas = list(
+        Site.objects.filter(site_id__startswith="many-").values_list("schema_name", flat=True)
+    )
+    report["backend_cache"] = backend_cache(args.database_url, schemas)
     report["postgres"] = _server_facts()
     save()
     skip = ("create_seconds", "bulk_provision_seconds")

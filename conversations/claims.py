@@ -53,6 +53,7 @@ _token: tuple[int, str] | None = None
 # One subscription per event loop (a redis.asyncio connection belongs to the loop that opened
 # it); any one of them keeps the process's claims alive.
 _subscriptions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_subscribing: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def process_token() -> str:
@@ -66,17 +67,19 @@ def process_token() -> str:
 async def _alive_subscribe(renew: bool = False) -> None:
     """Hold this process's liveness subscription on the running loop's Redis client."""
     loop = asyncio.get_running_loop()
-    pubsub = _subscriptions.get(loop)
-    if pubsub is not None and not renew:
-        return
-    if pubsub is not None:
-        with contextlib.suppress(Exception):
-            await pubsub.aclose()
-    pubsub = _redis().pubsub()
-    await pubsub.subscribe(ALIVE_PREFIX + process_token())
-    # Read the confirmation: once Redis has sent it, every other connection sees the subscriber.
-    await pubsub.get_message(timeout=2)
-    _subscriptions[loop] = pubsub
+    lock = _subscribing.setdefault(loop, asyncio.Lock())
+    async with lock:  # the first answers of a fresh process arrive together: subscribe once
+        pubsub = _subscriptions.get(loop)
+        if pubsub is not None and not renew:
+            return
+        if pubsub is not None:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+        pubsub = _redis().pubsub()
+        await pubsub.subscribe(ALIVE_PREFIX + process_token())
+        # Read the confirmation: once Redis sent it, every connection sees the subscriber.
+        await pubsub.get_message(timeout=2)
+        _subscriptions[loop] = pubsub
 
 
 def _claim_key(schema: str, message_id: int) -> str:
