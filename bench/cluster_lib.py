@@ -482,23 +482,6 @@ class SiteServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/"
 
-    def web_restart(self, name: str) -> None:
-        """Start a killed ASGI process again on its port; wait until the balancer uses it."""
-        self.web_start(name, port=self.procs[name].port)
-        self.wait_web_healthy([name])
-        self.wait_balanced([name])
-
-    def stop_one(self, name: str) -> None:
-        proc = self.procs[name]
-        proc.stopped = True
-        if proc.alive():
-            os.killpg(proc.popen.pid, signal.SIGTERM)
-            try:
-                proc.popen.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.popen.pid, signal.SIGKILL)
-                proc.popen.wait(5)
-
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
