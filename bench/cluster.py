@@ -229,10 +229,43 @@ def beat_check(cluster: Cluster, events: TaskEvents, beats: int, interval: float
 
 
 async def one_stream(url: str, expected: list[str], results: list) -> None:
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+    try:
+        await _one_stream(url, expected, results)
+    except InvalidStatus as exc:  # the balancer gave up on the handshake (e.g. 504)
+        status = exc.response.status_code
+        results.append(_failed({"type": "error", "code": f"handshake_{status}"}))
+    except TimeoutError:  # no handshake within open_timeout: the process is starved
+        results.append(_failed({"type": "error", "code": "handshake_timeout"}))
+    except ConnectionClosed as exc:  # e.g. a keepalive ping unanswered on a starved machine
+        results.append(_failed({"type": "error", "code": f"closed_{exc.rcvd and exc.rcvd.code}"}))
+
+
+def _failed(frame: dict) -> dict:
+    # A failed answer (handshake refused, model_timeout): not a frame lost in transit.
+    return {
+        "exact": False,
+        "error": frame,
+        "lost": 0,
+        "reordered": False,
+        "tokens": 0,
+        "first": None,
+        "done": time.perf_counter(),
+    }
+
+
+async def _one_stream(url: str, expected: list[str], results: list) -> None:
     from websockets.asyncio.client import connect
 
     async with connect(
-        url, origin=ORIGIN, proxy=None, max_size=None, open_timeout=120, compression=None
+        url,
+        origin=ORIGIN,
+        proxy=None,
+        max_size=None,
+        open_timeout=300,
+        compression=None,
+        ping_interval=None,
     ) as ws:
         await ws.send(json.dumps({"type": "hello", "visitor_id": str(uuid.uuid4())}))
         while json.loads(await ws.recv())["type"] != "ready":
@@ -261,17 +294,7 @@ async def one_stream(url: str, expected: list[str], results: list) -> None:
                 )
                 return
             else:
-                results.append(
-                    {
-                        "exact": False,
-                        "error": frame,
-                        "lost": 0,  # a failed answer (model_timeout...), counted apart
-                        "reordered": False,
-                        "tokens": 0,
-                        "first": None,
-                        "done": time.perf_counter(),
-                    }
-                )
+                results.append(_failed(frame))
                 return
 
 

@@ -64,7 +64,8 @@ def haproxy_config(port: int, servers: dict[str, int], stats_socket: Path) -> st
         "    mode http",
         "    timeout connect 2s",
         "    timeout client 60s",
-        "    timeout server 60s",
+        # Also how long a WebSocket handshake may wait for the process's 101.
+        "    timeout server 120s",
         # A WebSocket is a tunnel once upgraded: idle up to the consumer's own idle close.
         "    timeout tunnel 15m",
         "    timeout client-fin 5s",
@@ -80,7 +81,11 @@ def haproxy_config(port: int, servers: dict[str, int], stats_socket: Path) -> st
         "    option httpchk",
         "    http-check send meth GET uri /healthz",
         "    http-check expect status 200",
-        "    default-server inter 1s fall 2 rise 1",
+        # A check waits up to 5 s: /healthz on a CPU-starved process can take seconds, and a
+        # 1 s check timeout (HAProxy's default, `inter`) then marks a live server down and
+        # sends everything to the other one.
+        "    timeout check 5s",
+        "    default-server inter 1s fall 3 rise 1",
         f"    http-response set-header {BACKEND_HEADER} %[srv_name]",
     ]
     lines += [f"    server {name} 127.0.0.1:{p} check" for name, p in servers.items()]

@@ -375,6 +375,102 @@ async def ws_chat_latency(port: int, site_id: str, origin: str, rounds: int) -> 
     return {"ws_hello_ready": ms(readies), "ws_message_answer": ms(answers)}
 
 
+def create_one(site_id: str) -> None:
+    """`--create-one ID`: time one site_create in the database of DATABASE_URL (a child)."""
+    import django
+
+    django.setup()
+    from tenants.services import base_schema_ensure, site_create, site_delete
+
+    base_schema_ensure()
+    t = time.perf_counter()
+    site_create(site_id, name=site_id, url=f"http://{site_id}.test/")
+    seconds = time.perf_counter() - t
+    site_delete(site_id)
+    print(json.dumps({"seconds": round(seconds, 3)}))
+
+
+def per_schema(count: int, target: str) -> None:
+    """`--per-schema N --target T` (a child): `migrate_schemas --schema` on the last N sites,
+    in this process, timed per schema. T names the migration target (`latest`,
+    or an app:migration to go back to); the settings module decides which migrations exist."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from tenants.models import Site
+
+    # The last sites: an interrupted platform-wide run (which goes in site order) may have
+    # migrated the first ones already.
+    schemas = list(
+        Site.objects.filter(site_id__startswith="many-")
+        .order_by("-site_id")
+        .values_list("schema_name", flat=True)[:count]
+    )
+    times = []
+    for schema in schemas:
+        args = [] if target == "latest" else target.split(":")
+        t = time.perf_counter()
+        call_command("migrate_schemas", *args, schema_name=schema, interactive=False, verbosity=0)
+        times.append(time.perf_counter() - t)
+    print(json.dumps(ms(times)))
+
+
+def migrate_sampled(env: dict, count: int, sites: int) -> dict:
+    """Per-schema migrate times at this many sites, no-op and one new migration (and back),
+    and the whole-platform time they imply with CLOOP_MIGRATION_PROCESSES processes."""
+
+    def child(target: str, tmp: Path | None) -> dict:
+        child_env = {**env, "CLOOP_PROCESS": "cloop-manage"}
+        if tmp is not None:
+            child_env["PYTHONPATH"] = f"{tmp}{os.pathsep}{ROOT}"
+            child_env["DJANGO_SETTINGS_MODULE"] = "bench_many_settings"
+        done = subprocess.run(  # noqa: S603
+            [PY, __file__, "--per-schema", str(count), "--target", target],
+            cwd=ROOT,
+            env=child_env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    processes = int(env.get("CLOOP_MIGRATION_PROCESSES", "2"))
+    with tempfile.TemporaryDirectory() as tmp:
+        _, previous = throwaway_migration(Path(tmp))
+        figures = {
+            "noop": child("latest", None),
+            "one_migration": child("latest", Path(tmp)),
+            "back": child(f"conversations:{previous}", Path(tmp)),
+        }
+    for f in figures.values():
+        f["implied_platform_minutes"] = round(f["p50_ms"] / 1000 * sites / processes / 60, 1)
+    return {"schemas_sampled": count, "processes": processes, **figures}
+
+
+def create_ab(env: dict, many_url: str, rounds: int) -> dict:
+    """site_create with ~1,000 sites vs with none, alternately, so both see the same load:
+    the effect of the number of sites apart from the machine's other work."""
+    small_url = many_url + "_small"
+    database_ensure(small_url)
+    migrate_platform({**env, "DATABASE_URL": small_url})
+    times: dict[str, list[float]] = {"none": [], "many": []}
+    for r in range(rounds):
+        for label, url in (("many", many_url), ("none", small_url)):
+            done = subprocess.run(  # noqa: S603
+                [PY, __file__, "--create-one", f"ab-{r}"],
+                cwd=ROOT,
+                env={**env, "DATABASE_URL": url},
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            times[label].append(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
+            print(f"  site_create with {label} sites: {times[label][-1]} s", flush=True)
+    return {label: ms(values) for label, values in times.items()} | {"seconds": times}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sites", type=int, default=1000)
@@ -384,7 +480,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--timed-first", type=int, default=30)
     parser.add_argument("--sample", type=int, default=10)
+    parser.add_argument("--ab", type=int, default=0, help="only the A/B site_create rounds")
+    parser.add_argument("--create-one", help=argparse.SUPPRESS)
+    parser.add_argument("--per-schema", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--target", default="latest", help=argparse.SUPPRESS)
+    parser.add_argument("--migrate-sample", type=int, default=0, help="only per-schema migrate")
+    parser.add_argument("--latency-only", action="store_true")
     args = parser.parse_args()
+    if args.create_one:
+        return create_one(args.create_one)
+    if args.per_schema:
+        return per_schema(args.per_schema, args.target)
 
     env = dict(os.environ)
     env.update(
@@ -403,6 +509,20 @@ def main() -> None:
 
     def save():
         out.write_text(json.dumps(report, indent=1) + "\n")
+
+    if args.migrate_sample:
+        report["migrate_sampled"] = migrate_sampled(env, args.migrate_sample, args.sites)
+        save()
+        return None
+    if args.latency_only:
+        import django
+
+        django.setup()
+        return latency_phase(report, args, save)
+    if args.ab:
+        report["create_ab"] = create_ab(env, args.database_url, args.ab)
+        save()
+        return None
 
     if "migrate_platform_initial_seconds" not in report:
         print("migrate_platform (initial) ...", flush=True)
@@ -441,6 +561,13 @@ def main() -> None:
         report["migrate_back_one_migration_seconds"] = migrate_back(env, Path(tmp), previous)
     save()
 
+    latency_phase(report, args, save)
+
+
+def latency_phase(report: dict, args, save) -> None:
+    """Chat and search on site #1 vs site #N; a connection's catalog cache over all sites."""
+    from tenants.models import Site
+
     first = Site.objects.get(site_id=SITE_FMT.format(1))
     last = Site.objects.get(site_id=SITE_FMT.format(args.sites))
     for site in (first, last):
@@ -449,7 +576,7 @@ def main() -> None:
     from chat_common import server_start
 
     origin = "http://bench.localhost"
-    proc, port = server_start({"CLOOP_PUBLIC_URL": origin})
+    proc, port = server_start()  # CLOOP_PUBLIC_URL = chat_common.ORIGIN, the same origin
     try:
         for label, site in (("site_1", first), (f"site_{args.sites}", last)):
             print(f"latency on {site.site_id} ...", flush=True)
