@@ -1,7 +1,10 @@
 """What 1,000 sites cost: site creation, migrations, catalog size, chat and search latency.
 
 Usage: .venv/bin/python bench/many_sites.py [--sites 1000] [--database-url URL] [--redis-url URL]
-       [--out docs/many_sites.json]
+       [--out docs/many_sites.json] [--timed-first 30] [--sample 10]
+   Parts on their own, on an existing set of sites: --ab N (site_create with all the sites vs
+   none, alternately, N rounds), --migrate-sample N (per-schema migrate times on the last N
+   sites), --latency-only.
 
 Defaults: the machine's PostgreSQL (`postgres://postgres@127.0.0.1:5432/cloop_many`, created if
 missing) and Redis db 11. Re-running continues where the site creation stopped (existing
