@@ -30,8 +30,6 @@ WINDOW_SECONDS = 60
 SUMMARIES_PER_ADDRESS = 3
 SUMMARY_ADDRESS_SECONDS = 24 * 3600
 SUMMARY_SITE_HOURLY = 60
-# How long one socket may hold the answering of a stored question (longer than any answer).
-ANSWER_CLAIM_SECONDS = 300
 
 
 class LimitUnavailable(RuntimeError):
@@ -181,33 +179,3 @@ async def summary_rate_hit(schema: str, email: str) -> int:
     if verdict == 2:
         return int(3600 - now % 3600) + 1
     return 0
-
-
-def _claim_key(schema: str, message_id: int) -> str:
-    return f"cloop:answering:{schema}:{message_id}"
-
-
-async def answer_claim(schema: str, message_id: int) -> bool:
-    """Claim the answering of a stored question; False if another socket is answering it.
-
-    The same message sent on several sockets at once is stored once; only the claimant asks
-    the model. The claim ends with `answer_release`, or after ANSWER_CLAIM_SECONDS if its
-    process died. Fails open without Redis: the constraint `message_one_answer` still keeps
-    one answer (`chat.answer_store`).
-    """
-    try:
-        got = await _redis().set(
-            _claim_key(schema, message_id), "1", nx=True, ex=ANSWER_CLAIM_SECONDS
-        )
-    except Exception as exc:  # noqa: BLE001 - fail open, see the docstring
-        log.warning("answer claim store unavailable: %s", type(exc).__name__)
-        return True
-    return bool(got)
-
-
-async def answer_release(schema: str, message_id: int) -> None:
-    """End a claim taken by `answer_claim` (a lost release only delays a resend's answer)."""
-    try:
-        await _redis().delete(_claim_key(schema, message_id))
-    except Exception as exc:  # noqa: BLE001 - the claim expires by itself
-        log.warning("answer claim store unavailable: %s", type(exc).__name__)

@@ -30,12 +30,11 @@ from uvicorn.protocols.utils import ClientDisconnected
 
 from conversations import chat, leads
 from conversations.answer import answer_question
+from conversations.claims import answer_claim, answer_release
 from conversations.feedback import FeedbackError, message_feedback_set
 from conversations.limits import (
     MESSAGES_PER_MINUTE,
     SlidingWindow,
-    answer_claim,
-    answer_release,
     daily_quota_hit,
     visitor_rate_hit,
 )
