@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
 from tenants.scoping import in_public_schema
@@ -30,9 +28,20 @@ def developer_app_listed(model) -> bool:
     return model._default_manager.exists()
 
 
-class DeveloperMenuMixin:
-    def has_module_permission(self, request):
-        return super().has_module_permission(request) and developer_app_listed(self.model)
+def app_list_without_unused_developer_apps(app_list: list[dict]) -> list[dict]:
+    """The menu (index and sidebar) without developer models the site does not use. Only the
+    menu: their app index and pages still answer, as the index's "For developers" links and
+    the pages' breadcrumbs lead there."""
+    kept = []
+    for app in app_list:
+        models = [
+            m
+            for m in app["models"]
+            if m.get("model") not in DEVELOPER_MODELS or developer_app_listed(m["model"])
+        ]
+        if models:
+            kept.append({**app, "models": models})
+    return kept
 
 
 class CustomerLoginForm(AdminAuthenticationForm):
@@ -46,9 +55,13 @@ class CustomerLoginForm(AdminAuthenticationForm):
 
 
 def admin_menu_install(site: admin.AdminSite = admin.site) -> None:
-    """Re-register groups and tokens with the menu rule; use the e-mail login form."""
-    for model, base in ((Group, GroupAdmin), (TokenProxy, TokenAdmin)):
-        if site.is_registered(model):
-            site.unregister(model)
-        site.register(model, type(base.__name__, (DeveloperMenuMixin, base), {}))
+    """The menu rule for groups and tokens; the e-mail login form."""
+    menu = site.get_app_list
+
+    def get_app_list(request, app_label=None):
+        # app_label given: one app's own index page, which stays reachable by URL.
+        apps = menu(request, app_label)
+        return apps if app_label else app_list_without_unused_developer_apps(apps)
+
+    site.get_app_list = get_app_list
     site.login_form = CustomerLoginForm

@@ -180,7 +180,7 @@ def citations_resolve(text: str, passages: list, site_name: str = "") -> tuple[s
                 p = passages[n - 1]
                 if p.url not in seen:
                     seen[p.url] = len(sources) + 1
-                    # "Our stores › Helsinki": the page's part of its title, then the section.
+                    # "Our offices › Espoo": the page's part of its title, then the section.
                     label = source_label(p.title, getattr(p, "heading", ""), site_name, shared)
                     sources.append({"url": p.url, "title": label or p.url})
                 if seen[p.url] not in kept:

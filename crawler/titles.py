@@ -1,8 +1,8 @@
 """Page titles and section names as people read them, for citations.
 
-Sites title their pages "Our stores | Northwind Bikes", the home page often "Northwind Bikes |
-Northwind Bikes", and the crawler keeps each section's heading ("Helsinki"). A citation reads
-best as "Our stores › Helsinki": the page's own part of the title, then the section.
+Sites title their pages "Our offices | Acme Oy", the home page often "Acme Oy |
+Acme Oy", and the crawler keeps each section's heading ("Espoo"). A citation reads
+best as "Our offices › Espoo": the page's own part of the title, then the section.
 Plain functions, no database.
 """
 
@@ -33,7 +33,7 @@ def title_parts(title: str) -> list[str]:
 
 def title_parts_shared(titles_by_page: dict[str, str]) -> set[str]:
     """Parts (as keys) found in the titles of two or more different pages: the site's name
-    ("… | Northwind Bikes"), which says nothing about the page."""
+    ("… | Acme Oy"), which says nothing about the page."""
     counts: dict[str, int] = {}
     for title in titles_by_page.values():
         for key in {_key(p) for p in title_parts(title)}:
@@ -43,8 +43,8 @@ def title_parts_shared(titles_by_page: dict[str, str]) -> set[str]:
 
 def title_clean(title: str, site_name: str = "", shared: set[str] | frozenset = frozenset()) -> str:
     """The title without repeated parts ("A | A" → "A") and, when something else is left,
-    without the parts naming the site: a part the site's name starts with ("Our stores |
-    Northwind Bikes" → "Our stores" for the site "Northwind Bikes (demo)"), or a part other
+    without the parts naming the site: a part the site's name starts with ("Our offices |
+    Acme Oy" → "Our offices" for the site "Acme Oy (demo)"), or a part other
     pages' titles share (`shared`, from title_parts_shared)."""
     unique = title_parts(title)
     site = _key(site_name)
@@ -57,8 +57,8 @@ def source_label(
     title: str, heading: str = "", site_name: str = "", shared: set[str] | frozenset = frozenset()
 ) -> str:
     """A citation's label: the cleaned page title, then the section's heading if it says
-    something the title does not ("Our stores › Helsinki"). A heading equal to a part of the
-    title is the page's own name (its <h1>): the label is just that ("Our stores")."""
+    something the title does not ("Our offices › Espoo"). A heading equal to a part of the
+    title is the page's own name (its <h1>): the label is just that ("Our offices")."""
     heading = (heading or "").strip()
     for part in title_parts(title):
         if heading and _key(part) == _key(heading):

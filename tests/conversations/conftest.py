@@ -1,18 +1,7 @@
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 
 from tests.conversations.llm_server import LoopbackOpenAI
 from tests.conversations.pages import PAGES_A, PAGES_B, index_pages
-
-
-@pytest.fixture
-def owner_a(in_site_a, site_a):
-    """A test client logged in to site-a's admin as its owner (a superuser of that schema)."""
-    user = get_user_model().objects.create_superuser("owner@a.test", "owner@a.test", "pw-123456")
-    client = Client(HTTP_HOST=site_a.host)
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

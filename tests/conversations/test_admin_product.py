@@ -35,7 +35,7 @@ def test_it_keeps_groups_and_api_tokens_out_of_the_menu_until_used(owner_a):
 def test_it_shows_groups_in_the_staff_admin(db):
     get_user_model().objects.create_superuser("staff", "staff@cloop.test", "pw-123456")
     client = Client(HTTP_HOST="localhost")
-    client.login(username="staff", password="pw-123456")
+    client.force_login(get_user_model().objects.get(username="staff"))
     assert 'class="model-group"' in client.get("/admin/").content.decode()
 
 

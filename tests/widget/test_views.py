@@ -25,7 +25,7 @@ def test_it_serves_the_loader_small_compressed_and_without_cookies(client):
     assert r["Content-Encoding"] == "gzip"
     assert len(r.content) <= 2048
     source = gzip.decompress(r.content).decode()
-    assert "cloop_visitor_" in source and 'data-cloop", "launcher"' in source
+    assert "cloop_visitor_" in source and 'dataset.cloop = "launcher"' in source
     _no_cookies(r)
 
 
