@@ -18,9 +18,12 @@ app.conf.update(tenant_cache_seconds=30)
 app.autodiscover_tasks()
 
 
-def tenant_task_send(task, schema_name: str, *args, **kwargs):
-    """Publish `task` to run in `schema_name`, whatever schema the caller's connection is on."""
-    return task.apply_async(args=args, kwargs=kwargs, headers={"_schema_name": schema_name})
+def tenant_task_send(task, schema_name: str, *args, task_id: str | None = None, **kwargs):
+    """Publish `task` to run in `schema_name`, whatever schema the caller's connection is on.
+    `task_id`: the message's id when the caller records it before publishing."""
+    return task.apply_async(
+        args=args, kwargs=kwargs, headers={"_schema_name": schema_name}, task_id=task_id
+    )
 
 
 # Publishing from a request or a chat thread must fail in seconds when the broker is dead.

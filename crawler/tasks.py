@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import uuid
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -77,9 +78,12 @@ def _send_on_commit(site, run: CrawlRun) -> None:
     schema = site.schema_name
 
     def send():
-        result = tenant_task_send(crawl_site, schema, run.pk, run.trigger)
+        # The id is recorded before the message exists: a fast worker saves the run it loaded
+        # and would otherwise write back an empty task_id over one recorded after publishing.
+        task_id = str(uuid.uuid4())
         with schema_context(schema):
-            CrawlRun.objects.filter(pk=run.pk).update(task_id=result.id or "")
+            CrawlRun.objects.filter(pk=run.pk).update(task_id=task_id)
+        tenant_task_send(crawl_site, schema, run.pk, run.trigger, task_id=task_id)
 
     transaction.on_commit(send)
 
