@@ -12,7 +12,8 @@ extraction and chunking):
           (`apt-get install python-flask-doc`), served and fetched the same way.
 
 Questions: bench/quality/<corpus>.heldout.json and .tuning.json (fixed split, see
-bench/quality/split.py); for the demo also tests/conversations/demo_eval.json, which earlier
+bench/quality/split.py), and <corpus>.heldout2.json (a second held-out set, written later by
+someone who had not seen the system's answers; docs/quality.md); for the demo also tests/conversations/demo_eval.json, which earlier
 work was tuned on ("legacy, in-sample"). Nothing may be tuned on the held-out parts.
 
 Per corpus and part, for Cloop (answer_question with the default offline model, exactly as
@@ -49,6 +50,13 @@ QUALITY = ROOT / "bench" / "quality"
 FLASK_DOCS = Path("/usr/share/doc/python-flask-doc/html")
 DEMO_BASE = "https://demo.bench.example/demo/"
 CORPORA = ("demo", "dental", "flask")
+# (file part, label). The held-out parts are never tuned on, and --tuning-only skips them.
+PARTS = (
+    ("heldout", "held-out"),
+    ("heldout2", "held-out 2 (fresh)"),
+    ("tuning", "in-sample (tuning)"),
+)
+HELD_OUT = {"held-out", "held-out 2 (fresh)"}
 
 
 def _norm(s: str) -> str:
@@ -119,7 +127,7 @@ def gold_key(corpus: str, url: str, base: str) -> str:
 
 def question_sets(corpus: str) -> list[tuple[str, dict]]:
     sets = []
-    for part, label in (("heldout", "held-out"), ("tuning", "in-sample (tuning)")):
+    for part, label in PARTS:
         sets.append((label, json.loads((QUALITY / f"{corpus}.{part}.json").read_text())))
     if corpus == "demo":
         legacy = json.loads((ROOT / "tests" / "conversations" / "demo_eval.json").read_text())
@@ -228,7 +236,9 @@ async def cloop_run(site, items: list[dict], key) -> list[dict]:
     return out
 
 
-def evaluate(corpus: str, verbose: bool, tuning_only: bool = False) -> list[dict]:
+@contextlib.contextmanager
+def corpus_site(corpus: str):
+    """(site, base URL) of a fresh site holding `corpus`'s pages; deleted afterwards."""
     from django_tenants.utils import tenant_context
 
     from crawler.index import index_stats_rebuild
@@ -238,7 +248,6 @@ def evaluate(corpus: str, verbose: bool, tuning_only: bool = False) -> list[dict
     with contextlib.suppress(SiteError):
         site_delete(site_id)
     site = site_create(site_id, name=corpus.title(), url=f"https://{corpus}.bench.example/").site
-    reports = []
     try:
         with tenant_context(site):
             if corpus == "demo":
@@ -251,12 +260,22 @@ def evaluate(corpus: str, verbose: bool, tuning_only: bool = False) -> list[dict
                 base, n = index_static(FLASK_DOCS)
             index_stats_rebuild()
         print(f"{corpus}: indexed {n} pages", flush=True)
+        yield site, base
+    finally:
+        site_delete(site_id)
+
+
+def evaluate(corpus: str, verbose: bool, tuning_only: bool = False) -> list[dict]:
+    from django_tenants.utils import tenant_context
+
+    reports = []
+    with corpus_site(corpus) as (site, base):
 
         def key(url):
             return gold_key(corpus, url, base)
 
         for label, data in question_sets(corpus):
-            if tuning_only and label == "held-out":
+            if tuning_only and label in HELD_OUT:
                 continue
             ans, oos = data["answerable"], data["out_of_scope"]
             gold = [set(i["pages"]) for i in ans]
@@ -290,7 +309,7 @@ def evaluate(corpus: str, verbose: bool, tuning_only: bool = False) -> list[dict
                 report["coverage_answerable"] = [r["coverage"] for r in cl]
                 report["coverage_oos"] = [r["coverage"] for r in co]
             reports.append(report)
-            if verbose and label != "held-out":  # no peeking at held-out answers
+            if verbose and label not in HELD_OUT:  # no peeking at held-out answers
                 for i, r in zip(ans, cl, strict=True):
                     ok_fact = not i.get("fact") or _norm(i["fact"]) in _norm(r["text"])
                     mark = "REFUSED" if r["refused"] else ("ok" if ok_fact else "NOFACT")
@@ -302,8 +321,6 @@ def evaluate(corpus: str, verbose: bool, tuning_only: bool = False) -> list[dict
                 for i, r in zip(oos, co, strict=True):
                     if not r["refused"]:
                         print(f"  [{label[:8]}] OOS-ANSWERED {i['q']!r} -> {r['text'][:100]!r}")
-    finally:
-        site_delete(site_id)
     return reports
 
 

@@ -64,6 +64,10 @@ CLOOP_EMBEDDING_MODEL = os.environ.get("CLOOP_EMBEDDING_MODEL", "")
 CLOOP_DATA_REGION = os.environ.get("CLOOP_DATA_REGION", "fi").strip().lower()
 CLOOP_LLM_REGION = os.environ.get("CLOOP_LLM_REGION", "").strip().lower()
 CLOOP_LLM_REGION_ACK = os.environ.get("CLOOP_LLM_REGION_ACK", "").strip()
+# The refusal threshold: share of the question's meaningful words the retrieved passages must
+# hold before an answer is attempted (conversations.answer.coverage_of; docs/quality.md).
+# Higher refuses more.
+CLOOP_COVERAGE_MIN = float(os.environ.get("CLOOP_COVERAGE_MIN", "0.6"))
 CLOOP_CRAWL_ALLOW_PRIVATE = envbool("CLOOP_CRAWL_ALLOW_PRIVATE", "0")
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS") or [CLOOP_BASE_DOMAIN, f".{CLOOP_BASE_DOMAIN}"]
