@@ -239,6 +239,7 @@ def celery_worker_live(live_db):
     """A real Celery worker (threads in this process) consuming from the real broker."""
     from celery.contrib.testing.worker import start_worker
 
+    from cloop import queues
     from cloop.celery import app
 
     # Tests without a worker (API "start crawl", admin buttons) leave messages in the broker;
@@ -246,6 +247,9 @@ def celery_worker_live(live_db):
     app.control.purge()
     with start_worker(
         app,
+        # Every queue, explicitly: a worker started earlier in this process with one queue
+        # (tests/cloop/test_queues.py) narrows the app's shared selection.
+        queues=list(queues.QUEUES),
         pool="threads",
         concurrency=2,
         perform_ping_check=False,

@@ -86,6 +86,9 @@ def queue_workers(live_db):
             thread.join(WAIT)
         state.should_terminate = None
         app.conf.worker_enable_remote_control = remote_control
+        # A worker's `queues` selects them on the app's shared queue map: give the next
+        # worker of this process (celery_worker_live) every queue back.
+        app.amqp.queues.select(list(queues.QUEUES))
         assert not any(t.is_alive() for t in threads), "a worker did not stop"
 
 
