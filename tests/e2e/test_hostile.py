@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 import pytest
 from django_tenants.utils import tenant_context
 
-from tests.conversations.llm_server import LoopbackOpenAI
 from tests.e2e.conftest import ask, chat_frame, demo_url
 from tests.e2e.test_chat import ANSWERED, socket_frames, wait_answers
 
@@ -38,17 +37,10 @@ onerror=alert(7)&gt; price</title></head><body><main><h1>E-Cruiser price list</h
 
 
 @pytest.fixture
-def hostile_model(settings, monkeypatch, live_server):
-    server = LoopbackOpenAI().start()
-    server.reply = HOSTILE_ANSWER.replace("{own}", f"http://localhost:{live_server.port}")
-    server.token_delay = 0.05  # slower than the consumer's 40 ms delta batching
-    monkeypatch.setenv("OPENAI_API_BASE", server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback")
-    settings.CLOOP_LLM_MODEL = "openai/gpt-4o-mini"
-    try:
-        yield server
-    finally:
-        server.stop()
+def hostile_model(loopback_model, live_server):
+    loopback_model.reply = HOSTILE_ANSWER.replace("{own}", f"http://localhost:{live_server.port}")
+    loopback_model.token_delay = 0.05  # slower than the consumer's 40 ms delta batching
+    return loopback_model
 
 
 def test_it_renders_a_hostile_streamed_answer_as_inert_text(
