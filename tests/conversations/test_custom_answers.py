@@ -6,7 +6,6 @@ import asyncio
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django_tenants.utils import tenant_context
 
@@ -133,36 +132,28 @@ def test_it_reindexes_answers_under_the_sites_current_host(in_site_a):
     ]
 
 
-@pytest.fixture
-def owner(in_site_a, site_a):
-    user = get_user_model().objects.create_superuser("owner@a.test", "owner@a.test", "pw-123456")
-    client = Client(HTTP_HOST=site_a.host)
-    client.force_login(user)
-    return client
-
-
-def test_it_opens_a_custom_answer_prefilled_from_a_transcript(owner):
+def test_it_opens_a_custom_answer_prefilled_from_a_transcript(owner_a):
     conv = Conversation.objects.create(visitor=Visitor.objects.create())
     q = Message.objects.create(conversation=conv, role="visitor", text="Do you sell gift cards?")
     Message.objects.create(conversation=conv, role="assistant", reply_to=q, text="Sorry…")
-    html = owner.get(f"/admin/conversations/conversation/{conv.pk}/change/").content.decode()
+    html = owner_a.get(f"/admin/conversations/conversation/{conv.pk}/change/").content.decode()
     link = re.search(r'<a data-cloop="improve" href="([^"]+)">Improve this answer</a>', html)
     assert link is not None
     href = link.group(1).replace("&amp;", "&")
     assert (
         href == "/admin/conversations/customanswer/add/?question=Do%20you%20sell%20gift%20cards%3F"
     )
-    form = owner.get(href).context["adminform"].form
+    form = owner_a.get(href).context["adminform"].form
     assert form.initial["question"] == "Do you sell gift cards?"
     # Saved from the admin, it is in the index at once.
-    r = owner.post(
+    r = owner_a.post(
         "/admin/conversations/customanswer/add/",
         {"question": "Do you sell gift cards?", "answer": GIFT_A, "link": "", "active": "on"},
     )
     assert r.status_code == 302
     answer = CustomAnswer.objects.get()
     assert Page.objects.get(source="answer").url.endswith(f"/answers/{answer.pk}/")
-    owner.post(
+    owner_a.post(
         f"/admin/conversations/customanswer/{answer.pk}/delete/", {"post": "yes"}, follow=True
     )
     assert not Page.objects.filter(source="answer").exists()
