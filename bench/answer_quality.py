@@ -45,6 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cloop.settings")
 os.environ.setdefault("CLOOP_DEV", "1")
+# The bench runs the web process's answer path with its chat and search thread pools, so it
+# needs the web process's connection budget (a script would get manage's 2 and time out).
+os.environ.setdefault("CLOOP_PROCESS", "web")
 os.environ["CLOOP_EMBEDDING_MODEL"] = ""  # lexical retrieval, as on a default install
 QUALITY = ROOT / "bench" / "quality"
 FLASK_DOCS = Path("/usr/share/doc/python-flask-doc/html")
