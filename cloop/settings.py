@@ -68,6 +68,13 @@ CLOOP_LLM_REGION_ACK = os.environ.get("CLOOP_LLM_REGION_ACK", "").strip()
 # hold before an answer is attempted (conversations.answer.coverage_of; docs/quality.md).
 # Higher refuses more.
 CLOOP_COVERAGE_MIN = float(os.environ.get("CLOOP_COVERAGE_MIN", "0.6"))
+# With CLOOP_EMBEDDING_MODEL set the refusal also weighs meaning (conversations.answer.
+# answer_refused): a question whose best retrieved passage has at least this cosine with it is
+# answered though its words are not covered; below the floor it is refused whatever its words
+# (0: no floor). Cosines of all-MiniLM-L6-v2, chosen on the tuning questions (docs/quality.md);
+# another embedding model needs its own values.
+CLOOP_SEMANTIC_MIN = float(os.environ.get("CLOOP_SEMANTIC_MIN", "0.6"))
+CLOOP_SEMANTIC_FLOOR = float(os.environ.get("CLOOP_SEMANTIC_FLOOR", "0"))
 CLOOP_CRAWL_ALLOW_PRIVATE = envbool("CLOOP_CRAWL_ALLOW_PRIVATE", "0")
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS") or [CLOOP_BASE_DOMAIN, f".{CLOOP_BASE_DOMAIN}"]
