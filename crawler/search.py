@@ -16,7 +16,8 @@ COMMON_SHARE of all chunks never generate candidates unless the query has nothin
 (they add little to a score, and scanning them would cost the most).
 
 Dense retrieval (optional, CLOOP_EMBEDDING_MODEL): the query's embedding finds the nearest
-chunks (crawler.embed) and `fuse` merges both rankings; when the model is off, its call
+chunks (crawler.embed) and `fuse` merges both rankings, and each passage returned carries its
+cosine with the query (for the answer's refusal check); when the model is off, its call
 fails or the index holds another model's embeddings, search is the lexical ranking alone.
 
 Runs in the current schema (call inside the site's `tenant_context`).
