@@ -379,6 +379,9 @@ def main():
     args = ap.parse_args()
     import django
 
+    from cloop import embedded
+
+    embedded.start()  # the embedded servers, unless DATABASE_URL / REDIS_URL are set
     django.setup()
     from django.conf import settings
     from django.core.management import call_command

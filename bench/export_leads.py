@@ -47,6 +47,9 @@ def _rss_mb() -> float:
 def main(sizes: list[int]) -> None:
     import django
 
+    from cloop import embedded
+
+    embedded.start()  # the embedded servers, unless DATABASE_URL / REDIS_URL are set
     django.setup()
     from django_tenants.utils import tenant_context
 

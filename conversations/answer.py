@@ -37,9 +37,6 @@ from crawler.titles import source_label, title_parts_shared
 log = logging.getLogger(__name__)
 
 SEARCH_K = 5
-# Share of the question's meaningful words that must occur in the retrieved passages before
-# a model is asked at all; below it the visitor gets a polite refusal and no model is called.
-COVERAGE_MIN = 0.6
 # Share of the question's words that one passage (with its page title and heading) must hold:
 # words scattered over unrelated passages ("bitcoin price today": "price" on the price list,
 # "today" in the company story) are not an answer.
@@ -148,7 +145,7 @@ def coverage_of(
     have = set().union(*per_passage)
     union = sum(1 for t in terms if term_found(t, have)) / len(terms)
     best = max(sum(1 for t in terms if term_found(t, s)) for s in per_passage) / len(terms)
-    minimum = float(getattr(settings, "CLOOP_COVERAGE_MIN", COVERAGE_MIN))
+    minimum = float(settings.CLOOP_COVERAGE_MIN)
     return min(union, best * minimum / PASSAGE_COVERAGE_MIN)
 
 
@@ -238,7 +235,9 @@ async def answer_question(
     result.passages = passages
     result.retrieval_ms = int((time.perf_counter() - started) * 1000)
     result.coverage = coverage_of(question, passages, language, synonyms)
-    minimum = float(getattr(settings, "CLOOP_COVERAGE_MIN", COVERAGE_MIN))
+    # Share of the question's meaningful words that must occur in the retrieved passages
+    # before a model is asked at all; below it the visitor gets a polite refusal.
+    minimum = float(settings.CLOOP_COVERAGE_MIN)
     if result.coverage < minimum:
         result.refused = True
         result.text = REFUSAL.get(language, REFUSAL["en"])

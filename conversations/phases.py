@@ -96,8 +96,7 @@ class RuleClassifier:
 
 
 def phase_classifier() -> PhaseClassifier:
-    path = getattr(settings, "CLOOP_PHASE_CLASSIFIER", "conversations.phases.RuleClassifier")
-    return import_string(path)()
+    return import_string(settings.CLOOP_PHASE_CLASSIFIER)()
 
 
 def phase_next(data: PhaseInput, classifier: PhaseClassifier | None = None) -> str:

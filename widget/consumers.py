@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 8 * 1024
 MAX_MESSAGE_CHARS = 4000
 MAX_CLIENT_ID_CHARS = 64
-IDLE_SECONDS = 600
 CLOSE_TOO_BIG = 1009
 # Summary e-mails go to an address the visitor types: keep the chat from being a mail cannon.
 SUMMARIES_PER_WINDOW = 3
@@ -236,7 +235,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TRY_AGAIN)
 
     async def _idle_watch(self):
-        idle = float(getattr(settings, "CLOOP_WS_IDLE_SECONDS", IDLE_SECONDS))
+        idle = float(settings.CLOOP_WS_IDLE_SECONDS)
         while True:
             remaining = self.last_activity + idle - time.monotonic()
             if remaining <= 0:

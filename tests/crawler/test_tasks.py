@@ -98,7 +98,10 @@ def worker_processes(live_db, tmp_path):
         "DATABASE_URL": urlunsplit(url),
         "REDIS_URL": settings.REDIS_URL,
         "CLOOP_CRAWL_ALLOW_PRIVATE": "1",
-        "CLOOP_TESTING": "1",
+        # A worker as deployed (DATABASE_URL set: DEBUG off), with the session's development
+        # key (CLOOP_DEV) instead of a SECRET_KEY of its own.
+        "DEBUG": "0",
+        "CLOOP_DEV": "1",
         "DJANGO_SETTINGS_MODULE": "cloop.settings",
     }
     started: list[subprocess.Popen] = []

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.test.utils import override_settings
 from django_tenants.utils import tenant_context
@@ -34,7 +35,6 @@ from tenants.models import Site
 from tenants.services import normalise_origin, site_create, site_get_ready
 from widget.models import WidgetSettings
 
-DEMO_SITE_ID = "demo"
 DEMO_ADMIN = "admin@demo.example"
 DEMO_WIDGET = {
     "bot_name": "Northwind helper",
@@ -62,10 +62,11 @@ class Command(StaffCommand):
 
     def run(self, **o):
         secret_file = Path(o["password_file"] or embedded.data_dir() / "demo-admin-password.txt")
-        if not Site.objects.filter(site_id=DEMO_SITE_ID).exists():
+        site_id = settings.CLOOP_DEMO_SITE_ID  # the site /demo/ shows
+        if not Site.objects.filter(site_id=site_id).exists():
             password = secrets.token_urlsafe(12)
             site_create(
-                DEMO_SITE_ID,
+                site_id,
                 name="Northwind Bikes (demo)",
                 url=urls.public_base_url() + "/demo/",
                 origins=[urls.public_base_url()],
@@ -75,15 +76,15 @@ class Command(StaffCommand):
             )
             secret_file.write_text(password + "\n")
             secret_file.chmod(0o600)
-            self.stdout.write(f"[cloop] created the demo site '{DEMO_SITE_ID}'")
-        site = site_get_ready(DEMO_SITE_ID)
+            self.stdout.write(f"[cloop] created the demo site '{site_id}'")
+        site = site_get_ready(site_id)
         moved = demo_site_follow(site)
         demo_settings_ensure(site)
         if not o["no_crawl"] and (o["recrawl"] or moved or not demo_indexed(site)):
             self._crawl(site)
         password = secret_file.read_text().strip() if secret_file.exists() else "(see create_site)"
         self.stdout.write(
-            f"[cloop] demo admin login: {urls.admin_url(DEMO_SITE_ID)}  "
+            f"[cloop] demo admin login: {urls.admin_url(site_id)}  "
             f"user {DEMO_ADMIN}  password {password}"
         )
 
