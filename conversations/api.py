@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import threading
 
-from django.db import connection
 from django.db.models import Count, Exists, OuterRef
 from django.shortcuts import get_object_or_404
-from django_tenants.utils import get_public_schema_name
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -21,7 +19,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework import generics, permissions, serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -31,32 +29,12 @@ from conversations.api_serializers import (
     ActSerializer,
     ConversationDetailSerializer,
     ConversationListSerializer,
-    CrawlRunSerializer,
     DataRequestSerializer,
     LeadSerializer,
     SiteSettingsSerializer,
 )
 from conversations.models import Conversation, DataRequest, Lead, Message, SiteSettings
-
-
-class IsSiteStaff(permissions.BasePermission):
-    """A staff user of this site's schema, on this site's host (never the public schema)."""
-
-    message = "Sign in with a token of this site's admin user."
-
-    def has_permission(self, request, view):
-        user = request.user
-        return bool(
-            connection.schema_name != get_public_schema_name()
-            and user
-            and user.is_authenticated
-            and user.is_active
-            and user.is_staff
-        )
-
-
-class SiteAPIView:
-    permission_classes = [IsSiteStaff]
+from tenants.api import SiteAPIView
 
 
 def _conversations():
@@ -221,32 +199,6 @@ class SiteSettingsView(SiteAPIView, APIView):
         serializer.is_valid(raise_exception=True)
         serializer.save()
         return Response(SiteSettingsSerializer(SiteSettings.load()).data)
-
-
-class CrawlRunList(SiteAPIView, APIView):
-    @extend_schema(responses=CrawlRunSerializer(many=True))
-    def get(self, request):
-        from crawler.models import CrawlRun
-
-        runs = CrawlRun.objects.order_by("-created_at")[:100]
-        return Response(CrawlRunSerializer(runs, many=True).data)
-
-    @extend_schema(
-        request=None,
-        responses={
-            202: CrawlRunSerializer,
-            409: OpenApiResponse(description="a crawl is already queued or running"),
-        },
-    )
-    def post(self, request):
-        """Start a crawl of the site in the background (Celery)."""
-        from conversations.crawl_start import CrawlBusy, crawl_start
-
-        try:
-            run = crawl_start(connection.tenant)
-        except CrawlBusy as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        return Response(CrawlRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
 class SchemaView(SpectacularAPIView):
