@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -24,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conversations import exports, privacy, requests
-from conversations.access_log import Action, Channel, access_record
+from conversations.access_log import Action, Actor, Channel, access_record
 from conversations.api_serializers import (
     ActSerializer,
     ConversationDetailSerializer,
@@ -108,15 +109,9 @@ class LeadCSV(SiteAPIView, APIView):
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request):
         """The exportable leads as a streamed CSV file (formulas neutralised)."""
-        access_record(
-            channel=Channel.API,
-            action=Action.LEAD_EXPORT,
-            user=request.user,
-            object_type="lead",
-            object_id="all",
-            rows=exports.leads_exportable().count(),
-        )
-        return exports.leads_csv_response(request._request)
+        download = exports.CsvDownload(request._request)
+        exports.leads_export(connection.tenant, download, Actor(Channel.API, user=request.user))
+        return download.response
 
 
 class DataRequestList(SiteAPIView, generics.ListCreateAPIView):
