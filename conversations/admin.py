@@ -283,17 +283,9 @@ class LeadAdmin(SiteSchemaOnlyAdmin):
     date_hierarchy = "created_at"
     actions = ["export_csv"]
     change_list_template = "admin/conversations/lead/change_list.html"
-    # The consent record first; shown, never editable (has_change_permission).
-    readonly_fields = (
-        "email",
-        "marketing_consent",
-        "consent_text",
-        "consent_at",
-        "source",
-        "created_at",
-        "visitor",
-        "conversation",
-    )
+    # Nothing here is editable (has_change_permission); the consent record would stay
+    # read-only even if something ever were.
+    readonly_fields = ("marketing_consent", "consent_text", "consent_at")
 
     def has_add_permission(self, request):
         return False

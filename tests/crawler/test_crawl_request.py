@@ -1,21 +1,19 @@
 """`crawl_request` is the one way to queue a crawl: every entry point refuses a second crawl
 while one is active (the database's one-active-run index), with the same words."""
 
-import threading
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
-from django_tenants.utils import tenant_context
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from crawler.index import index_html
 from crawler.models import CrawlRun, Page
-from crawler.runs import CrawlBusy, crawl_lock_release, crawl_lock_try, crawl_run_create
+from crawler.runs import CrawlBusy, crawl_run_create
 from crawler.tasks import crawl_due, crawl_request
+from tests.crawler.conftest import crawl_lock_elsewhere
 
 
 def _by_command(site, owner):
@@ -86,27 +84,8 @@ def test_it_refuses_a_crawl_in_this_process_while_another_one_runs(owner_a, site
     """`crawl` without --queue runs the crawl itself (no queue); while another process
     crawls (it holds the site's crawl lock), it is refused with the same words."""
     active = crawl_run_create(trigger="schedule", status=CrawlRun.Status.RUNNING)
-    holding, release = threading.Event(), threading.Event()
-
-    def crawling_elsewhere():
-        try:
-            with tenant_context(site_a):
-                assert crawl_lock_try()
-                holding.set()
-                release.wait(30)
-                crawl_lock_release()
-        finally:
-            connection.close()
-
-    other = threading.Thread(target=crawling_elsewhere)
-    other.start()
-    try:
-        assert holding.wait(30)
-        with pytest.raises(CommandError) as info:
-            call_command("crawl", site_a.site_id, stdout=StringIO(), stderr=StringIO())
-    finally:
-        release.set()
-        other.join(30)
+    with crawl_lock_elsewhere(site_a), pytest.raises(CommandError) as info:
+        call_command("crawl", site_a.site_id, stdout=StringIO(), stderr=StringIO())
     assert str(info.value) == str(CrawlBusy(active))
     assert CrawlRun.objects.get().status == CrawlRun.Status.RUNNING
 

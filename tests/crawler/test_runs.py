@@ -11,6 +11,7 @@ from django_tenants.utils import tenant_context
 from crawler.models import CrawlRun
 from crawler.runs import CrawlBusy
 from crawler.tasks import crawl_request
+from tests.crawler.conftest import crawl_lock_elsewhere
 
 
 def _lock_waiters() -> int:
@@ -93,35 +94,14 @@ def test_it_requeues_a_running_run_only_when_its_heartbeat_is_stale(in_site_a):
 
 
 def test_it_leaves_a_slow_crawl_alone_while_its_process_holds_the_lock(in_site_a):
-    from crawler.runs import crawl_lock_release
     from crawler.tasks import crawl_stale_requeue
 
     old = timezone.now() - datetime.timedelta(hours=1)
     CrawlRun.objects.create(status=CrawlRun.Status.RUNNING, started_at=old, heartbeat_at=old)
     # Another session (the crawling process) holds the site's crawl lock.
-    holder_ready, release = threading.Event(), threading.Event()
-
-    def hold():
-        from crawler.runs import crawl_lock_try
-
-        try:
-            with tenant_context(in_site_a):
-                assert crawl_lock_try()
-                holder_ready.set()
-                release.wait(30)
-                crawl_lock_release()
-        finally:
-            connection.close()
-
-    t = threading.Thread(target=hold)
-    t.start()
-    try:
-        assert holder_ready.wait(30)
+    with crawl_lock_elsewhere(in_site_a):
         assert crawl_stale_requeue(in_site_a) is None
         assert CrawlRun.objects.get().status == CrawlRun.Status.RUNNING
-    finally:
-        release.set()
-        t.join(30)
     assert crawl_stale_requeue(in_site_a).status == CrawlRun.Status.QUEUED
 
 
