@@ -12,7 +12,7 @@ extraction and chunking):
           (`apt-get install python-flask-doc`), served and fetched the same way.
 
 Questions: bench/quality/<corpus>.heldout.json and .tuning.json (fixed split, see
-bench/quality/split.py), and <corpus>.heldout2.json (a second held-out set, written later by
+bench/quality/split.py), <corpus>.heldout2.json and .heldout3.json (held-out sets written later by
 someone who had not seen the system's answers; docs/quality.md); for the demo also tests/conversations/demo_eval.json, which earlier
 work was tuned on ("legacy, in-sample"). Nothing may be tuned on the held-out parts.
 
@@ -45,6 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cloop.settings")
 os.environ.setdefault("CLOOP_DEV", "1")
+# The bench runs the web process's answer path with its chat and search thread pools, so it
+# needs the web process's connection budget (a script would get manage's 2 and time out).
+os.environ.setdefault("CLOOP_PROCESS", "cloop-web")
 os.environ["CLOOP_EMBEDDING_MODEL"] = ""  # lexical retrieval, as on a default install
 QUALITY = ROOT / "bench" / "quality"
 FLASK_DOCS = Path("/usr/share/doc/python-flask-doc/html")
@@ -53,10 +56,11 @@ CORPORA = ("demo", "dental", "flask")
 # (file part, label). The held-out parts are never tuned on, and --tuning-only skips them.
 PARTS = (
     ("heldout", "held-out"),
-    ("heldout2", "held-out 2 (fresh)"),
+    ("heldout2", "held-out 2"),
+    ("heldout3", "held-out 3 (fresh)"),
     ("tuning", "in-sample (tuning)"),
 )
-HELD_OUT = {"held-out", "held-out 2 (fresh)"}
+HELD_OUT = {"held-out", "held-out 2", "held-out 3 (fresh)"}
 
 
 def _norm(s: str) -> str:

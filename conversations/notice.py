@@ -29,8 +29,10 @@ PLACEHOLDERS = {
     "published_on": ("[date]", "publication date"),
 }
 
-# The page's template per Site.language; Finnish is a faithful translation of the English one.
-NOTICE_TEMPLATES = {"en": "privacy/notice.html", "fi": "privacy/notice_fi.html"}
+# One template for every language: its English sentences are the msgids of the translations
+# in locale/<language>/LC_MESSAGES/django.po. The languages the notice is translated into:
+NOTICE_TEMPLATE = "privacy/notice.html"
+NOTICE_LANGUAGES = ("en", "fi")
 
 # How the placeholders read in the Finnish seed (kept for the API and the admin's wording).
 PLACEHOLDERS_FI = {
@@ -49,13 +51,15 @@ SOURCES = {
 }
 
 
-def notice_template(language: str | None) -> str:
-    """The notice template for a site's language (English for anything unknown)."""
-    return NOTICE_TEMPLATES.get(language or "en", NOTICE_TEMPLATES["en"])
+def notice_language(language: str | None) -> str:
+    """The language to render the notice in for a site's language: English for any language
+    the notice is not translated into (so the page's `lang` says what it is written in)."""
+    return language if language in NOTICE_LANGUAGES else "en"
 
 
 def notice_storage_key(site_id: str) -> str:
-    """The widget's localStorage key for this site (DESIGN.md contract)."""
+    """The widget's localStorage key for this site, the one widget.js uses (docs/widget.md;
+    the notice names it, so it is a promise to visitors)."""
     return f"cloop_visitor_{site_id}"
 
 

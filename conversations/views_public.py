@@ -6,14 +6,16 @@ one-time export link, on the site's host, already in the site's schema)."""
 from django.db import connection
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from conversations.notice import (
+    NOTICE_TEMPLATE,
     cloop_policy_context,
     notice_context,
+    notice_language,
     notice_publish,
-    notice_template,
 )
 from tenants.models import SITE_ID_RE, Site
 
@@ -31,7 +33,9 @@ def notice_page(request, site_id: str):
     if context["facts"]["published_on"]["source"] == "missing":
         notice_publish(site)
         context = notice_context(site)
-    response = render(request, notice_template(context["language"]), context)
+    # The site's language, not the visitor's: the notice is the customer's published text.
+    with translation.override(notice_language(context["language"])):
+        response = render(request, NOTICE_TEMPLATE, context)
     response["Cache-Control"] = "public, max-age=300"
     return response
 

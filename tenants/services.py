@@ -151,6 +151,19 @@ def platform_pending_migrations() -> list[str]:
     return [schema for schema in schemas if pending(schema)]
 
 
+def sites_without_schema() -> list[tuple[str, str]]:
+    """(site_id, schema_name) of sites whose schema is gone (dropped by hand, a partial restore).
+
+    Precondition: public schema. Before the public schema is migrated there are no sites: [].
+    django-tenants would fail inside such a schema's migration with "no schema has been
+    selected to create in"; migrate_platform names the sites instead.
+    """
+    if Site._meta.db_table not in connection.introspection.table_names():
+        return []
+    sites = Site.objects.exclude(schema_name=get_public_schema_name()).order_by("site_id")
+    return [(s.site_id, s.schema_name) for s in sites if not schema_exists(s.schema_name)]
+
+
 def _schema_has_pending_migrations(schema: str) -> bool:
     with schema_context(schema):
         executor = MigrationExecutor(connection)

@@ -1,7 +1,7 @@
 """The chat WebSocket at /ws/chat/<site_id>/ (protocol: docs/protocol.md).
 
 A thin shell: it checks the handshake and the limits, then calls the conversations app's
-functions. Rules it keeps (docs/tenancy-pitfalls):
+functions. Rules it keeps (docs/chat.md, "Tenancy and threads", says why):
 - every DB call is a small sync function that enters the site's schema itself; they run in
   the chat DB pool (`conversations.threads`), not on Channels' single DB thread, so a burst of
   chats does not queue behind one connection's commits;

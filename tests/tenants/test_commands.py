@@ -6,6 +6,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django_tenants.utils import schema_exists
 
+from tenants.services import sites_without_schema
+
 
 def run(*args, stdin=None) -> str:
     out = io.StringIO()
@@ -217,3 +219,19 @@ def test_it_checks_that_every_schema_is_migrated_without_migrating(db, site_b):
         call_command("migrate_platform", "--check", stdout=out)
     assert exit_.value.code == 1
     assert out.getvalue().strip() == f"unapplied migrations in 1 schemas: {site_b.schema_name}"
+
+
+def test_it_names_sites_whose_schema_is_missing_before_migrating(db, site_a, site_b):
+    from django.db import connection
+
+    with connection.cursor() as cur:  # dropped inside the test's transaction: rolled back
+        cur.execute(f'DROP SCHEMA "{site_b.schema_name}" CASCADE')
+    with pytest.raises(CommandError) as error:
+        call_command("migrate_platform", stdout=io.StringIO())
+    message = str(error.value)
+    assert f"{site_b.site_id} (schema {site_b.schema_name})" in message
+    assert site_a.site_id not in message
+    assert "Nothing was migrated" in message and "delete_site" in message
+    # The way out it names works on such a site.
+    call_command("delete_site", site_b.site_id, "--yes", stdout=io.StringIO())
+    assert sites_without_schema() == []

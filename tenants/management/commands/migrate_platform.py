@@ -1,7 +1,7 @@
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from tenants.services import base_schema_ensure, platform_pending_migrations
+from tenants.services import base_schema_ensure, platform_pending_migrations, sites_without_schema
 
 
 class Command(BaseCommand):
@@ -29,6 +29,16 @@ class Command(BaseCommand):
                 raise SystemExit(1)
             self.stdout.write("every schema is migrated")
             return
+        # Checked before migrating anything: a site row without its schema means lost data
+        # (or a partial restore) that needs a person, not a half-migrated platform.
+        missing = sites_without_schema()
+        if missing:
+            names = ", ".join(f"{site_id} (schema {schema})" for site_id, schema in missing)
+            raise CommandError(
+                f"{len(missing)} site(s) have no schema: {names}. Nothing was migrated. "
+                "Restore the schema from a backup, or remove the site with "
+                "`manage.py delete_site <site_id>`."
+            )
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
         base_schema_ensure(verbosity=verbosity)
         call_command(
