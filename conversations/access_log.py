@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import getpass
+from dataclasses import dataclass
 
 from django.utils import timezone
 
@@ -28,6 +29,16 @@ ACCESS_LOG_RETENTION_DAYS = 365
 
 Action = AccessLog.Action
 Channel = AccessLog.Channel
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who accesses, as an entry records it: a request's `user` (admin, API) or a staff
+    command's `username` (`access_command_user()`), and the channel."""
+
+    channel: str
+    user: object = None
+    username: str = ""
 
 
 def access_who(user) -> tuple[int | None, str]:

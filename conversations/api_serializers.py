@@ -175,17 +175,3 @@ class SiteSettingsSerializer(serializers.ModelSerializer):
         instance = super().update(instance, validated_data)
         site_update(connection.tenant, contact_email=contact_email, allowed_origins=allowed_origins)
         return instance
-
-
-class CrawlRunSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    status = serializers.CharField()
-    trigger = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
-    pages_fetched = serializers.IntegerField()
-    pages_indexed = serializers.IntegerField()
-    pages_skipped = serializers.IntegerField()
-    errors = serializers.IntegerField()
-    error = serializers.CharField()

@@ -28,9 +28,11 @@ from crawler.index import index_stats_rebuild, page_index, page_remove, text_con
 from crawler.models import CrawlRun, CrawlSettings, Page
 from crawler.recrawl import PAGE_TRIGGER, page_recrawl_locked
 from crawler.runs import (
+    CrawlBusy,
     CrawlError,
     crawl_lock_release,
     crawl_lock_try,
+    crawl_run_active,
     crawl_run_create,
     crawl_run_start,
 )
@@ -290,6 +292,9 @@ def crawl_run(
     """
     with tenant_context(site):
         if not crawl_lock_try():
+            busy = crawl_run_active()
+            if busy is not None:  # the wording every entry point shows (crawler.tasks)
+                raise CrawlBusy(busy)
             raise CrawlError(f"a crawl of site {site.site_id!r} is already running")
         try:
             return _crawl_locked(

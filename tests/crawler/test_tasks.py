@@ -16,7 +16,7 @@ from django_tenants.utils import tenant_context
 
 from cloop.celery import tenant_task_send
 from crawler.models import Chunk, CrawlRun, CrawlSettings, Page
-from crawler.tasks import crawl_due_check, crawl_queue, crawl_site, crawl_stale
+from crawler.tasks import crawl_due_check, crawl_request, crawl_site, crawl_stale
 from tests.crawler.conftest import html_page
 
 
@@ -165,7 +165,7 @@ def test_it_finishes_a_crawl_whose_worker_was_sigkilled(
         cfg.start_urls = [web.url + "/"]
         cfg.connections_per_host = 1
         cfg.save()
-        run = crawl_queue(site_a, trigger="manual")
+        run = crawl_request(site_a, "manual")
     first = worker_processes("first")
     # Mid-crawl: the worker waits for /p9, its run is running with a saved frontier.
     _wait(site_a, lambda: CrawlRun.objects.filter(pk=run.pk, status="running").exists())
