@@ -36,7 +36,9 @@ from conversations.api_serializers import (
     LeadSerializer,
     SiteSettingsSerializer,
 )
+from conversations.crawl_start import CrawlBusy, crawl_start
 from conversations.models import Conversation, DataRequest, Lead, Message, SiteSettings
+from crawler.models import CrawlRun
 
 
 class IsSiteStaff(permissions.BasePermission):
@@ -226,8 +228,6 @@ class SiteSettingsView(SiteAPIView, APIView):
 class CrawlRunList(SiteAPIView, APIView):
     @extend_schema(responses=CrawlRunSerializer(many=True))
     def get(self, request):
-        from crawler.models import CrawlRun
-
         runs = CrawlRun.objects.order_by("-created_at")[:100]
         return Response(CrawlRunSerializer(runs, many=True).data)
 
@@ -240,8 +240,6 @@ class CrawlRunList(SiteAPIView, APIView):
     )
     def post(self, request):
         """Start a crawl of the site in the background (Celery)."""
-        from conversations.crawl_start import CrawlBusy, crawl_start
-
         try:
             run = crawl_start(connection.tenant)
         except CrawlBusy as exc:

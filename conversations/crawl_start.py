@@ -6,6 +6,7 @@ Preconditions: inside the site's schema (`tenant_context(site)` or a request on 
 from __future__ import annotations
 
 from crawler.runs import CrawlBusy
+from crawler.tasks import crawl_queue
 
 __all__ = ["CrawlBusy", "crawl_start"]
 
@@ -16,6 +17,4 @@ def crawl_start(site):
     Raises CrawlBusy when the site already has a queued or running crawl (the database
     allows one; crawler.tasks.crawl_queue is the one function that queues).
     """
-    from crawler import tasks
-
-    return tasks.crawl_queue(site, trigger="api")
+    return crawl_queue(site, trigger="api")

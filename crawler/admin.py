@@ -17,6 +17,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from crawler.models import CrawlRun, CrawlSettings, Page
+from crawler.runs import CrawlBusy, CrawlError
+from crawler.tasks import crawl_queue, page_recrawl_queue
 from crawler.urls import BadURL, normalise_url
 from tenants.scoping import LinesField, SiteSchemaOnlyAdmin
 
@@ -224,9 +226,6 @@ class CrawlRunAdmin(SiteSchemaOnly):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_view_permission(request):
             return HttpResponseRedirect(reverse("admin:index"))
-        from crawler.runs import CrawlBusy
-        from crawler.tasks import crawl_queue
-
         try:
             run = crawl_queue(connection.tenant, trigger="admin")
         except CrawlBusy as busy:
@@ -269,9 +268,6 @@ class PageAdmin(SiteSchemaOnly):
     def _recrawl(self, request, page: Page):
         """Queue the page's re-crawl (crawler.tasks.page_recrawl_queue); on success go to
         its run, whose report is the result."""
-        from crawler.runs import CrawlBusy, CrawlError
-        from crawler.tasks import page_recrawl_queue
-
         try:
             run = page_recrawl_queue(connection.tenant, page.url)
         except CrawlBusy as busy:

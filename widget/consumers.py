@@ -39,11 +39,13 @@ from conversations.limits import (
     visitor_rate_hit,
 )
 from conversations.models import Lead, Phase, SiteSettings
+from conversations.privacy import subject_erase
 from conversations.streaming import DeltaBatcher
 from conversations.summaries import SummaryRefused, summary_queue
 from conversations.text import language_detect
 from conversations.threads import chat_db
 from widget.frames import FrameError, db_unavailable, failure_reply, frame_decode
+from widget.services import widget_settings_as_dict
 from widget.tenancy import origin_allowed, scope_origin, site_resolve
 
 log = logging.getLogger(__name__)
@@ -77,8 +79,6 @@ _settings_lock = threading.Lock()
 
 
 def _site_settings(site) -> tuple[dict, int]:
-    from widget.services import widget_settings_as_dict
-
     with _settings_lock:
         hit = _settings_cache.get(site.schema_name)
     if hit is not None:
@@ -104,8 +104,6 @@ def _hello_load(site, visitor_id: uuid.UUID) -> dict:
 
 
 def _forget(site, visitor_id: uuid.UUID) -> dict:
-    from conversations.privacy import subject_erase
-
     with tenant_context(site):
         return subject_erase(visitor_id=visitor_id)
 
