@@ -52,9 +52,11 @@ test-external: install-dev
 	DATABASE_URL="$(EXTERNAL_DATABASE_URL)" REDIS_URL="$(EXTERNAL_REDIS_URL)" \
 	CLOOP_TEST_DB="$(EXTERNAL_TEST_DB)" CLOOP_EXPECT_STORAGE=$(EXTERNAL_VECTOR_STORAGE) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## make lint: ruff, then the import contract of the layers (pyproject.toml [tool.importlinter])
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install-dev
 	$(BIN)/ruff format .

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from conversations.models import AccessLog
+from conversations.privacy_subject import subject_hash as keyed_hash
 
 ACCESS_LOG_RETENTION_DAYS = 365
 
@@ -75,8 +76,6 @@ def access_record(
     user_id, name = access_who(user)
     subject_hash = ""
     if subject is not None:
-        from conversations.privacy import subject_hash as keyed_hash
-
         email, visitor_id = subject
         subject_hash = keyed_hash((email or "").strip().lower() or str(visitor_id or ""))
     return AccessLog.objects.create(

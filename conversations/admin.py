@@ -382,13 +382,13 @@ class LeadAdmin(SiteSchemaOnlyAdmin):
         return self._export(request)
 
 
-# --- visitors, the GDPR desk, site settings (registered by their own modules) ----------------
+# --- visitors, the GDPR desk, the staff site list (registered by their own modules) ---------
 
 from conversations import (  # noqa: E402, F401
     admin_answers,
     admin_audit,
     admin_requests,
-    admin_settings,
+    admin_staff,
     admin_visitors,
 )
 

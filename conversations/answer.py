@@ -20,6 +20,7 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 
 from conversations.llm import LLMError, llm_model, llm_stream
+from conversations.models import Message, SiteSettings
 from conversations.prompt import prompt_build
 from conversations.text import (
     ANSWER_MATCH_MIN,
@@ -32,6 +33,7 @@ from conversations.text import (
     terms_share,
 )
 from conversations.threads import in_pool, search_pool
+from crawler.search import search
 from crawler.titles import source_label, title_parts_shared
 
 log = logging.getLogger(__name__)
@@ -89,9 +91,6 @@ def _retrieve(site, question: str, conversation_id: int | None, k: int) -> tuple
 
     Connection handling: see conversations.threads.
     """
-    from conversations.models import Message, SiteSettings
-    from crawler.search import search
-
     with tenant_context(site):
         # The customer's own synonyms (admin, Site settings), so "cost" finds "price" where
         # the customer said they mean the same.

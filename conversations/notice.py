@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from conversations.models import SiteSettings
+from tenants.urls import public_base_url
 
 # The seed template's placeholders (still the API's names for missing facts) and their labels.
 PLACEHOLDERS = {
@@ -147,16 +148,12 @@ def notice_missing(site) -> list[dict]:
 
 def notice_url(site_id: str) -> str:
     """The public address of the site's generated notice (views_public, on Cloop's host)."""
-    from tenants.urls import public_base_url
-
     return f"{public_base_url()}/privacy/{site_id}/"
 
 
 def cloop_policy_url() -> str:
     """Cloop's own privacy policy, served by Cloop (`cloop` is a reserved site id, so this
     address is never a site's notice)."""
-    from tenants.urls import public_base_url
-
     return f"{public_base_url()}/privacy/cloop/"
 
 

@@ -10,12 +10,18 @@ from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from conversations.models import CustomAnswer
 from conversations.notice import (
     NOTICE_TEMPLATE,
     cloop_policy_context,
     notice_context,
     notice_language,
     notice_publish,
+)
+from conversations.privacy_delivery import (
+    ExportLinkInvalid,
+    export_link_check,
+    export_link_consume,
 )
 from tenants.models import SITE_ID_RE, Site
 
@@ -55,8 +61,6 @@ MORE = {"en": "Read more", "fi": "Lue lisää"}
 def custom_answer_page(request, pk: int):
     """A custom answer's own page on the site's host (the URL the chat cites for it). Public:
     it shows only what the customer wrote; an inactive or deleted answer is gone (404)."""
-    from conversations.models import CustomAnswer
-
     answer = CustomAnswer.objects.filter(pk=pk, active=True).first()
     if answer is None:
         raise Http404("no such answer")
@@ -83,12 +87,6 @@ def subject_export_link(request, token: str):
     """The subject's one-time link (site's host, no login). GET only says what the link is
     (mail scanners that open links must not use it up); the POST of its button downloads the
     readable export and uses the link up."""
-    from conversations.privacy_delivery import (
-        ExportLinkInvalid,
-        export_link_check,
-        export_link_consume,
-    )
-
     site = getattr(connection, "tenant", None)
     context = {"site": site}
     try:

@@ -17,6 +17,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from crawler.models import CrawlRun, CrawlSettings, Page
+from crawler.recrawl import PAGE_TRIGGER
+from crawler.runs import CrawlBusy, CrawlError
+from crawler.tasks import crawl_request
 from crawler.urls import BadURL, normalise_url
 from tenants.scoping import LinesField, SiteSchemaOnlyAdmin
 
@@ -225,9 +228,6 @@ class CrawlRunAdmin(SiteSchemaOnly):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_view_permission(request):
             return HttpResponseRedirect(reverse("admin:index"))
-        from crawler.runs import CrawlBusy
-        from crawler.tasks import crawl_request
-
         try:
             run = crawl_request(connection.tenant, "admin")
         except CrawlBusy as busy:
@@ -272,10 +272,6 @@ class PageAdmin(SiteSchemaOnly):
     def _recrawl(self, request, page: Page):
         """Queue the page's re-crawl (crawler.tasks.crawl_request with its URL); on success
         go to its run, whose report is the result."""
-        from crawler.recrawl import PAGE_TRIGGER
-        from crawler.runs import CrawlBusy, CrawlError
-        from crawler.tasks import crawl_request
-
         try:
             run = crawl_request(connection.tenant, PAGE_TRIGGER, page_url=page.url)
         except CrawlBusy as busy:

@@ -14,6 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crawler.models import CrawlRun
+from crawler.runs import CrawlBusy
+from crawler.tasks import crawl_request
 from tenants.api import SiteAPIView
 
 
@@ -46,11 +48,6 @@ class CrawlRunList(SiteAPIView, APIView):
     )
     def post(self, request):
         """Start a crawl of the site in the background (Celery)."""
-        # Imported here, as in the admin: crawler.tasks brings the whole crawler (fetching,
-        # extraction) with it, which a web process loads only once a crawl is asked for.
-        from crawler.runs import CrawlBusy
-        from crawler.tasks import crawl_request
-
         try:
             run = crawl_request(connection.tenant, "api")
         except CrawlBusy as exc:

@@ -14,17 +14,18 @@ import datetime
 import logging
 import uuid
 
+from celery import shared_task
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from cloop.celery import app, tenant_task_send
 from crawler.models import CrawlRun, CrawlSettings, Page
 from crawler.recrawl import PAGE_TRIGGER
 from crawler.runs import CrawlBusy, crawl_run_active, crawl_run_create, crawl_run_requeue_stale
 from crawler.services import CrawlError, crawl_run
 from crawler.urls import BadURL, normalise_url
+from tasking import tenant_task_send
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def _site():
     return tenant
 
 
-@app.task(
+@shared_task(
     name="crawler.crawl_site",
     bind=True,
     acks_late=True,
@@ -165,7 +166,7 @@ def crawl_due_check() -> str:
     return "due"
 
 
-@app.task(name="crawler.crawl_due", ignore_result=True)
+@shared_task(name="crawler.crawl_due", ignore_result=True)
 def crawl_due() -> str | None:
     """Beat entry, fanned out to every site's schema: queue a crawl if the site is due."""
     site = _site()
@@ -190,7 +191,7 @@ def crawl_stale_requeue(site, *, now=None, stale_after=None) -> CrawlRun | None:
     return run
 
 
-@app.task(name="crawler.crawl_stale", ignore_result=True)
+@shared_task(name="crawler.crawl_stale", ignore_result=True)
 def crawl_stale() -> int | None:
     """Beat entry, fanned out to every site's schema: resume a crawl whose worker died."""
     site = _site()

@@ -16,6 +16,8 @@ from django_tenants.utils import tenant_context
 
 from conversations import chat
 from conversations.models import SiteSettings
+from conversations.privacy import subject_erase
+from widget.services import widget_settings_as_dict
 
 SETTINGS_CACHE_SECONDS = 10.0
 SETTINGS_CACHE_SIZE = 1024
@@ -29,8 +31,6 @@ _settings_lock = threading.Lock()
 
 
 def _site_settings(site) -> tuple[dict, int]:
-    from widget.services import widget_settings_as_dict
-
     with _settings_lock:
         hit = _settings_cache.get(site.schema_name)
     if hit is not None:
@@ -57,7 +57,5 @@ def hello_load(site, visitor_id: uuid.UUID) -> dict:
 
 def forget(site, visitor_id: uuid.UUID) -> dict:
     """Erase everything of this visitor on this site (the widget's "forget me")."""
-    from conversations.privacy import subject_erase
-
     with tenant_context(site):
         return subject_erase(visitor_id=visitor_id)

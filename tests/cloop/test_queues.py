@@ -11,10 +11,11 @@ from django.db import transaction
 from django_tenants.utils import tenant_context
 
 from cloop import queues
-from cloop.celery import app, tenant_task_send
+from cloop.celery import app
 from conversations.tasks import summary_send_task
 from crawler.models import CrawlRun, CrawlSettings
 from crawler.tasks import crawl_request
+from tasking import tenant_task_send
 from tests.conversations.conftest import smtp_server  # noqa: F401 - the fixture
 from tests.conversations.test_summary_email import make_conversation
 from tests.crawler.conftest import SiteServer, html_page

@@ -14,9 +14,9 @@ from django.core.management import call_command
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from cloop.celery import tenant_task_send
 from crawler.models import Chunk, CrawlRun, CrawlSettings, Page
 from crawler.tasks import crawl_due_check, crawl_request, crawl_site, crawl_stale
+from tasking import tenant_task_send
 from tests.crawler.conftest import html_page
 
 

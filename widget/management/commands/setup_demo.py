@@ -24,7 +24,6 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django_tenants.utils import tenant_context
 
-from cloop import embedded
 from crawler.index import index_stats_rebuild, page_remove
 from crawler.models import CrawlSettings, Page
 from crawler.services import crawl_run
@@ -61,7 +60,8 @@ class Command(StaffCommand):
         )
 
     def run(self, **o):
-        secret_file = Path(o["password_file"] or embedded.data_dir() / "demo-admin-password.txt")
+        default_file = Path(settings.CLOOP_DATA_DIR) / "demo-admin-password.txt"
+        secret_file = Path(o["password_file"] or default_file)
         site_id = settings.CLOOP_DEMO_SITE_ID  # the site /demo/ shows
         if not Site.objects.filter(site_id=site_id).exists():
             password = secrets.token_urlsafe(12)
@@ -74,6 +74,7 @@ class Command(StaffCommand):
                 admin_email=DEMO_ADMIN,
                 admin_password=password,
             )
+            secret_file.parent.mkdir(parents=True, exist_ok=True)
             secret_file.write_text(password + "\n")
             secret_file.chmod(0o600)
             self.stdout.write(f"[cloop] created the demo site '{site_id}'")
