@@ -7,7 +7,7 @@ BIN   := $(VENV)/bin
 PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: run test test-external lint format install install-dev stop clean
+.PHONY: run test test-external lint format messages install install-dev stop clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Cloop needs Python 3.11 or 3.12 on PATH (the embedded PostgreSQL and Redis ship wheels for those)"; exit 1; }
@@ -52,13 +52,21 @@ test-external: install-dev
 	DATABASE_URL="$(EXTERNAL_DATABASE_URL)" REDIS_URL="$(EXTERNAL_REDIS_URL)" \
 	CLOOP_TEST_DB="$(EXTERNAL_TEST_DB)" CLOOP_EXPECT_STORAGE=$(EXTERNAL_VECTOR_STORAGE) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## make lint: ruff, then the import contract of the layers (pyproject.toml [tool.importlinter])
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## make messages: compile every locale/*/LC_MESSAGES/django.po into the django.mo beside it.
+## The .mo files are committed, so a machine with only Python serves the translations; this
+## compiles in pure Python (polib), where Django's compilemessages needs GNU gettext's msgfmt.
+messages: install-dev
+	$(BIN)/python -c 'import pathlib, polib; [polib.pofile(str(p)).save_as_mofile(str(p.with_suffix(".mo"))) for p in pathlib.Path("locale").glob("*/LC_MESSAGES/*.po")]'
 
 ## make stop: stop embedded servers left running by a manage.py command
 stop: install

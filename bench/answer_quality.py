@@ -12,7 +12,7 @@ extraction and chunking):
           (`apt-get install python-flask-doc`), served and fetched the same way.
 
 Questions: bench/quality/<corpus>.heldout.json and .tuning.json (fixed split, see
-bench/quality/split.py), and <corpus>.heldout2.json (a second held-out set, written later by
+bench/quality/split.py), <corpus>.heldout2.json and .heldout3.json (held-out sets written later by
 someone who had not seen the system's answers; docs/quality.md); for the demo also tests/conversations/demo_eval.json, which earlier
 work was tuned on ("legacy, in-sample"). Nothing may be tuned on the held-out parts.
 
@@ -64,10 +64,11 @@ CORPORA = ("demo", "dental", "flask")
 # (file part, label). The held-out parts are never tuned on, and --tuning-only skips them.
 PARTS = (
     ("heldout", "held-out"),
-    ("heldout2", "held-out 2 (fresh)"),
+    ("heldout2", "held-out 2"),
+    ("heldout3", "held-out 3 (fresh)"),
     ("tuning", "in-sample (tuning)"),
 )
-HELD_OUT = {"held-out", "held-out 2 (fresh)"}
+HELD_OUT = {"held-out", "held-out 2", "held-out 3 (fresh)"}
 
 
 def _norm(s: str) -> str:
@@ -475,6 +476,9 @@ def main():
     args = ap.parse_args()
     import django
 
+    from cloop import embedded
+
+    embedded.start()  # the embedded servers, unless DATABASE_URL / REDIS_URL are set
     django.setup()
     from django.conf import settings
     from django.core.management import call_command

@@ -39,6 +39,9 @@ def bench_site_ensure():
     """A fresh bench site with the test fixture pages indexed and a high quota."""
     import django
 
+    from cloop import embedded
+
+    embedded.start()  # the embedded servers, unless DATABASE_URL / REDIS_URL are set
     django.setup()
     from django.core.management import call_command
     from django_tenants.utils import tenant_context

@@ -50,7 +50,11 @@ async def _run(streams: int) -> tuple[int, float, float]:
 def child(port: int, streams: int, pre: str, profile: bool) -> None:
     from django.conf import settings
 
-    settings.configure(CLOOP_LLM_MODEL="openai/gpt-4o-mini")
+    settings.configure(
+        CLOOP_LLM_MODEL="openai/gpt-4o-mini",
+        CLOOP_LLM_FIRST_TOKEN_TIMEOUT=15,
+        CLOOP_LLM_TOTAL_TIMEOUT=60,
+    )
     os.environ["OPENAI_API_BASE"] = f"http://127.0.0.1:{port}/v1"
     os.environ["OPENAI_API_KEY"] = "sk-bench"
     import conversations.llm  # first: sets LITELLM_LOCAL_MODEL_COST_MAP and Cloop's settings

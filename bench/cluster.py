@@ -137,12 +137,12 @@ def crawls_check(events: TaskEvents, crawl_sites: list, pages: int) -> dict:
     from django_tenants.utils import tenant_context
 
     from crawler.models import CrawlRun
-    from crawler.tasks import crawl_queue
+    from crawler.tasks import crawl_request
 
     started = time.time()
     for site in crawl_sites:
         with tenant_context(site), transaction.atomic():
-            crawl_queue(site, trigger="manual")
+            crawl_request(site, "manual")
 
     def crawls():
         return [

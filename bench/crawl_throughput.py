@@ -63,6 +63,9 @@ def run_cloop(url: str, concurrency: int, max_pages: int) -> dict:
     sys.path.insert(0, str(ROOT))
     import django
 
+    from cloop import embedded
+
+    embedded.start()  # the embedded servers, unless DATABASE_URL / REDIS_URL are set
     django.setup()
     from django_tenants.utils import tenant_context
 

@@ -3,8 +3,9 @@
 Usage: .venv/bin/python bench/export_leads.py [N ...]   (default: 10000 100000)
 Uses the embedded servers unless DATABASE_URL is set; creates the site `bench-export`, fills
 its leads table with COPY-speed bulk inserts, runs the same export the admin and
-`export_leads` use (conversations.exports.leads_csv_write) into /dev/null, and deletes the
-site afterwards. Peak memory is tracemalloc's peak during the export (Python allocations).
+`export_leads` use (conversations.exports.leads_export into a CsvFile) into /dev/null, and
+deletes the site afterwards (with the access-log entries the exports left). Peak memory is
+tracemalloc's peak during the export (Python allocations).
 """
 
 import os
@@ -47,10 +48,14 @@ def _rss_mb() -> float:
 def main(sizes: list[int]) -> None:
     import django
 
+    from cloop import embedded
+
+    embedded.start()  # the embedded servers, unless DATABASE_URL / REDIS_URL are set
     django.setup()
     from django_tenants.utils import tenant_context
 
-    from conversations.exports import leads_csv_write
+    from conversations.access_log import Actor, Channel
+    from conversations.exports import CsvFile, leads_export
     from tenants.services import SiteError, base_schema_ensure, site_create, site_delete, site_get
 
     base_schema_ensure()
@@ -59,19 +64,20 @@ def main(sizes: list[int]) -> None:
     except SiteError:
         site = site_create("bench-export", name="Bench", url="https://bench.example/").site
     try:
+        bench = Actor(Channel.COMMAND, username="bench/export_leads.py")
         for n in sizes:
             with tenant_context(site):
                 fill(n)
-                # Timed without tracing (tracemalloc slows Python down), then traced for memory.
-                with open(os.devnull, "w") as out:
-                    t = time.perf_counter()
-                    rows = leads_csv_write(out)
-                    seconds = time.perf_counter() - t
-                with open(os.devnull, "w") as out:
-                    tracemalloc.start()
-                    leads_csv_write(out)
-                    _, peak = tracemalloc.get_traced_memory()
-                    tracemalloc.stop()
+            # Timed without tracing (tracemalloc slows Python down), then traced for memory.
+            with open(os.devnull, "w") as out:
+                t = time.perf_counter()
+                rows = leads_export(site, CsvFile(out), bench)
+                seconds = time.perf_counter() - t
+            with open(os.devnull, "w") as out:
+                tracemalloc.start()
+                leads_export(site, CsvFile(out), bench)
+                _, peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
             assert rows == n, (rows, n)
             print(
                 f"{n:>8} leads: {seconds:6.2f} s, {n / seconds:,.0f} rows/s, "

@@ -55,6 +55,9 @@ def build(n: int):
 def main(n: int) -> None:
     import django
 
+    from cloop import embedded
+
+    embedded.start()  # the embedded servers, unless DATABASE_URL / REDIS_URL are set
     django.setup()
     from django_tenants.utils import tenant_context
 

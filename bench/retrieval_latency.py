@@ -115,6 +115,9 @@ def main():
 
     import django
 
+    from cloop import embedded
+
+    embedded.start()  # the embedded servers, unless DATABASE_URL / REDIS_URL are set
     django.setup()
     from django_tenants.utils import tenant_context
 

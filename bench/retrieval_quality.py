@@ -256,6 +256,9 @@ def main():
     os.environ["CLOOP_EMBEDDING_MODEL"] = ""  # indexing and the lexical runs: model off
     import django
 
+    from cloop import embedded
+
+    embedded.start()  # the embedded servers, unless DATABASE_URL / REDIS_URL are set
     django.setup()
     from django_tenants.utils import tenant_context
 

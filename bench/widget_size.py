@@ -30,7 +30,7 @@ def gz(data: bytes, level: int = 6) -> int:
 def frame_html() -> bytes:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cloop.settings")
-    os.environ.setdefault("CLOOP_TESTING", "1")
+    os.environ.setdefault("CLOOP_DEV", "1")  # DEBUG off: the development SECRET_KEY will do
     os.environ.setdefault("DATABASE_URL", "postgres://unused/unused")
     os.environ.setdefault("REDIS_URL", "redis://unused")
     import django

@@ -31,8 +31,6 @@ import sys
 from cloop import queues
 
 WEB, WORKER, BEAT, MANAGE = "cloop-web", "cloop-worker", "cloop-beat", "cloop-manage"
-# The test process hosts in-process servers (ASGI, a threaded Celery worker) beside the tests.
-TEST = "cloop-test"
 
 # Connections one process may hold (its pool's max_size), by kind. For a Celery worker this is
 # per pool process: every prefork child has a pool of its own.
@@ -44,7 +42,6 @@ POOL_MAX_DEFAULTS = {
     BEAT: 1,
     # migrate_platform forks TENANT_MULTIPROCESSING_MAX_PROCESSES children, each with its own.
     MANAGE: 2,
-    TEST: 20,
 }
 
 
@@ -75,8 +72,6 @@ def process_name(argv: list[str] | None = None, environ=os.environ) -> str:
         return queues.worker_name(queue.replace(",", "-")) if queue else WORKER
     if prog.startswith(("uvicorn", "daphne", "gunicorn", "hypercorn")):
         return WEB
-    if prog.startswith(("pytest", "py.test")):
-        return TEST
     return MANAGE
 
 
@@ -125,17 +120,16 @@ def connection_budgets(
     }
 
 
-def pool_options(process: str, environ=os.environ) -> dict:
-    """Django's DATABASES[...]["OPTIONS"]["pool"] for this process."""
-    size = pool_max(process, environ)
+def pool_options(
+    process: str, *, max_size: int, min_size: int, timeout: float, max_idle: float
+) -> dict:
+    """Django's DATABASES[...]["OPTIONS"]["pool"] for this process, from the settings'
+    CLOOP_DB_POOL_* values (cloop/settings.py declares them and their defaults)."""
     return {
-        "min_size": min(int(environ.get("CLOOP_DB_POOL_MIN", "1")), size),
-        "max_size": size,
-        # A request that finds every connection busy waits this long, then fails (503 on
-        # /healthz, a retryable error frame in the chat) rather than queueing without bound.
-        "timeout": float(environ.get("CLOOP_DB_POOL_TIMEOUT", "10")),
-        # Idle connections above min_size are closed after this many seconds.
-        "max_idle": float(environ.get("CLOOP_DB_POOL_MAX_IDLE", "60")),
+        "min_size": min(min_size, max_size),
+        "max_size": max_size,
+        "timeout": timeout,
+        "max_idle": max_idle,
         "name": process,
     }
 

@@ -2,9 +2,12 @@
 
 When DATABASE_URL / REDIS_URL are unset, Cloop runs its own servers inside CLOOP_DATA_DIR,
 listening on unix sockets only, so they never clash with a PostgreSQL or Redis already bound
-to the standard TCP ports. Both are started on first use and reused afterwards: the first
-process that needs them starts them, later processes attach. `stop()` shuts both down; the
-`make run` supervisor calls it on Ctrl-C so nothing is left behind.
+to the standard TCP ports. The entry points start them explicitly, before Django sets up:
+`make run` (cloop/run.py, which hands its children the URLs), `manage.py` and the test
+session (tests/session.py) call `start()`; a running server is reused, not started twice.
+Importing the settings starts nothing: they only read where this data directory's servers
+listen (`postgres_address()`, `redis_address()`). `stop()` shuts both down; the `make run`
+supervisor calls it on Ctrl-C so nothing is left behind.
 
 Production never comes here: it sets DATABASE_URL and REDIS_URL.
 """
@@ -21,9 +24,11 @@ from pathlib import Path
 REDIS_SOCKET_NAME = "redis.sock"
 
 
-def data_dir() -> Path:
+def data_dir(*, create: bool = True) -> Path:
     default = Path(__file__).resolve().parent.parent / ".cloop"
     path = Path(os.environ.get("CLOOP_DATA_DIR") or default).resolve()
+    if not create:
+        return path
     path.mkdir(parents=True, exist_ok=True)
     # As root, pgserver runs PostgreSQL as the unprivileged user `pgserver`, which must be
     # able to traverse every parent of its data directory.
@@ -41,6 +46,33 @@ def _lock(name: str):
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def start(environ=os.environ) -> None:
+    """Start (or attach to) the embedded servers the environment leaves to Cloop: PostgreSQL
+    when DATABASE_URL is unset, Redis when REDIS_URL is. Called by the entry points (see the
+    module docstring) before Django reads the settings."""
+    if not environ.get("DATABASE_URL"):
+        postgres_uri()
+    if not environ.get("REDIS_URL"):
+        redis_url()
+
+
+def postgres_address(database: str = "postgres") -> str:
+    """The unix-socket URI of this data directory's PostgreSQL, starting nothing.
+
+    The socket directory the running (or last) server recorded in its postmaster.pid, else
+    the data directory itself, where pgserver puts the socket unless that path is too long.
+    The same URI `postgres_uri()` returns once the server runs.
+    """
+    pgdata = data_dir(create=False) / "pg"
+    socket_dir = pgdata
+    with contextlib.suppress(OSError, IndexError):
+        # postmaster.pid: pid, data directory, start time, port, socket directory, ...
+        recorded = (pgdata / "postmaster.pid").read_text().splitlines()[4].strip()
+        if recorded:
+            socket_dir = Path(recorded)
+    return f"postgresql://postgres:@/{database}?host={socket_dir}"
 
 
 def postgres_uri(database: str = "postgres") -> str:
@@ -62,9 +94,10 @@ def postgres_uri(database: str = "postgres") -> str:
         return server.get_uri(database)
 
 
-def _redis_paths() -> tuple[Path, Path, Path]:
-    root = data_dir() / "redis"
-    root.mkdir(exist_ok=True)
+def _redis_paths(*, create: bool = True) -> tuple[Path, Path, Path]:
+    root = data_dir(create=create) / "redis"
+    if create:
+        root.mkdir(exist_ok=True)
     return root, root / REDIS_SOCKET_NAME, root / "redis.pid"
 
 
@@ -85,7 +118,7 @@ def _redis_alive(sock: Path) -> bool:
         s.close()
 
 
-def _redis_socket_path(sock: Path) -> Path:
+def _redis_socket_path(sock: Path, *, create: bool = True) -> Path:
     # A unix socket path is limited to ~107 bytes; deep checkouts fall back to a short
     # symlinked directory under /tmp named after the data directory.
     if len(str(sock)) < 100:
@@ -93,8 +126,16 @@ def _redis_socket_path(sock: Path) -> Path:
     import hashlib
 
     short = Path("/tmp") / f"cloop-{hashlib.sha1(str(sock).encode()).hexdigest()[:10]}"  # noqa: S324,S108
-    short.mkdir(mode=0o700, exist_ok=True)
+    if create:
+        short.mkdir(mode=0o700, exist_ok=True)
     return short / REDIS_SOCKET_NAME
+
+
+def redis_address() -> str:
+    """The unix-socket URL of this data directory's Redis, starting nothing (the URL
+    `redis_url()` returns once the server runs)."""
+    _root, sock, _pidfile = _redis_paths(create=False)
+    return f"unix://{_redis_socket_path(sock, create=False)}"
 
 
 def _redis_persistence_args() -> list[str]:
@@ -155,11 +196,11 @@ def redis_url() -> str:
 
 def running() -> bool:
     """Whether an embedded server of this data directory runs (starts nothing)."""
-    _root, sock, _pidfile = _redis_paths()
-    if _redis_alive(_redis_socket_path(sock)):
+    _root, sock, _pidfile = _redis_paths(create=False)
+    if _redis_alive(_redis_socket_path(sock, create=False)):
         return True
     try:
-        pid = int((data_dir() / "pg" / "postmaster.pid").read_text().split()[0])
+        pid = int((data_dir(create=False) / "pg" / "postmaster.pid").read_text().split()[0])
         os.kill(pid, 0)
     except (OSError, ValueError, IndexError):
         return False

@@ -3,12 +3,14 @@
 `settings.CLOOP_PUBLIC_URL` is resolved once, here, in this order:
 
 1. `CLOOP_PUBLIC_URL` from the environment (production sets it, or the base domain decides);
-2. development and tests: `http://<base domain>:$PORT` when PORT is set;
-3. development only: the URL `make run` last served on, which it writes to
+2. development: `http://<base domain>:$PORT` when PORT is set;
+3. development: the URL `make run` last served on, which it writes to
    `<CLOOP_DATA_DIR>/public_url`, so a staff command run in another shell beside
-   `PORT=9000 make run` prints 9000 without exporting anything (tests never read the file:
-   a developer's running platform must not change their results);
-4. development and tests: `http://<base domain>:8000`; production: `https://<base domain>`.
+   `PORT=9000 make run` prints 9000 without exporting anything;
+4. development: `http://<base domain>:8000`; production: `https://<base domain>`.
+
+The test session sets CLOOP_PUBLIC_URL itself (tests/session.py), so a developer's running
+platform never changes the suite's results.
 
 Imported by cloop/settings.py: no Django imports here.
 """
@@ -22,22 +24,19 @@ FILE_NAME = "public_url"
 
 
 def public_url_resolve(
-    environ, *, base_domain: str, data_dir: Path, debug: bool, testing: bool
+    explicit: str, *, port: str, base_domain: str, data_dir: Path, debug: bool
 ) -> str:
-    """The platform's public origin without a trailing slash (see the module docstring)."""
-    explicit = (environ.get("CLOOP_PUBLIC_URL") or "").strip().rstrip("/")
+    """The platform's public origin without a trailing slash (see the module docstring):
+    `explicit` is CLOOP_PUBLIC_URL, `port` PORT, both as the environment gives them."""
+    explicit = (explicit or "").strip().rstrip("/")
     if explicit:
         return explicit
-    if not (debug or testing):
+    if not debug:
         return f"https://{base_domain}"
-    port = (environ.get("PORT") or "").strip()
+    port = (port or "").strip()
     if port:
         return f"http://{base_domain}:{port}"
-    if not testing:
-        recorded = public_url_recorded(data_dir)
-        if recorded:
-            return recorded
-    return f"http://{base_domain}:8000"
+    return public_url_recorded(data_dir) or f"http://{base_domain}:8000"
 
 
 def public_url_recorded(data_dir: Path) -> str:

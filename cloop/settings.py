@@ -1,12 +1,17 @@
 """Cloop settings: one module, driven by environment variables (12-factor).
 
-Unset DATABASE_URL / REDIS_URL mean "embedded": Cloop starts its own PostgreSQL and Redis in
-CLOOP_DATA_DIR on unix sockets (see cloop/embedded.py). Production sets both URLs, DEBUG=0
-and a SECRET_KEY; `manage.py check --deploy --fail-level WARNING` is then clean.
+Unset DATABASE_URL / REDIS_URL mean "embedded": Cloop's own PostgreSQL and Redis in
+CLOOP_DATA_DIR on unix sockets (see cloop/embedded.py). Importing this module starts nothing:
+the entry points (`make run`, manage.py, the test session) start those servers first. Production
+sets both URLs, DEBUG=0 and a SECRET_KEY; `manage.py check --deploy --fail-level WARNING` is
+then clean.
+
+Every knob Cloop reads from the environment is declared here once, with its default; the README's
+Configuration table lists each one (tests/cloop/test_settings.py keeps the two in step). Code
+reads `settings.CLOOP_…` when it runs, never a default of its own.
 """
 
 import os
-import sys
 from pathlib import Path
 
 import dj_database_url
@@ -14,7 +19,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
-from cloop import db, public_url, queues
+from cloop import db, embedded, public_url, queues
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -30,14 +35,16 @@ def envlist(name: str, default: str = "") -> list[str]:
 # Development is the default only where nothing is configured (embedded database); a
 # deployment that sets DATABASE_URL runs with DEBUG off unless it asks otherwise.
 DEBUG = envbool("DEBUG", "0" if os.environ.get("DATABASE_URL") else "1")
-TESTING = "pytest" in sys.modules or envbool("CLOOP_TESTING")
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# CLOOP_DEV=1: a development run with DEBUG off (benchmarks, production-like local runs) may
+# use the development key; production never sets it.
 if not SECRET_KEY:
-    if not (DEBUG or TESTING or envbool("CLOOP_DEV")):
+    if not (DEBUG or envbool("CLOOP_DEV")):
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (production).")
-    SECRET_KEY = "dev-only-not-secret-" + "x" * 40  # noqa: S105 - development/test only
+    SECRET_KEY = "dev-only-not-secret-" + "x" * 40  # noqa: S105 - development only
 
+# Sites live at <site_id>.<base domain>; Cloop's own pages at the base domain.
 CLOOP_BASE_DOMAIN = os.environ.get("CLOOP_BASE_DOMAIN", "localhost").lower().strip(".")
 # The embedded servers' data, beat's schedule, `make run`'s public URL, development mail.
 CLOOP_DATA_DIR = Path(os.environ.get("CLOOP_DATA_DIR") or BASE_DIR / ".cloop")
@@ -45,16 +52,34 @@ CLOOP_DATA_DIR = Path(os.environ.get("CLOOP_DATA_DIR") or BASE_DIR / ".cloop")
 # one source: CLOOP_PUBLIC_URL, else derived (cloop/public_url.py): https://<base domain> in
 # production; in development http://<base domain>:$PORT, or the URL `make run` serves on.
 CLOOP_PUBLIC_URL = public_url.public_url_resolve(
-    os.environ,
+    os.environ.get("CLOOP_PUBLIC_URL", ""),
+    # Development: the port this shell's `make run` / uvicorn serves on.
+    port=os.environ.get("PORT", ""),
     base_domain=CLOOP_BASE_DOMAIN,
     data_dir=CLOOP_DATA_DIR,
     debug=DEBUG,
-    testing=TESTING,
 )
+# The model answering visitors (any litellm model name); the default answers offline.
 CLOOP_LLM_MODEL = os.environ.get("CLOOP_LLM_MODEL", "cloop-offline/extractive")
-# The offline model's pause between streamed chunks (ms), so the demo visibly streams; 0 in tests.
-CLOOP_OFFLINE_CHUNK_MS = int(os.environ.get("CLOOP_OFFLINE_CHUNK_MS", "0" if TESTING else "25"))
+# Seconds to the model's first streamed text, and for the whole answer (conversations/llm.py).
+CLOOP_LLM_FIRST_TOKEN_TIMEOUT = float(os.environ.get("CLOOP_LLM_FIRST_TOKEN_TIMEOUT", "15"))
+CLOOP_LLM_TOTAL_TIMEOUT = float(os.environ.get("CLOOP_LLM_TOTAL_TIMEOUT", "60"))
+# The offline model's pause between streamed chunks (ms), so the demo visibly streams.
+CLOOP_OFFLINE_CHUNK_MS = int(os.environ.get("CLOOP_OFFLINE_CHUNK_MS", "25"))
+# Optional litellm embedding model for dense retrieval; unset = lexical search only.
 CLOOP_EMBEDDING_MODEL = os.environ.get("CLOOP_EMBEDDING_MODEL", "")
+# The class deciding a conversation's phase (conversations/phases.py): a dotted path.
+CLOOP_PHASE_CLASSIFIER = os.environ.get(
+    "CLOOP_PHASE_CLASSIFIER", "conversations.phases.RuleClassifier"
+)
+# A chat socket with no frame from the visitor for this many seconds is closed (docs/protocol.md).
+CLOOP_WS_IDLE_SECONDS = float(os.environ.get("CLOOP_WS_IDLE_SECONDS", "600"))
+# The site `setup_demo` creates and /demo/ shows (not from the environment: `make run` prints
+# its admin URL as demo.<base domain>; the browser tests point it at a test site).
+CLOOP_DEMO_SITE_ID = "demo"
+# The key of the erasure log's keyed hash of a subject's identifier (docs/admin.md); unset =
+# SECRET_KEY. Set it to keep those hashes comparable across a SECRET_KEY rotation.
+CLOOP_ERASURE_HMAC_KEY = os.environ.get("CLOOP_ERASURE_HMAC_KEY", "")
 # Data residency (conversations/residency.py, docs/platform.md#data-residency). The privacy
 # notice says visitors' data is stored and processed in the EU (Finland): CLOOP_DATA_REGION
 # names where PostgreSQL, Redis and backups run (an EU country code or cloud region);
@@ -75,27 +100,31 @@ CLOOP_COVERAGE_MIN = float(os.environ.get("CLOOP_COVERAGE_MIN", "0.6"))
 # another embedding model needs its own values.
 CLOOP_SEMANTIC_MIN = float(os.environ.get("CLOOP_SEMANTIC_MIN", "0.6"))
 CLOOP_SEMANTIC_FLOOR = float(os.environ.get("CLOOP_SEMANTIC_FLOOR", "0"))
+# 1 lets the crawler reach private and loopback addresses (development and tests only).
 CLOOP_CRAWL_ALLOW_PRIVATE = envbool("CLOOP_CRAWL_ALLOW_PRIVATE", "0")
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS") or [CLOOP_BASE_DOMAIN, f".{CLOOP_BASE_DOMAIN}"]
-if DEBUG or TESTING:
+if DEBUG:
     ALLOWED_HOSTS += ["localhost", ".localhost", "127.0.0.1", "testserver"]
 
 # --- database ---------------------------------------------------------------------------
-if os.environ.get("DATABASE_URL"):
-    DATABASE_URL = os.environ["DATABASE_URL"]
-    EMBEDDED_DATABASE = False
-else:
-    from cloop import embedded
-
-    DATABASE_URL = embedded.postgres_uri()
-    EMBEDDED_DATABASE = True
+# Unset: the embedded server's socket in CLOOP_DATA_DIR (started by the entry point, not here).
+DATABASE_URL = os.environ.get("DATABASE_URL") or embedded.postgres_address()
 
 # Connections: a psycopg pool per process, never persistent per-thread connections (they leak
 # under ASGI, where every request runs on a thread of its own); see cloop/db.py. Each process
 # names itself in pg_stat_activity and holds at most CLOOP_DB_POOL_MAX connections.
+# CLOOP_PROCESS names the process (else guessed from its command line); CLOOP_DB_POOL_MAX is
+# its budget (else the default for its kind): both read by cloop/db.py, which budgets use too.
 CLOOP_PROCESS = db.process_name()
 CLOOP_DB_POOL_MAX = db.pool_max(CLOOP_PROCESS)
+# Connections the pool keeps open when idle (at most CLOOP_DB_POOL_MAX).
+CLOOP_DB_POOL_MIN = int(os.environ.get("CLOOP_DB_POOL_MIN", "1"))
+# Seconds a request waits for a free connection before failing (503 on /healthz, a retryable
+# error frame in the chat) rather than queueing without bound.
+CLOOP_DB_POOL_TIMEOUT = float(os.environ.get("CLOOP_DB_POOL_TIMEOUT", "10"))
+# Seconds an idle connection above CLOOP_DB_POOL_MIN stays open.
+CLOOP_DB_POOL_MAX_IDLE = float(os.environ.get("CLOOP_DB_POOL_MAX_IDLE", "60"))
 # The web process's thread pools for chat writes and retrieval (conversations/threads.py);
 # each thread borrows a pooled connection per call, so together they stay under the budget.
 CLOOP_CHAT_DB_THREADS = int(os.environ.get("CLOOP_CHAT_DB_THREADS", "4"))
@@ -106,19 +135,22 @@ DATABASES = {
 }
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"].setdefault("OPTIONS", {}).update(
-    application_name=CLOOP_PROCESS, pool=db.pool_options(CLOOP_PROCESS)
+    application_name=CLOOP_PROCESS,
+    pool=db.pool_options(
+        CLOOP_PROCESS,
+        max_size=CLOOP_DB_POOL_MAX,
+        min_size=CLOOP_DB_POOL_MIN,
+        timeout=CLOOP_DB_POOL_TIMEOUT,
+        max_idle=CLOOP_DB_POOL_MAX_IDLE,
+    ),
 )
-# Parallel helpers / CI jobs sharing one server pick distinct test databases.
+# The test suite's database; parallel runs / CI jobs sharing one server pick distinct names.
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("CLOOP_TEST_DB", "test_cloop")}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 # --- redis --------------------------------------------------------------------------------
-if os.environ.get("REDIS_URL"):
-    REDIS_URL = os.environ["REDIS_URL"]
-else:
-    from cloop import embedded
-
-    REDIS_URL = embedded.redis_url()
+# Unset: the embedded server's socket in CLOOP_DATA_DIR (started by the entry point, not here).
+REDIS_URL = os.environ.get("REDIS_URL") or embedded.redis_address()
 
 # --- tenancy ------------------------------------------------------------------------------
 TENANT_MODEL = "tenants.Site"
@@ -129,6 +161,7 @@ PUBLIC_SCHEMA_NAME = "public"
 TENANT_BASE_SCHEMA = "cloop_base"
 TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_LIMIT_SET_CALLS = True
+# Processes `migrate_platform` migrates sites with (each holds its own connection).
 TENANT_MULTIPROCESSING_MAX_PROCESSES = int(os.environ.get("CLOOP_MIGRATION_PROCESSES", "2"))
 TENANT_MULTIPROCESSING_CHUNKS = 2
 PUBLIC_SCHEMA_URLCONF = "cloop.urls_public"
@@ -230,6 +263,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fi", "Finnish")]
+# Cloop's own translations (the privacy notice): locale/<language>/LC_MESSAGES/django.po.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -240,11 +275,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
-        if not (DEBUG or TESTING)
+        if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_USE_FINDERS = DEBUG
 if WHITENOISE_USE_FINDERS:
     import warnings
 
@@ -297,9 +332,7 @@ CELERY_TASK_CREATE_MISSING_QUEUES = False
 # heartbeat renews every TTL/3 seconds; another beat stands by and takes over once the lock is
 # released (clean stop) or has expired (the holder died).
 CLOOP_BEAT_LOCK_TTL = int(os.environ.get("CLOOP_BEAT_LOCK_TTL", "60"))
-CELERY_BEAT_SCHEDULE_FILENAME = str(
-    Path(os.environ.get("CLOOP_DATA_DIR") or BASE_DIR / ".cloop") / "celerybeat-schedule"
-)
+CELERY_BEAT_SCHEDULE_FILENAME = str(CLOOP_DATA_DIR / "celerybeat-schedule")
 # Modules with tasks that autodiscovery (which imports `<app>.tasks` only) would miss.
 CELERY_IMPORTS = ["conversations.tasks_retention", "conversations.tasks_notify"]
 # TenantAwareScheduler (see cloop/run.py) runs each entry in every site's schema.
@@ -364,7 +397,7 @@ SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"  # the chat frame sets its own CSP frame-ancestors instead
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-if not DEBUG and not TESTING:
+if not DEBUG:
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "1")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))

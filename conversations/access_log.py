@@ -19,15 +19,27 @@ from __future__ import annotations
 
 import datetime
 import getpass
+from dataclasses import dataclass
 
 from django.utils import timezone
 
 from conversations.models import AccessLog
+from conversations.privacy_subject import subject_hash as keyed_hash
 
 ACCESS_LOG_RETENTION_DAYS = 365
 
 Action = AccessLog.Action
 Channel = AccessLog.Channel
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who accesses, as an entry records it: a request's `user` (admin, API) or a staff
+    command's `username` (`access_command_user()`), and the channel."""
+
+    channel: str
+    user: object = None
+    username: str = ""
 
 
 def access_who(user) -> tuple[int | None, str]:
@@ -64,8 +76,6 @@ def access_record(
     user_id, name = access_who(user)
     subject_hash = ""
     if subject is not None:
-        from conversations.privacy import subject_hash as keyed_hash
-
         email, visitor_id = subject
         subject_hash = keyed_hash((email or "").strip().lower() or str(visitor_id or ""))
     return AccessLog.objects.create(

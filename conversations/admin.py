@@ -9,6 +9,7 @@ models do not exist and are hidden.
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
@@ -18,7 +19,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from conversations import admin_views, exports
-from conversations.access_log import Action, Channel, access_record
+from conversations.access_log import Action, Actor, Channel, access_record
 from conversations.feedback import conversations_with_feedback
 from conversations.models import (
     Conversation,
@@ -256,6 +257,11 @@ class ObjectedFilter(admin.SimpleListFilter):
 
 @admin.register(Lead)
 class LeadAdmin(SiteSchemaOnlyAdmin):
+    """Leads as the visitor left them: listed, viewed, exported and deletable, never added
+    or edited by hand. `leads.lead_save` is their only writer (the visitor's own e-mail, the
+    consent wording they were shown and when they ticked it); an edited consent would no
+    longer be proof of one (GDPR Art. 7(1))."""
+
     # What a customer needs before writing to someone comes first: may I, and may I market?
     list_display = (
         "email",
@@ -275,9 +281,17 @@ class LeadAdmin(SiteSchemaOnlyAdmin):
     )
     search_fields = ("email",)
     date_hierarchy = "created_at"
-    raw_id_fields = ("visitor", "conversation")
     actions = ["export_csv"]
     change_list_template = "admin/conversations/lead/change_list.html"
+    # Nothing here is editable (has_change_permission); the consent record would stay
+    # read-only even if something ever were.
+    readonly_fields = ("marketing_consent", "consent_text", "consent_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def get_queryset(self, request):
         exportable = exports.leads_exportable().filter(pk=OuterRef("pk"))
@@ -342,15 +356,11 @@ class LeadAdmin(SiteSchemaOnlyAdmin):
         return response
 
     def _export(self, request, queryset=None):
-        access_record(
-            channel=Channel.ADMIN,
-            action=Action.LEAD_EXPORT,
-            user=request.user,
-            object_type="lead",
-            object_id="selected" if queryset is not None else "all",
-            rows=exports.leads_exportable(queryset).count(),
+        download = exports.CsvDownload(request)
+        exports.leads_export(
+            connection.tenant, download, Actor(Channel.ADMIN, user=request.user), queryset=queryset
         )
-        return exports.leads_csv_response(request, queryset)
+        return download.response
 
     @admin.action(description="Export selected leads as CSV (objected visitors left out)")
     def export_csv(self, request, queryset):
@@ -372,13 +382,13 @@ class LeadAdmin(SiteSchemaOnlyAdmin):
         return self._export(request)
 
 
-# --- visitors, the GDPR desk, site settings (registered by their own modules) ----------------
+# --- visitors, the GDPR desk, the staff site list (registered by their own modules) ---------
 
 from conversations import (  # noqa: E402, F401
     admin_answers,
     admin_audit,
     admin_requests,
-    admin_settings,
+    admin_staff,
     admin_visitors,
 )
 

@@ -20,6 +20,7 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 
 from conversations.llm import LLMError, llm_model, llm_stream
+from conversations.models import Message, SiteSettings
 from conversations.prompt import prompt_build
 from conversations.text import (
     ANSWER_MATCH_MIN,
@@ -32,14 +33,12 @@ from conversations.text import (
     terms_share,
 )
 from conversations.threads import in_pool, search_pool
+from crawler.search import search
 from crawler.titles import source_label, title_parts_shared
 
 log = logging.getLogger(__name__)
 
 SEARCH_K = 5
-# Share of the question's meaningful words that must occur in the retrieved passages before
-# a model is asked at all; below it the visitor gets a polite refusal and no model is called.
-COVERAGE_MIN = 0.6
 # Share of the question's words that one passage (with its page title and heading) must hold:
 # words scattered over unrelated passages ("bitcoin price today": "price" on the price list,
 # "today" in the company story) are not an answer.
@@ -94,9 +93,6 @@ def _retrieve(site, question: str, conversation_id: int | None, k: int) -> tuple
 
     Connection handling: see conversations.threads.
     """
-    from conversations.models import Message, SiteSettings
-    from crawler.search import search
-
     with tenant_context(site):
         # The customer's own synonyms (admin, Site settings), so "cost" finds "price" where
         # the customer said they mean the same.
@@ -150,7 +146,7 @@ def coverage_of(
     have = set().union(*per_passage)
     union = sum(1 for t in terms if term_found(t, have)) / len(terms)
     best = max(sum(1 for t in terms if term_found(t, s)) for s in per_passage) / len(terms)
-    minimum = float(getattr(settings, "CLOOP_COVERAGE_MIN", COVERAGE_MIN))
+    minimum = float(settings.CLOOP_COVERAGE_MIN)
     return min(union, best * minimum / PASSAGE_COVERAGE_MIN)
 
 
@@ -172,7 +168,7 @@ def answer_refused(coverage: float, similarity: float | None) -> bool:
     whatever the words. Both are cosines of the configured model (cloop/settings.py says for
     which model they were calibrated; docs/quality.md how).
     """
-    minimum = float(getattr(settings, "CLOOP_COVERAGE_MIN", COVERAGE_MIN))
+    minimum = float(settings.CLOOP_COVERAGE_MIN)
     if similarity is None:
         return coverage < minimum
     if similarity < settings.CLOOP_SEMANTIC_FLOOR:

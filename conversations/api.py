@@ -12,7 +12,6 @@ import threading
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef
 from django.shortcuts import get_object_or_404
-from django_tenants.utils import get_public_schema_name
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -21,42 +20,22 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework import generics, permissions, serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conversations import exports, privacy, requests
-from conversations.access_log import Action, Channel, access_record
+from conversations.access_log import Action, Actor, Channel, access_record
 from conversations.api_serializers import (
     ActSerializer,
     ConversationDetailSerializer,
     ConversationListSerializer,
-    CrawlRunSerializer,
     DataRequestSerializer,
     LeadSerializer,
     SiteSettingsSerializer,
 )
 from conversations.models import Conversation, DataRequest, Lead, Message, SiteSettings
-
-
-class IsSiteStaff(permissions.BasePermission):
-    """A staff user of this site's schema, on this site's host (never the public schema)."""
-
-    message = "Sign in with a token of this site's admin user."
-
-    def has_permission(self, request, view):
-        user = request.user
-        return bool(
-            connection.schema_name != get_public_schema_name()
-            and user
-            and user.is_authenticated
-            and user.is_active
-            and user.is_staff
-        )
-
-
-class SiteAPIView:
-    permission_classes = [IsSiteStaff]
+from tenants.api import SiteAPIView
 
 
 def _conversations():
@@ -130,15 +109,9 @@ class LeadCSV(SiteAPIView, APIView):
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request):
         """The exportable leads as a streamed CSV file (formulas neutralised)."""
-        access_record(
-            channel=Channel.API,
-            action=Action.LEAD_EXPORT,
-            user=request.user,
-            object_type="lead",
-            object_id="all",
-            rows=exports.leads_exportable().count(),
-        )
-        return exports.leads_csv_response(request._request)
+        download = exports.CsvDownload(request._request)
+        exports.leads_export(connection.tenant, download, Actor(Channel.API, user=request.user))
+        return download.response
 
 
 class DataRequestList(SiteAPIView, generics.ListCreateAPIView):
@@ -221,32 +194,6 @@ class SiteSettingsView(SiteAPIView, APIView):
         serializer.is_valid(raise_exception=True)
         serializer.save()
         return Response(SiteSettingsSerializer(SiteSettings.load()).data)
-
-
-class CrawlRunList(SiteAPIView, APIView):
-    @extend_schema(responses=CrawlRunSerializer(many=True))
-    def get(self, request):
-        from crawler.models import CrawlRun
-
-        runs = CrawlRun.objects.order_by("-created_at")[:100]
-        return Response(CrawlRunSerializer(runs, many=True).data)
-
-    @extend_schema(
-        request=None,
-        responses={
-            202: CrawlRunSerializer,
-            409: OpenApiResponse(description="a crawl is already queued or running"),
-        },
-    )
-    def post(self, request):
-        """Start a crawl of the site in the background (Celery)."""
-        from conversations.crawl_start import CrawlBusy, crawl_start
-
-        try:
-            run = crawl_start(connection.tenant)
-        except CrawlBusy as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        return Response(CrawlRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
 class SchemaView(SpectacularAPIView):

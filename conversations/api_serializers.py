@@ -11,6 +11,8 @@ from rest_framework import serializers
 
 from conversations import privacy, requests
 from conversations.models import Conversation, DataRequest, Lead, Message, SiteSettings
+from conversations.notice import notice_missing, notice_url
+from tenants.services import SiteError, origins_normalise, site_update
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -150,42 +152,20 @@ class SiteSettingsSerializer(serializers.ModelSerializer):
         return data
 
     def get_notice_url(self, obj) -> str:
-        from conversations.notice import notice_url
-
         return notice_url(connection.tenant.site_id)
 
     def get_notice_missing(self, obj) -> list[str]:
-        from conversations.notice import notice_missing
-
         return [m["placeholder"] for m in notice_missing(connection.tenant)]
 
     def validate_allowed_origins(self, value):
-        from tenants.services import SiteError, origins_normalise
-
         try:
             return origins_normalise(value)
         except SiteError as exc:
             raise serializers.ValidationError(str(exc)) from None
 
     def update(self, instance, validated_data):
-        from tenants.services import site_update
-
         contact_email = validated_data.pop("contact_email", None)
         allowed_origins = validated_data.pop("allowed_origins", None)
         instance = super().update(instance, validated_data)
         site_update(connection.tenant, contact_email=contact_email, allowed_origins=allowed_origins)
         return instance
-
-
-class CrawlRunSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    status = serializers.CharField()
-    trigger = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
-    pages_fetched = serializers.IntegerField()
-    pages_indexed = serializers.IntegerField()
-    pages_skipped = serializers.IntegerField()
-    errors = serializers.IntegerField()
-    error = serializers.CharField()

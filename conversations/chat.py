@@ -20,7 +20,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from conversations.models import Conversation, Lead, Message, Phase, Visitor
-from conversations.phases import PhaseInput, phase_next
+from conversations.phases import phase_after_answer
 
 HISTORY_LIMIT = 50
 
@@ -277,19 +277,16 @@ def answer_store(
       `duplicate` is true and `reply` is the stored answer. A question has at most one
       successful answer (constraint `message_one_answer`).
     """
-    answered = answered_before + (0 if (result.refused or result.error) else 1)
-    new_phase = current_phase
-    if not result.error:
-        new_phase = phase_next(
-            PhaseInput(
-                text=question, language=language, current=current_phase, answered_questions=answered
-            )
-        )
-    ask_email = (
-        new_phase == Phase.REQUESTING_CONTACT
-        and current_phase != Phase.REQUESTING_CONTACT
-        and not has_lead
+    step = phase_after_answer(
+        question=question,
+        language=language,
+        current=current_phase,
+        answered_before=answered_before,
+        refused=result.refused,
+        failed=bool(result.error),
+        has_lead=has_lead,
     )
+    new_phase, ask_email = step.phase, step.ask_email
     if conversation_id is None:
         return StoredAnswer(message_id=None, phase=new_phase, ask_email=ask_email)
     now = timezone.now()

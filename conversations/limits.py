@@ -29,7 +29,6 @@ WINDOW_SECONDS = 60
 # CLOOP_SUMMARY_SITE_HOURLY per clock hour.
 SUMMARIES_PER_ADDRESS = 3
 SUMMARY_ADDRESS_SECONDS = 24 * 3600
-SUMMARY_SITE_HOURLY = 60
 
 
 class LimitUnavailable(RuntimeError):
@@ -155,7 +154,7 @@ async def summary_rate_hit(schema: str, email: str) -> int:
     LimitUnavailable when Redis is unreachable (the e-mail could not be queued either).
     """
     now = clock()
-    site_limit = int(getattr(settings, "CLOOP_SUMMARY_SITE_HOURLY", SUMMARY_SITE_HOURLY))
+    site_limit = int(settings.CLOOP_SUMMARY_SITE_HOURLY)
     address_key = f"cloop:rl:summary:to:{schema}:{_address_digest(email)}"
     site_key = f"cloop:rl:summary:site:{schema}:{int(now // 3600)}"
     try:

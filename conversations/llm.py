@@ -19,8 +19,6 @@ from conversations.offline import offline_register
 
 log = logging.getLogger(__name__)
 
-FIRST_TOKEN_TIMEOUT = 15.0
-TOTAL_TIMEOUT = 60.0
 MAX_TOKENS = 400
 
 litellm.drop_params = True  # provider-specific params are dropped rather than failing a chat
@@ -47,9 +45,7 @@ def llm_model() -> str:
 
 
 def _timeouts() -> tuple[float, float]:
-    first = float(getattr(settings, "CLOOP_LLM_FIRST_TOKEN_TIMEOUT", FIRST_TOKEN_TIMEOUT))
-    total = float(getattr(settings, "CLOOP_LLM_TOTAL_TIMEOUT", TOTAL_TIMEOUT))
-    return first, total
+    return float(settings.CLOOP_LLM_FIRST_TOKEN_TIMEOUT), float(settings.CLOOP_LLM_TOTAL_TIMEOUT)
 
 
 async def llm_stream(messages: list[dict], *, model: str | None = None) -> AsyncIterator[str]:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from conversations.models import SiteSettings
+from tenants.urls import public_base_url
 
 # The seed template's placeholders (still the API's names for missing facts) and their labels.
 PLACEHOLDERS = {
@@ -29,8 +30,10 @@ PLACEHOLDERS = {
     "published_on": ("[date]", "publication date"),
 }
 
-# The page's template per Site.language; Finnish is a faithful translation of the English one.
-NOTICE_TEMPLATES = {"en": "privacy/notice.html", "fi": "privacy/notice_fi.html"}
+# One template for every language: its English sentences are the msgids of the translations
+# in locale/<language>/LC_MESSAGES/django.po. The languages the notice is translated into:
+NOTICE_TEMPLATE = "privacy/notice.html"
+NOTICE_LANGUAGES = ("en", "fi")
 
 # How the placeholders read in the Finnish seed (kept for the API and the admin's wording).
 PLACEHOLDERS_FI = {
@@ -49,13 +52,15 @@ SOURCES = {
 }
 
 
-def notice_template(language: str | None) -> str:
-    """The notice template for a site's language (English for anything unknown)."""
-    return NOTICE_TEMPLATES.get(language or "en", NOTICE_TEMPLATES["en"])
+def notice_language(language: str | None) -> str:
+    """The language to render the notice in for a site's language: English for any language
+    the notice is not translated into (so the page's `lang` says what it is written in)."""
+    return language if language in NOTICE_LANGUAGES else "en"
 
 
 def notice_storage_key(site_id: str) -> str:
-    """The widget's localStorage key for this site (DESIGN.md contract)."""
+    """The widget's localStorage key for this site, the one widget.js uses (docs/widget.md;
+    the notice names it, so it is a promise to visitors)."""
     return f"cloop_visitor_{site_id}"
 
 
@@ -143,16 +148,12 @@ def notice_missing(site) -> list[dict]:
 
 def notice_url(site_id: str) -> str:
     """The public address of the site's generated notice (views_public, on Cloop's host)."""
-    from tenants.urls import public_base_url
-
     return f"{public_base_url()}/privacy/{site_id}/"
 
 
 def cloop_policy_url() -> str:
     """Cloop's own privacy policy, served by Cloop (`cloop` is a reserved site id, so this
     address is never a site's notice)."""
-    from tenants.urls import public_base_url
-
     return f"{public_base_url()}/privacy/cloop/"
 
 

@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from conversations.models import Conversation, Lead, Message
+from tasking import tenant_task_send_bounded
 from team.services import users_opted_in
 from tenants.urls import admin_url
 
@@ -62,7 +63,7 @@ def lead_notify_on_commit(schema_name: str, lead_id: int) -> None:
     was rolled back). A broker that cannot be reached loses the notification, not the lead."""
 
     def publish():
-        from cloop.celery import tenant_task_send_bounded
+        # Imported here: tasks_notify imports this module (a cycle).
         from conversations.tasks_notify import lead_notify_task
 
         try:

@@ -376,14 +376,14 @@ def _chunk(text: str, finished: bool) -> GenericStreamingChunk:
 
 
 def chunk_delay() -> float:
-    """Seconds between streamed chunks: `CLOOP_OFFLINE_CHUNK_MS` (default 25 ms, 0 in tests).
+    """Seconds between streamed chunks: `CLOOP_OFFLINE_CHUNK_MS` (default 25 ms; the suite sets 0).
 
     The offline model has its answer at once; without a pause the consumer's 40 ms batching
     would deliver it in one frame and the demo would not look like a streaming chat.
     """
     from django.conf import settings
 
-    return max(0.0, float(getattr(settings, "CLOOP_OFFLINE_CHUNK_MS", 0) or 0) / 1000)
+    return max(0.0, float(settings.CLOOP_OFFLINE_CHUNK_MS) / 1000)
 
 
 class OfflineExtractiveLLM(CustomLLM):

@@ -96,8 +96,7 @@ class RuleClassifier:
 
 
 def phase_classifier() -> PhaseClassifier:
-    path = getattr(settings, "CLOOP_PHASE_CLASSIFIER", "conversations.phases.RuleClassifier")
-    return import_string(path)()
+    return import_string(settings.CLOOP_PHASE_CLASSIFIER)()
 
 
 def phase_next(data: PhaseInput, classifier: PhaseClassifier | None = None) -> str:
@@ -107,3 +106,41 @@ def phase_next(data: PhaseInput, classifier: PhaseClassifier | None = None) -> s
     if proposed not in ORDER:
         return str(current)
     return str(max(current, proposed, key=ORDER.index))
+
+
+@dataclass(frozen=True)
+class PhaseStep:
+    """Where an answer leaves the conversation (`phase_after_answer`)."""
+
+    phase: str  # the conversation's phase after this answer
+    ask_email: bool  # this answer moved it into requesting_contact and no e-mail is known
+    answered: int  # visitor questions answered (not refused, not failed) so far, this one included
+
+
+def phase_after_answer(
+    *,
+    question: str,
+    language: str,
+    current: str,
+    answered_before: int,
+    refused: bool,
+    failed: bool,
+    has_lead: bool,
+    classifier: PhaseClassifier | None = None,
+) -> PhaseStep:
+    """The phase after answering `question`: the one place it is computed (the chat's
+    `chat.answer_store`, the `ask` command). A failed answer leaves the phase as it was; only a
+    real answer counts towards `LEARNING_AFTER`."""
+    answered = answered_before + (0 if (refused or failed) else 1)
+    phase = str(current)
+    if not failed:
+        phase = phase_next(
+            PhaseInput(
+                text=question, language=language, current=current, answered_questions=answered
+            ),
+            classifier,
+        )
+    ask_email = (
+        phase == Phase.REQUESTING_CONTACT and current != Phase.REQUESTING_CONTACT and not has_lead
+    )
+    return PhaseStep(phase=phase, ask_email=ask_email, answered=answered)

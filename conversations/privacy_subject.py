@@ -101,7 +101,7 @@ def subject_resolve(email: str | None = None, visitor_id=None, *, widen: bool = 
 def subject_hash(identifier: str) -> str:
     """Keyed HMAC-SHA256 of an identifier: proves "this subject was erased" to whoever holds
     the identifier, reveals nothing to whoever holds only the audit row."""
-    key = getattr(settings, "CLOOP_ERASURE_HMAC_KEY", "") or settings.SECRET_KEY
+    key = settings.CLOOP_ERASURE_HMAC_KEY or settings.SECRET_KEY
     return salted_hmac(
         "cloop.privacy.erasure", identifier.strip().lower(), secret=key, algorithm="sha256"
     ).hexdigest()

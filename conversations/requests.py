@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMessage
+from django.db import connection
 from django.db.models import Q
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from conversations import privacy
 from conversations.models import DATA_REQUEST_DAYS, DataRequest
+from tenants.urls import admin_url
 
 # Art. 12(3): "may be extended by two further months"; counted from the receipt.
 MAX_EXTENSION_DAYS = DATA_REQUEST_DAYS + 60
@@ -141,14 +147,6 @@ def requests_reminder_send(today: datetime.date | None = None) -> int:
     Recipients: the site's data-protection contact and the active staff users of this site.
     Sent daily (beat) while anything is pending; returns the number of messages sent (0 or 1).
     """
-    from django.conf import settings
-    from django.contrib.auth import get_user_model
-    from django.core.mail import EmailMessage
-    from django.db import connection
-    from django.template.loader import render_to_string
-
-    from tenants.urls import admin_url
-
     today = today or timezone.localdate()
     overdue = list(requests_overdue(today))
     soon = list(requests_due_soon(today))

@@ -19,6 +19,7 @@ from django_tenants.utils import get_public_schema_name, tenant_context
 
 from conversations.access_log import access_log_purge
 from conversations.models import Conversation, Lead, Message, SiteSettings, Visitor
+from tenants.models import Site
 
 
 def retention_cutoffs(now: datetime.datetime | None = None) -> dict[str, datetime.datetime]:
@@ -115,8 +116,6 @@ def retention_purge_site(site, *, now=None, dry_run: bool = False) -> dict:
 
 def retention_purge_all(*, now=None, dry_run: bool = False) -> list[dict]:
     """Purge every ready site, one schema at a time; returns one report per site."""
-    from tenants.models import Site
-
     sites = Site.objects.filter(ready=True).exclude(schema_name=get_public_schema_name())
     reports = [
         retention_purge_site(site, now=now, dry_run=dry_run) for site in sites.order_by("site_id")

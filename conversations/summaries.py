@@ -13,6 +13,8 @@ from asgiref.sync import sync_to_async
 from kombu.exceptions import OperationalError
 
 from conversations.limits import LimitUnavailable, summary_rate_hit
+from conversations.tasks import summary_send_task
+from tasking import tenant_task_send_bounded
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +54,10 @@ def summary_enqueue(schema_name: str, conversation_id: int, email: str, language
     """Publish `summary_send_task` to run in `schema_name`, or raise SummaryRefused.
 
     Precondition: sync code off the event loop, any schema (the schema travels in the task's
-    header, see `cloop.celery.tenant_task_send`). A fresh broker connection with short socket
+    header, see `tasking.tenant_task_send`). A fresh broker connection with short socket
     timeouts and one quick retry, so a dead or stuck Redis fails in seconds instead of hanging
     the chat; summaries are rare, so the connection's cost does not matter.
     """
-    from cloop.celery import tenant_task_send_bounded
-    from conversations.tasks import summary_send_task
-
     try:
         tenant_task_send_bounded(summary_send_task, schema_name, conversation_id, email, language)
     except (OperationalError, OSError) as exc:

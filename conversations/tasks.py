@@ -26,7 +26,7 @@ SENDING_MARK_SECONDS = 10 * 60
     max_retries=5,
 )
 def summary_send_task(self, conversation_id: int, email: str, language: str = "en") -> int:
-    """Runs in the site's schema: publish with `cloop.celery.tenant_task_send(..., schema)`.
+    """Runs in the site's schema: publish with `tasking.tenant_task_send(..., schema)`.
 
     Idempotent per task id: a redelivered or duplicated task whose e-mail already went out
     (or is going out) sends nothing. The mark holds only the task id, no address.

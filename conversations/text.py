@@ -73,7 +73,7 @@ def stopwords(language: str) -> frozenset[str]:
 def _site_languages() -> tuple[str, ...]:
     from django.conf import settings
 
-    return tuple(code for code, _ in getattr(settings, "LANGUAGES", [("en", "English")]))
+    return tuple(code for code, _ in settings.LANGUAGES)
 
 
 def _all_stopwords() -> frozenset[str]:

@@ -6,14 +6,22 @@ one-time export link, on the site's host, already in the site's schema)."""
 from django.db import connection
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from conversations.models import CustomAnswer
 from conversations.notice import (
+    NOTICE_TEMPLATE,
     cloop_policy_context,
     notice_context,
+    notice_language,
     notice_publish,
-    notice_template,
+)
+from conversations.privacy_delivery import (
+    ExportLinkInvalid,
+    export_link_check,
+    export_link_consume,
 )
 from tenants.models import SITE_ID_RE, Site
 
@@ -31,7 +39,9 @@ def notice_page(request, site_id: str):
     if context["facts"]["published_on"]["source"] == "missing":
         notice_publish(site)
         context = notice_context(site)
-    response = render(request, notice_template(context["language"]), context)
+    # The site's language, not the visitor's: the notice is the customer's published text.
+    with translation.override(notice_language(context["language"])):
+        response = render(request, NOTICE_TEMPLATE, context)
     response["Cache-Control"] = "public, max-age=300"
     return response
 
@@ -51,8 +61,6 @@ MORE = {"en": "Read more", "fi": "Lue lisää"}
 def custom_answer_page(request, pk: int):
     """A custom answer's own page on the site's host (the URL the chat cites for it). Public:
     it shows only what the customer wrote; an inactive or deleted answer is gone (404)."""
-    from conversations.models import CustomAnswer
-
     answer = CustomAnswer.objects.filter(pk=pk, active=True).first()
     if answer is None:
         raise Http404("no such answer")
@@ -79,12 +87,6 @@ def subject_export_link(request, token: str):
     """The subject's one-time link (site's host, no login). GET only says what the link is
     (mail scanners that open links must not use it up); the POST of its button downloads the
     readable export and uses the link up."""
-    from conversations.privacy_delivery import (
-        ExportLinkInvalid,
-        export_link_check,
-        export_link_consume,
-    )
-
     site = getattr(connection, "tenant", None)
     context = {"site": site}
     try:

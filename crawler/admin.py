@@ -2,7 +2,7 @@
 
 Admin requests arrive on the site's host, so the connection is already in the site's
 schema. These models do not exist in the public schema (Cloop staff) and are hidden there.
-Starting a crawl is a thin shell over crawler.tasks.crawl_queue.
+"Crawl now" and "Re-crawl this page" are thin shells over crawler.tasks.crawl_request.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from crawler.models import CrawlRun, CrawlSettings, Page
+from crawler.recrawl import PAGE_TRIGGER
+from crawler.runs import CrawlBusy, CrawlError
+from crawler.tasks import crawl_request
 from crawler.urls import BadURL, normalise_url
 from tenants.scoping import LinesField, SiteSchemaOnlyAdmin
 
@@ -124,12 +127,13 @@ def _skipped_table(entries: list[dict]):
     )
 
 
-# CrawlRun.trigger values (crawler.tasks.crawl_queue callers) as the customer reads them.
+# CrawlRun.trigger values (crawler.tasks.crawl_request callers) as the customer reads them.
 TRIGGER_TEXTS = {
     "admin": "Crawl now (admin)",
     "api": "REST API",
     "schedule": "scheduled re-crawl",
     "manual": "staff command",
+    "page": "Re-crawl this page (admin)",
 }
 
 
@@ -224,14 +228,13 @@ class CrawlRunAdmin(SiteSchemaOnly):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_view_permission(request):
             return HttpResponseRedirect(reverse("admin:index"))
-        from crawler.runs import CrawlBusy
-        from crawler.tasks import crawl_queue
-
         try:
-            run = crawl_queue(connection.tenant, trigger="admin")
+            run = crawl_request(connection.tenant, "admin")
         except CrawlBusy as busy:
-            level = messages.SUCCESS if busy.revived else messages.WARNING
-            self.message_user(request, f"{str(busy).capitalize()}.", level)
+            # A revived run is good news: the crawl the customer asked for is on its way.
+            self.message_user(
+                request, str(busy), messages.SUCCESS if busy.revived else messages.WARNING
+            )
         else:
             self.message_user(request, f"Crawl {run.pk} queued.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:crawler_crawlrun_changelist"))
@@ -267,19 +270,12 @@ class PageAdmin(SiteSchemaOnly):
         return self._recrawl(request, queryset.first())
 
     def _recrawl(self, request, page: Page):
-        """Queue the page's re-crawl (crawler.tasks.page_recrawl_queue); on success go to
-        its run, whose report is the result."""
-        from crawler.runs import CrawlBusy, CrawlError
-        from crawler.tasks import page_recrawl_queue
-
+        """Queue the page's re-crawl (crawler.tasks.crawl_request with its URL); on success
+        go to its run, whose report is the result."""
         try:
-            run = page_recrawl_queue(connection.tenant, page.url)
+            run = crawl_request(connection.tenant, PAGE_TRIGGER, page_url=page.url)
         except CrawlBusy as busy:
-            self.message_user(
-                request,
-                f"Not re-crawled: {busy}. Try again when it has finished.",
-                messages.WARNING,
-            )
+            self.message_user(request, str(busy), messages.WARNING)
             return HttpResponseRedirect(reverse("admin:crawler_page_change", args=[page.pk]))
         except CrawlError as exc:
             self.message_user(request, f"Not re-crawled: {exc}.", messages.ERROR)

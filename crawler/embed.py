@@ -42,7 +42,7 @@ HNSW_EF_SEARCH = 100
 
 
 def embedding_model() -> str:
-    return (getattr(settings, "CLOOP_EMBEDDING_MODEL", "") or "").strip()
+    return (settings.CLOOP_EMBEDDING_MODEL or "").strip()
 
 
 def chunk_input(title: str, heading: str, text: str) -> str:

@@ -244,57 +244,79 @@ def _main_region(root):
     return None
 
 
-def _sections_from_region(region) -> list[Section]:
-    """Walk the region in document order, starting a new section at each heading."""
-    sections: list[Section] = []
-    heading, anchor, level = "", "", 0
-    parts: list[str] = []
+class _SectionWalker:
+    """Splits a region into sections: walks it in document order, collecting text lines
+    (`parts`) under the current heading and starting a new section at each heading."""
 
-    def flush():
-        text = _clean("\n".join(parts))
-        if text or heading:
-            sections.append(Section(heading=heading, anchor=anchor, level=level, text=text))
+    # Blocks that may hold other blocks (a list item with paragraphs, a table cell with a
+    # list): their own loose text is one line, and each child block its own.
+    CONTAINERS = ("li", "dd", "dt", "td", "th")
 
-    def walk(el):
-        nonlocal heading, anchor, level, parts
+    def __init__(self, region):
+        self.region = region
+        self.sections: list[Section] = []
+        self.heading, self.anchor, self.level = "", "", 0
+        self.parts: list[str] = []
+
+    def sections_all(self) -> list[Section]:
+        self.walk(self.region)
+        self.section_end()
+        # A heading with nothing under it adds nothing to an answer.
+        return [s for s in self.sections if s.text]
+
+    def section_end(self) -> None:
+        text = _clean("\n".join(self.parts))
+        if text or self.heading:
+            self.sections.append(
+                Section(heading=self.heading, anchor=self.anchor, level=self.level, text=text)
+            )
+
+    def walk(self, el) -> None:
         tag = el.tag if isinstance(el.tag, str) else ""
         if tag in HEADINGS:
-            flush()
-            heading, anchor, level = _heading_text(el), _anchor_of(el), int(tag[1])
-            parts = []
-            if el.tail and el.tail.strip():
-                parts.append(el.tail)
-            return
-        if tag in BLOCKS:
-            if tag == "pre":
-                parts.append(el.text_content())
-            elif tag in ("li", "dd", "dt", "td", "th") and any(
-                isinstance(c.tag, str) and (c.tag in BLOCKS or c.tag in HEADINGS) for c in el
-            ):
-                # A container of blocks: its own loose text, then its children.
-                if el.text and el.text.strip():
-                    parts.append(el.text)
-                for c in el:
-                    walk(c)
-            else:
-                # One block, one line: line breaks of the HTML source inside a paragraph
-                # are not the author's (Sphinx wraps at 80 columns), and a sentence cut in
-                # two reads as two fragments to the answerer.
-                parts.append(ANY_WS_RE.sub(" ", " ".join(el.itertext())))
-            if el.tail and el.tail.strip():
-                parts.append(el.tail)
-            return
-        if el.text and el.text.strip():
-            parts.append(el.text)
-        for c in el:
-            walk(c)
-        if el.tail and el.tail.strip() and el is not region:
-            parts.append(el.tail)
+            self.heading_start(el, tag)
+        elif tag in BLOCKS:
+            self.block_add(el, tag)
+        else:
+            self.text_add(el.text)
+            for child in el:
+                self.walk(child)
+            if el is not self.region:
+                self.text_add(el.tail)
 
-    walk(region)
-    flush()
-    # A heading with nothing under it adds nothing to an answer.
-    return [s for s in sections if s.text]
+    def heading_start(self, el, tag: str) -> None:
+        self.section_end()
+        self.heading, self.anchor, self.level = _heading_text(el), _anchor_of(el), int(tag[1])
+        self.parts = []
+        self.text_add(el.tail)
+
+    def block_add(self, el, tag: str) -> None:
+        if tag == "pre":
+            self.parts.append(el.text_content())
+        elif tag in self.CONTAINERS and any(_is_block_or_heading(c) for c in el):
+            self.text_add(el.text)
+            for child in el:
+                self.walk(child)
+        else:
+            # One block, one line: line breaks of the HTML source inside a paragraph are not
+            # the author's (Sphinx wraps at 80 columns), and a sentence cut in two reads as
+            # two fragments to the answerer.
+            self.parts.append(ANY_WS_RE.sub(" ", " ".join(el.itertext())))
+        self.text_add(el.tail)
+
+    def text_add(self, text: str | None) -> None:
+        """Loose text (an element's text or tail) counts only when it is not blank."""
+        if text and text.strip():
+            self.parts.append(text)
+
+
+def _is_block_or_heading(el) -> bool:
+    return isinstance(el.tag, str) and (el.tag in BLOCKS or el.tag in HEADINGS)
+
+
+def _sections_from_region(region) -> list[Section]:
+    """The region's sections in document order, a new one at each heading."""
+    return _SectionWalker(region).sections_all()
 
 
 def _sections_via_trafilatura(html: str, root) -> list[Section]:

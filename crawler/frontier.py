@@ -18,12 +18,15 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from crawler import reasons
+from crawler.extract import extract_html
 from crawler.fetch import (
     SITEMAP_MAX_BYTES,
     Fetched,
     Fetcher,
     FetchOptions,
     Robots,
+    decode_html,
+    looks_binary,
     robots_fetch,
     sitemap_parse,
 )
@@ -78,9 +81,6 @@ def prepare_html(f: Fetched) -> tuple:
     Returns (kind, extracted, links, bad_links): kind "binary" or "html"; links absolute and
     normalised (deduplicated, in page order); bad_links the raw web links that are broken.
     """
-    from crawler.extract import extract_html
-    from crawler.fetch import decode_html, looks_binary
-
     if looks_binary(f.body):
         return ("binary", None, [], [])
     text = decode_html(f.body, f.headers.get("content-type", ""))

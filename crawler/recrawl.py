@@ -48,6 +48,7 @@ def page_recrawl_locked(
     resolver=None,
 ) -> CrawlRun:
     """Carry out the page run `run`; returns it finished (succeeded or failed)."""
+    # Imported here: crawler.services imports this module (a cycle).
     from crawler.services import INTERRUPTIONS, _State, crawl_plan, outcome_process
 
     url = str((run.frontier or {}).get("page") or "")

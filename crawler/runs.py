@@ -32,15 +32,19 @@ class CrawlError(Exception):
 
 
 class CrawlBusy(CrawlError):
-    """The site already has a queued or running crawl: `run`."""
+    """The site already has a queued or running crawl: `run`.
+
+    Its text is the one every entry point shows as it is (admin message, API `detail`, staff
+    command error), so a refused crawl reads the same wherever it was asked for.
+    """
 
     def __init__(self, run: CrawlRun, *, revived: bool = False):
         self.run = run
         self.revived = revived
         if revived:
-            msg = f"crawl run {run.pk} had stopped with its worker and is queued again"
+            msg = f"Crawl run {run.pk} had stopped with its worker and is queued again."
         else:
-            msg = f"crawl run {run.pk} is already {run.status}"
+            msg = f"Crawl run {run.pk} is already {run.status}; try again when it has finished."
         super().__init__(msg)
 
 

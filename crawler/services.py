@@ -28,9 +28,11 @@ from crawler.index import index_stats_rebuild, page_index, page_remove, text_con
 from crawler.models import CrawlRun, CrawlSettings, Page
 from crawler.recrawl import PAGE_TRIGGER, page_recrawl_locked
 from crawler.runs import (
+    CrawlBusy,
     CrawlError,
     crawl_lock_release,
     crawl_lock_try,
+    crawl_run_active,
     crawl_run_create,
     crawl_run_start,
 )
@@ -119,92 +121,135 @@ class _State:
             self.run.skipped.append(entry)
 
 
-def outcome_process(o: Outcome, st: _State, frontier: Frontier, config: str) -> None:
+def outcome_process(outcome: Outcome, state: _State, frontier: Frontier, config: str) -> None:
     """Index (or skip, or remove) one fetched URL and count it on the run; a full crawl and a
-    page re-crawl (crawler.recrawl) alike. Current schema, caller's thread."""
-    run = st.run
-    if o.reason:
-        is_error = o.reason in (reasons.ERROR, reasons.BLOCKED, reasons.REDIRECT)
-        if o.fetched is not None:
-            run.pages_fetched += 1
-        st.skip(o.url, o.reason, o.detail, error=is_error)
-        if o.reason == reasons.ERROR:
-            st.seen_urls.add(o.url)  # a transient error keeps the page's previous version
+    page re-crawl (crawler.recrawl) alike. Current schema, caller's thread.
+
+    One step per kind of outcome: refused by the frontier, unchanged (304), gone (404/410),
+    an unusable status, or a page to extract and index (`_page_process`)."""
+    if outcome.reason:
+        _outcome_refused(outcome, state)
         return
-    f = o.fetched
-    run.pages_fetched += 1
-    url = f.url
-    if f.status == 304:
-        known = Page.objects.filter(url=url).values_list("links", flat=True).first()
-        if known:
-            frontier.links_add(known, None, normalised=True)
-        st.seen_urls.add(url)
-        st.ok_pages += 1
-        run.pages_unchanged += 1
-        return
-    if f.status in (404, 410):
-        gone = Page.objects.filter(url=url).first()
-        if gone is not None:
-            page_remove(gone, stats=False)
-            run.pages_removed += 1
-        st.skip(url, reasons.HTTP_STATUS, str(f.status))
-        return
-    if not 200 <= f.status < 300:
-        st.seen_urls.add(url)  # 5xx or odd status: keep what we had
-        st.skip(url, reasons.HTTP_STATUS, str(f.status), error=f.status >= 500)
-        return
-    st.ok_pages += 1
-    kind, ex, links, bad_links = o.prepared or prepare_html(f)
+    fetched = outcome.fetched
+    state.run.pages_fetched += 1
+    if fetched.status == 304:
+        _page_unchanged(fetched.url, state, frontier)
+    elif fetched.status in (404, 410):
+        _page_gone(fetched.url, fetched.status, state)
+    elif not 200 <= fetched.status < 300:
+        # 5xx or an odd status: keep what we had.
+        state.seen_urls.add(fetched.url)
+        state.skip(
+            fetched.url, reasons.HTTP_STATUS, str(fetched.status), error=fetched.status >= 500
+        )
+    else:
+        _page_process(outcome, state, frontier, config)
+
+
+def _outcome_refused(outcome: Outcome, state: _State) -> None:
+    """A URL the frontier skipped (its rules, robots, a trap, a redirect) or failed to fetch."""
+    if outcome.fetched is not None:
+        state.run.pages_fetched += 1
+    is_error = outcome.reason in (reasons.ERROR, reasons.BLOCKED, reasons.REDIRECT)
+    state.skip(outcome.url, outcome.reason, outcome.detail, error=is_error)
+    if outcome.reason == reasons.ERROR:
+        state.seen_urls.add(outcome.url)  # a transient error keeps the page's previous version
+
+
+def _page_unchanged(url: str, state: _State, frontier: Frontier) -> None:
+    """304: the indexed version stands; its stored links are followed as if fetched again."""
+    known_links = Page.objects.filter(url=url).values_list("links", flat=True).first()
+    if known_links:
+        frontier.links_add(known_links, None, normalised=True)
+    state.seen_urls.add(url)
+    state.ok_pages += 1
+    state.run.pages_unchanged += 1
+
+
+def _page_gone(url: str, status: int, state: _State) -> None:
+    """404 or 410: the page is taken out of the index now, not at the end of the crawl."""
+    gone = Page.objects.filter(url=url).first()
+    if gone is not None:
+        page_remove(gone, stats=False)
+        state.run.pages_removed += 1
+    state.skip(url, reasons.HTTP_STATUS, str(status))
+
+
+def _page_process(outcome: Outcome, state: _State, frontier: Frontier, config: str) -> None:
+    """A 2xx response: extract it, follow its links, then index it unless it is not HTML, has
+    its canonical elsewhere, asks not to be indexed or repeats a page already indexed."""
+    fetched = outcome.fetched
+    url = fetched.url
+    state.ok_pages += 1
+    kind, extracted, links, bad_links = outcome.prepared or prepare_html(fetched)
     if kind == "binary":
-        st.skip(url, reasons.NOT_HTML, "binary content served as HTML")
+        state.skip(url, reasons.NOT_HTML, "binary content served as HTML")
         return
-    if ex is None:
-        st.skip(url, reasons.NOT_HTML, "not parseable as HTML")
+    if extracted is None:
+        state.skip(url, reasons.NOT_HTML, "not parseable as HTML")
         return
     if links:
         frontier.links_add(links, None, normalised=True)
     if bad_links:
         frontier.links_add(bad_links, url)  # reported as bad URLs
-    if ex.canonical:
-        try:
-            canonical = normalise_url(ex.canonical, url)
-        except BadURL:
-            canonical = ""
-        elsewhere = canonical and dedupe_key(canonical) != dedupe_key(url)
-        # A canonical the crawl may not visit is ignored: the page is indexed where it is.
-        if elsewhere and not frontier.check_rules(canonical)[0]:
-            frontier.links_add([canonical], url)
-            old = Page.objects.filter(url=url).first()
-            if old is not None:
-                page_remove(old, stats=False)
-            st.skip(url, reasons.DUPLICATE, f"canonical is {canonical}")
-            return
-    if ex.noindex:
-        page_index(url, ex, stats=False)  # removes an earlier version
-        st.skip(url, reasons.NOINDEX, "robots meta tag or X-Robots-Tag")
+    if extracted.canonical and _canonical_elsewhere(url, extracted.canonical, state, frontier):
         return
-    digest = ex.content_hash
-    if digest in st.hashes and st.hashes[digest] != url:
-        st.skip(url, reasons.DUPLICATE, f"same content as {st.hashes[digest]}")
+    if extracted.noindex:
+        page_index(url, extracted, stats=False)  # removes an earlier version
+        state.skip(url, reasons.NOINDEX, "robots meta tag or X-Robots-Tag")
         return
-    res = page_index(
+    digest = extracted.content_hash
+    first_url = state.hashes.get(digest)
+    if first_url is not None and first_url != url:
+        state.skip(url, reasons.DUPLICATE, f"same content as {first_url}")
+        return
+    _page_store(url, fetched, extracted, links, digest, state, config)
+
+
+def _canonical_elsewhere(url: str, canonical_raw: str, state: _State, frontier: Frontier) -> bool:
+    """True when the page's canonical URL is another page the crawl may visit: that one is
+    queued instead, and this URL is skipped (an earlier version of it removed). A canonical
+    the crawl may not visit, or a bad one, is ignored: the page is indexed where it is."""
+    try:
+        canonical = normalise_url(canonical_raw, url)
+    except BadURL:
+        return False
+    if not canonical or dedupe_key(canonical) == dedupe_key(url):
+        return False
+    refused, _detail = frontier.check_rules(canonical)
+    if refused:
+        return False
+    frontier.links_add([canonical], url)
+    old = Page.objects.filter(url=url).first()
+    if old is not None:
+        page_remove(old, stats=False)
+    state.skip(url, reasons.DUPLICATE, f"canonical is {canonical}")
+    return True
+
+
+def _page_store(
+    url: str, fetched, extracted, links: list[str], digest: str, state: _State, config: str
+) -> None:
+    """Index the page and count it: nothing is written when its content is unchanged, and a
+    page with no text in its main content removes its earlier version and is skipped."""
+    result = page_index(
         url,
-        ex,
-        etag=f.headers.get("etag", ""),
-        last_modified=f.headers.get("last-modified", ""),
+        extracted,
+        etag=fetched.headers.get("etag", ""),
+        last_modified=fetched.headers.get("last-modified", ""),
         config=config,
         links=links[:2000],
         stats=False,  # rebuilt once at the end of the crawl
     )
-    if res.status == "empty":
-        st.skip(url, reasons.EMPTY, "no text in the main content")
+    if result.status == "empty":
+        state.skip(url, reasons.EMPTY, "no text in the main content")
         return
-    st.hashes[digest] = url
-    st.seen_urls.add(url)
-    if res.status == "indexed":
-        run.pages_indexed += 1
+    state.hashes[digest] = url
+    state.seen_urls.add(url)
+    if result.status == "indexed":
+        state.run.pages_indexed += 1
     else:
-        run.pages_unchanged += 1
+        state.run.pages_unchanged += 1
 
 
 def _flush(st: _State, frontier: Frontier, *, force=False) -> None:
@@ -247,6 +292,9 @@ def crawl_run(
     """
     with tenant_context(site):
         if not crawl_lock_try():
+            busy = crawl_run_active()
+            if busy is not None:  # the wording every entry point shows (crawler.tasks)
+                raise CrawlBusy(busy)
             raise CrawlError(f"a crawl of site {site.site_id!r} is already running")
         try:
             return _crawl_locked(

@@ -33,7 +33,7 @@ class BlockedAddress(httpcore.ConnectError):
 
 
 def allow_private() -> bool:
-    return bool(getattr(settings, "CLOOP_CRAWL_ALLOW_PRIVATE", False))
+    return bool(settings.CLOOP_CRAWL_ALLOW_PRIVATE)
 
 
 def _embedded_v4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:

@@ -14,17 +14,18 @@ import datetime
 import logging
 import uuid
 
+from celery import shared_task
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from cloop.celery import app, tenant_task_send
 from crawler.models import CrawlRun, CrawlSettings, Page
 from crawler.recrawl import PAGE_TRIGGER
 from crawler.runs import CrawlBusy, crawl_run_active, crawl_run_create, crawl_run_requeue_stale
 from crawler.services import CrawlError, crawl_run
 from crawler.urls import BadURL, normalise_url
+from tasking import tenant_task_send
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def _site():
     return tenant
 
 
-@app.task(
+@shared_task(
     name="crawler.crawl_site",
     bind=True,
     acks_late=True,
@@ -88,19 +89,43 @@ def _send_on_commit(site, run: CrawlRun) -> None:
     transaction.on_commit(send)
 
 
-def crawl_queue(site, *, trigger: str = "manual") -> CrawlRun:
-    """Queue a crawl of `site` and hand it to a worker once the transaction commits.
+def crawl_request(site, trigger: str, *, page_url: str | None = None) -> CrawlRun:
+    """Queue a crawl of `site` (or, with `page_url`, a re-crawl of that one page) and hand it
+    to a worker once the transaction commits; returns the queued run.
 
-    The one function every "crawl now" goes through (admin, API, staff command, beat).
-    Raises CrawlBusy when the site already has a queued or running run; if that run's
-    worker died (crawler.runs.crawl_run_requeue_stale), it is queued again first and the
-    CrawlBusy says so (`revived`). Precondition: inside `site`'s schema. The message names
-    the schema explicitly, so it is right whatever schema the connection is on when the
-    on_commit callback fires.
+    The one way to queue a crawl: the staff command (`crawl --queue`), the admin's "Crawl
+    now" and "Re-crawl this page", the REST API and beat's `crawl_due` all call it, with
+    `trigger` saying which (`TRIGGER_TEXTS` in crawler.admin). The database allows one
+    queued or running run per site (crawler.runs), so a second request raises CrawlBusy,
+    whose text every entry point shows as it is; if the active run's worker died
+    (crawler.runs.crawl_run_requeue_stale) that run is queued again first and the CrawlBusy
+    says so (`revived`). A page re-crawl is a run whose trigger is always "page", which is
+    how the worker knows it (crawler.recrawl); its URL raises CrawlError when it is not a
+    web address or is a custom answer's page (those are edited, not crawled).
+
+    Precondition: inside `site`'s schema. The message names the schema explicitly, so it is
+    right whatever schema the connection is on when the on_commit callback fires.
     """
+    if page_url is not None:
+        page_url = _page_url_check(page_url)
+        trigger = PAGE_TRIGGER
     run = _run_create(site, trigger)
+    if page_url is not None:
+        run.frontier = {"page": page_url}
+        run.notes = f"re-crawl of one page: {page_url}"
+        run.save(update_fields=["frontier", "notes"])
     _send_on_commit(site, run)
     return run
+
+
+def _page_url_check(url: str) -> str:
+    try:
+        url = normalise_url(url)
+    except BadURL as exc:
+        raise CrawlError(f"not a page URL: {exc}") from None
+    if Page.objects.filter(url=url, source=Page.Source.ANSWER).exists():
+        raise CrawlError("a custom answer is not crawled; edit the answer instead")
+    return url
 
 
 def _run_create(site, trigger: str) -> CrawlRun:
@@ -113,28 +138,6 @@ def _run_create(site, trigger: str) -> CrawlRun:
             raise
         _send_on_commit(site, revived)
         raise CrawlBusy(revived, revived=True) from None
-
-
-def page_recrawl_queue(site, url: str) -> CrawlRun:
-    """Queue a re-crawl of the one page `url` ("Re-crawl this page"; crawler.recrawl).
-
-    A crawl run of its own (trigger "page"): raises CrawlBusy while the site has a queued or
-    running crawl (full or page), like `crawl_queue`; CrawlError for a URL that is not a web
-    address or is a custom answer's page (those are edited, not crawled). Precondition:
-    inside `site`'s schema.
-    """
-    try:
-        url = normalise_url(url)
-    except BadURL as exc:
-        raise CrawlError(f"not a page URL: {exc}") from None
-    if Page.objects.filter(url=url, source=Page.Source.ANSWER).exists():
-        raise CrawlError("a custom answer is not crawled; edit the answer instead")
-    run = _run_create(site, PAGE_TRIGGER)
-    run.frontier = {"page": url}
-    run.notes = f"re-crawl of one page: {url}"
-    run.save(update_fields=["frontier", "notes"])
-    _send_on_commit(site, run)
-    return run
 
 
 def crawl_busy() -> CrawlRun | None:
@@ -163,7 +166,7 @@ def crawl_due_check() -> str:
     return "due"
 
 
-@app.task(name="crawler.crawl_due", ignore_result=True)
+@shared_task(name="crawler.crawl_due", ignore_result=True)
 def crawl_due() -> str | None:
     """Beat entry, fanned out to every site's schema: queue a crawl if the site is due."""
     site = _site()
@@ -172,7 +175,7 @@ def crawl_due() -> str | None:
     why = crawl_due_check()
     if why == "due":
         try:
-            crawl_queue(site, trigger="schedule")
+            crawl_request(site, "schedule")
         except CrawlBusy:
             return "a crawl is queued or running"
     return why
@@ -188,7 +191,7 @@ def crawl_stale_requeue(site, *, now=None, stale_after=None) -> CrawlRun | None:
     return run
 
 
-@app.task(name="crawler.crawl_stale", ignore_result=True)
+@shared_task(name="crawler.crawl_stale", ignore_result=True)
 def crawl_stale() -> int | None:
     """Beat entry, fanned out to every site's schema: resume a crawl whose worker died."""
     site = _site()

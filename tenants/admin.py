@@ -38,50 +38,13 @@ class DomainInline(admin.TabularInline):
 
 @admin.register(Site)
 class SiteAdmin(TenantAdminMixin, PublicSchemaOnlyAdmin):
-    list_display = (
-        "site_id",
-        "name",
-        "url",
-        "ready",
-        "pages_indexed",
-        "last_crawl",
-        "conversations_count",
-        "open_requests",
-        "overdue_requests",
-        "created_at",
-    )
+    # The apps above add their status columns (conversations/admin_staff.py replaces this
+    # admin with a subclass): tenants imports none of them.
+    list_display = ("site_id", "name", "url", "ready", "created_at")
     list_filter = ("ready", "language")
     search_fields = ("site_id", "name", "url")
     readonly_fields = ("site_id", "schema_name", "ready", "created_at", "updated_at")
     inlines = [DomainInline]
-
-    # Status columns are read inside each site's schema, once per row (cached on the object).
-    def _status(self, obj) -> dict:
-        if not hasattr(obj, "_cloop_status"):
-            from conversations.admin_views import site_status
-
-            obj._cloop_status = site_status(obj)
-        return obj._cloop_status
-
-    @admin.display(description="pages indexed")
-    def pages_indexed(self, obj):
-        return self._status(obj).get("pages_indexed", "—")
-
-    @admin.display(description="last crawl")
-    def last_crawl(self, obj):
-        return self._status(obj).get("last_crawl", "—")
-
-    @admin.display(description="conversations")
-    def conversations_count(self, obj):
-        return self._status(obj).get("conversations", "—")
-
-    @admin.display(description="open requests")
-    def open_requests(self, obj):
-        return self._status(obj).get("open_requests", "—")
-
-    @admin.display(description="overdue requests")
-    def overdue_requests(self, obj):
-        return self._status(obj).get("overdue_requests", "—")
 
 
 @admin.register(Domain)

@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from conversations.notice import notice_facts, notice_url
 from tenants import urls
 from tenants.scoping import SiteRecordAdmin
+from widget import admin_settings  # noqa: F401 - registers the "Site settings" page
 from widget.embed import embed_status
 from widget.models import EmbedCheck
 

@@ -1,7 +1,7 @@
 """The chat WebSocket at /ws/chat/<site_id>/ (protocol: docs/protocol.md).
 
 A thin shell: it checks the handshake and the limits, then calls the conversations app's
-functions. Rules it keeps (docs/tenancy-pitfalls):
+functions. Rules it keeps (docs/chat.md, "Tenancy and threads", says why):
 - every DB call is a small sync function that enters the site's schema itself; they run in
   the chat DB pool (`conversations.threads`), not on Channels' single DB thread, so a burst of
   chats does not queue behind one connection's commits;
@@ -18,100 +18,48 @@ import asyncio
 import contextlib
 import json
 import logging
-import threading
 import time
 import uuid
 
-from cachetools import TTLCache
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django_tenants.utils import tenant_context
 from uvicorn.protocols.utils import ClientDisconnected
 
-from conversations import chat, leads
+from conversations import chat
 from conversations.answer import answer_question
 from conversations.claims import answer_claim, answer_release
-from conversations.feedback import FeedbackError, message_feedback_set
-from conversations.limits import (
-    MESSAGES_PER_MINUTE,
-    SlidingWindow,
-    daily_quota_hit,
-    visitor_rate_hit,
-)
-from conversations.models import Lead, Phase, SiteSettings
+from conversations.limits import SlidingWindow, daily_quota_hit, visitor_rate_hit
+from conversations.models import Phase
 from conversations.streaming import DeltaBatcher
-from conversations.summaries import SummaryRefused, summary_queue
 from conversations.text import language_detect
 from conversations.threads import chat_db
-from widget.frames import FrameError, db_unavailable, failure_reply, frame_decode
+from widget.chat_data import forget, hello_load
+from widget.frames import (
+    FrameError,
+    answer_frame,
+    db_unavailable,
+    error_frame,
+    failure_reply,
+    frame_decode,
+    message_frame_check,
+    stored_answer_frame,
+)
 from widget.tenancy import origin_allowed, scope_origin, site_resolve
+from widget.visitor_frames import VisitorFrames
 
 log = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 8 * 1024
-MAX_MESSAGE_CHARS = 4000
-MAX_CLIENT_ID_CHARS = 64
-IDLE_SECONDS = 600
 CLOSE_TOO_BIG = 1009
-# Summary e-mails go to an address the visitor types: keep the chat from being a mail cannon.
-SUMMARIES_PER_WINDOW = 3
-SUMMARY_WINDOW_SECONDS = 600
 # A hello costs a few reads; a client needs one per connection (a few after `forget`).
 HELLOS_PER_MINUTE = 10
-# Thumbs up/down: a one-row update each, changeable; generous for a person, not a firehose.
-FEEDBACK_PER_MINUTE = 30
 # Streamed pieces arriving within this interval share one `delta` frame (the first goes at once).
 DELTA_INTERVAL = 0.04
 CLOSE_IDLE = 4000
 CLOSE_TRY_AGAIN = 1013  # the database is unreachable: the client reconnects with backoff
 
 
-SETTINGS_CACHE_SECONDS = 10.0
-SETTINGS_CACHE_SIZE = 1024
-# schema -> (widget settings dict, daily quota): every hello needs them, and they change
-# rarely; admin edits show within SETTINGS_CACHE_SECONDS. Bounded (LRU) and locked: it is
-# filled from the chat DB pool's threads.
-_settings_cache: TTLCache = TTLCache(
-    SETTINGS_CACHE_SIZE, SETTINGS_CACHE_SECONDS, timer=time.monotonic
-)
-_settings_lock = threading.Lock()
-
-
-def _site_settings(site) -> tuple[dict, int]:
-    from widget.services import widget_settings_as_dict
-
-    with _settings_lock:
-        hit = _settings_cache.get(site.schema_name)
-    if hit is not None:
-        return hit
-    data = widget_settings_as_dict(site)
-    with tenant_context(site):
-        quota = SiteSettings.load().daily_message_quota
-    with _settings_lock:
-        _settings_cache[site.schema_name] = (data, quota)
-    return data, quota
-
-
-def settings_cache_clear() -> None:
-    with _settings_lock:
-        _settings_cache.clear()
-
-
-def _hello_load(site, visitor_id: uuid.UUID) -> dict:
-    """Resume data, widget settings and the site's quota in one DB unit (enters the schema)."""
-    data = chat.chat_resume(site, visitor_id)
-    data["settings"], data["quota"] = _site_settings(site)
-    return data
-
-
-def _forget(site, visitor_id: uuid.UUID) -> dict:
-    from conversations.privacy import subject_erase
-
-    with tenant_context(site):
-        return subject_erase(visitor_id=visitor_id)
-
-
-class ChatConsumer(AsyncWebsocketConsumer):
+class ChatConsumer(VisitorFrames, AsyncWebsocketConsumer):
     # An alias with no configuration: Channels then attaches no channel layer.
     channel_layer_alias = "cloop-chat-no-layer"
     # The visitor message being stored (a chat DB call that cancelling the answer cannot stop):
@@ -130,9 +78,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.widget_settings: dict = {}
         self.quota = 0
         self.window = SlidingWindow()
-        self.summary_window = SlidingWindow(SUMMARIES_PER_WINDOW, SUMMARY_WINDOW_SECONDS)
         self.hello_window = SlidingWindow(HELLOS_PER_MINUTE, 60)
-        self.feedback_window = SlidingWindow(FEEDBACK_PER_MINUTE, 60)
+        self.visitor_frames_init()
         self.answer_task: asyncio.Task | None = None
         self.idle_task: asyncio.Task | None = None
         self.last_activity = time.monotonic()
@@ -176,7 +123,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=json.dumps(payload, ensure_ascii=False))
 
     async def send_error(self, code: str, message: str, **extra) -> None:
-        await self.send_json({"type": "error", "code": code, "message": message, **extra})
+        await self.send_json(error_frame(code, message, **extra))
 
     async def receive(self, text_data=None, bytes_data=None):
         self.last_activity = time.monotonic()
@@ -236,7 +183,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TRY_AGAIN)
 
     async def _idle_watch(self):
-        idle = float(getattr(settings, "CLOOP_WS_IDLE_SECONDS", IDLE_SECONDS))
+        idle = float(settings.CLOOP_WS_IDLE_SECONDS)
         while True:
             remaining = self.last_activity + idle - time.monotonic()
             if remaining <= 0:
@@ -268,7 +215,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.language = lang
         page_url = frame.get("page_url")
         self.page_url = page_url if isinstance(page_url, str) else ""
-        data = await chat_db(_hello_load)(self.site, vid)
+        data = await chat_db(hello_load)(self.site, vid)
         self.visitor_id = vid
         self.conversation_id = data["conversation_id"]
         self.phase = data["phase"]
@@ -291,26 +238,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- message → delta… → answer ------------------------------------------------------
 
     async def on_message(self, frame: dict):
-        text = frame.get("text")
-        cmid = frame.get("client_message_id")
-        if cmid is not None and (
-            not isinstance(cmid, str) or not cmid.strip() or len(cmid) > MAX_CLIENT_ID_CHARS
-        ):
-            await self.send_error(
-                "invalid_message", "client_message_id must be a short string (≤ 64 chars)."
-            )
-            return
-        if not isinstance(text, str) or not text.strip():
-            await self.send_error(
-                "invalid_message", "The message has no text.", client_message_id=cmid
-            )
-            return
-        if len(text) > MAX_MESSAGE_CHARS:
-            await self.send_error(
-                "message_too_long",
-                f"A message is at most {MAX_MESSAGE_CHARS} characters.",
-                client_message_id=cmid,
-            )
+        try:
+            text, cmid = message_frame_check(frame)
+        except FrameError as exc:
+            await self.send_error(exc.code, exc.message, **exc.extra)
             return
         if self.answer_task is not None and not self.answer_task.done():
             await self.send_error(
@@ -335,7 +266,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 client_message_id=cmid,
             )
             return
-        self.answer_task = asyncio.create_task(self._answer(text.strip(), cmid))
+        self.answer_task = asyncio.create_task(self._answer(text, cmid))
 
     async def _answer(self, text: str, cmid: str | None):
         self.kept_message = False
@@ -355,6 +286,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self.close(code=CLOSE_TRY_AGAIN)
 
     async def _answer_inner(self, text: str, cmid: str | None):
+        stored = await self._question_store(text, cmid)
+        if stored.duplicate and stored.reply is not None:
+            # A resend of an answered message: the stored answer again, no second answer.
+            await self.send_json(self._stored_answer(stored.reply, cmid))
+            return
+        if not await self._claim(stored, cmid):
+            return
+        try:
+            final = await self._answer_claimed(text, cmid, stored)
+        finally:
+            if stored.message_id is not None:
+                await answer_release(self.site.schema_name, stored.message_id)
+        # Sent last: once the client has it, this task is done and the next message is welcome.
+        await self.send_json(final)
+
+    async def _question_store(self, text: str, cmid: str | None):
+        """Store the visitor's message before any model is called (chat.question_store); it
+        lands even if the answer is cancelled meanwhile (`forget` waits for it)."""
         self.storing = asyncio.ensure_future(
             chat_db(chat.question_store)(
                 self.site,
@@ -372,48 +321,48 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 # The previous conversation was erased meanwhile; this one starts afresh.
                 self.phase, self.answered = Phase.EXPLORING.value, 0
             self.conversation_id = stored.conversation_id
-        if stored.duplicate and stored.reply is not None:
-            # A resend of an answered message: the stored answer again, no second answer.
-            await self.send_json(self._stored_answer_frame(stored.reply, cmid))
-            return
-        # The same message on another socket at this moment: one of them asks the model.
-        if stored.message_id is not None and not await answer_claim(
+        return stored
+
+    async def _claim(self, stored, cmid: str | None) -> bool:
+        """Whether this socket answers the message: the same message on another socket at
+        this moment is answered there only (the client is told, and may send it again)."""
+        if stored.message_id is None or await answer_claim(
             self.site.schema_name, stored.message_id
         ):
-            await self.send_error(
-                "in_progress",
-                "This message is being answered in another window; send it again to see "
-                "the answer here.",
-                client_message_id=cmid,
-                retryable=True,
-            )
-            return
-        try:
-            final = await self._answer_claimed(text, cmid, stored)
-        finally:
-            if stored.message_id is not None:
-                await answer_release(self.site.schema_name, stored.message_id)
-        # Sent last: once the client has it, this task is done and the next message is welcome.
-        await self.send_json(final)
+            return True
+        await self.send_error(
+            "in_progress",
+            "This message is being answered in another window; send it again to see "
+            "the answer here.",
+            client_message_id=cmid,
+            retryable=True,
+        )
+        return False
 
-    def _stored_answer_frame(self, reply: dict, cmid: str | None) -> dict:
-        return {
-            "type": "answer",
-            "message_id": reply["message_id"],
-            "conversation_id": self.conversation_id,
-            "client_message_id": cmid,
-            "text": reply["text"],
-            "sources": reply["sources"],
-            "refused": reply["refused"],
-            "phase": self.phase,
-            "ask_email": False,
-            "duplicate": True,
-        }
+    def _stored_answer(self, reply: dict, cmid: str | None) -> dict:
+        return stored_answer_frame(
+            reply, conversation_id=self.conversation_id, client_message_id=cmid, phase=self.phase
+        )
 
     async def _answer_claimed(self, text: str, cmid: str | None, stored) -> dict:
         """Stream the model's answer and store it; returns the final frame to send."""
         language = language_detect(text, self.language)
+        result = await self._answer_streamed(text, cmid, stored, language)
+        saved = await chat_db(chat.answer_store)(
+            self.site,
+            conversation_id=stored.conversation_id,
+            reply_to_id=stored.message_id,
+            question=text,
+            language=language,
+            result=result,
+            current_phase=self.phase,
+            answered_before=self.answered,
+            has_lead=self.has_lead,
+        )
+        return self._answer_final(result, saved, cmid)
 
+    async def _answer_streamed(self, text: str, cmid: str | None, stored, language: str):
+        """The model's answer (AnswerResult), its text sent in `delta` frames as it comes."""
         deltas = DeltaBatcher(self.send_json, cmid, DELTA_INTERVAL)
         try:
             result = await answer_question(
@@ -427,153 +376,42 @@ class ChatConsumer(AsyncWebsocketConsumer):
             deltas.discard()  # cancelled (forget, disconnect) or failed: send nothing more
             raise
         await deltas.close()
-        saved = await chat_db(chat.answer_store)(
-            self.site,
-            conversation_id=stored.conversation_id,
-            reply_to_id=stored.message_id,
-            question=text,
-            language=language,
-            result=result,
-            current_phase=self.phase,
-            answered_before=self.answered,
-            has_lead=self.has_lead,
-        )
+        return result
+
+    def _answer_final(self, result, saved, cmid: str | None) -> dict:
+        """The frame that ends an answer, from what `chat.answer_store` did with it; keeps
+        this socket's view of the conversation (phase, answers) in step."""
         if saved.erased:
             # Erased on another socket (or by an erasure request) while this one answered.
             self.conversation_id, self.phase, self.answered = None, Phase.EXPLORING.value, 0
-            return {
-                "type": "error",
-                "code": "erased",
-                "message": "This conversation was erased meanwhile; the answer was not kept.",
-                "client_message_id": cmid,
-            }
+            return error_frame(
+                "erased",
+                "This conversation was erased meanwhile; the answer was not kept.",
+                client_message_id=cmid,
+            )
         if saved.duplicate:
             # Another socket answered the same message first: its stored answer, not ours.
             self.phase = saved.phase
-            return self._stored_answer_frame(saved.reply, cmid)
+            return self._stored_answer(saved.reply, cmid)
         if result.error:
-            return {
-                "type": "error",
-                "code": result.error,
-                "message": result.error_message,
-                "client_message_id": cmid,
-                "retryable": True,
-            }
+            return error_frame(
+                result.error, result.error_message, client_message_id=cmid, retryable=True
+            )
         self.phase = saved.phase
         if not result.refused:
             self.answered += 1
-        return {
-            "type": "answer",
-            "message_id": saved.message_id,
-            "conversation_id": self.conversation_id,
-            "client_message_id": cmid,
-            "text": result.text,
-            "sources": result.sources,
-            "refused": result.refused,
-            "phase": saved.phase,
-            "ask_email": saved.ask_email,
-        }
-
-    # --- email, summary, forget ---------------------------------------------------------
-
-    async def _limited(self, window: SlidingWindow, kind: str, limit: int, seconds: int) -> bool:
-        """True (after telling the client) if this frame is over a rate limit."""
-        wait = window.hit()
-        if not wait:
-            wait = await visitor_rate_hit(
-                self.site.schema_name, str(self.visitor_id), limit, kind=kind, window=seconds
-            )
-        if wait:
-            await self.send_error(
-                "rate_limited", "Too many requests; wait a moment.", retry_after=int(wait) + 1
-            )
-        return bool(wait)
-
-    async def on_email(self, frame: dict):
-        # E-mail frames share the message budget: each one is a DB write.
-        if await self._limited(self.window, "msg", MESSAGES_PER_MINUTE, 60):
-            return
-        consent_text = self.widget_settings.get("consent_text", "")
-        try:
-            lead = await chat_db(leads.lead_save)(
-                self.site,
-                visitor_id=self.visitor_id,
-                conversation_id=self.conversation_id,
-                email=frame.get("email"),
-                marketing_consent=frame.get("marketing_consent") is True,
-                consent_text=consent_text,
-                source=Lead.Source.WIDGET,
-            )
-        except leads.LeadError as exc:
-            await self.send_error(exc.code, exc.message)
-            return
-        self.has_lead = True
-        await self.send_json(
-            {
-                "type": "email_saved",
-                "email": lead["email"],
-                "marketing_consent": lead["marketing_consent"],
-            }
+        return answer_frame(
+            message_id=saved.message_id,
+            conversation_id=self.conversation_id,
+            client_message_id=cmid,
+            text=result.text,
+            sources=result.sources,
+            refused=result.refused,
+            phase=saved.phase,
+            ask_email=saved.ask_email,
         )
 
-    async def on_summary(self, frame: dict):
-        if await self._limited(self.window, "msg", MESSAGES_PER_MINUTE, 60):
-            return
-        if self.conversation_id is None:
-            await self.send_error("no_conversation", "There is no conversation to summarise yet.")
-            return
-        try:
-            email = await chat_db(leads.summary_address)(
-                self.site,
-                visitor_id=self.visitor_id,
-                conversation_id=self.conversation_id,
-                email=frame.get("email"),
-            )
-        except leads.LeadError as exc:
-            await self.send_error(exc.code, exc.message)
-            return
-        self.has_lead = self.has_lead or frame.get("email") is not None
-        if not email:
-            await self.send_error("email_required", "Give an e-mail address for the summary.")
-            return
-        # Counted only for e-mails actually sent.
-        if await self._limited(
-            self.summary_window, "summary", SUMMARIES_PER_WINDOW, SUMMARY_WINDOW_SECONDS
-        ):
-            return
-        try:
-            # Per address (whoever asks) and per site: the chat is no mail cannon.
-            await summary_queue(self.site.schema_name, self.conversation_id, email, self.language)
-        except SummaryRefused as exc:
-            await self.send_error(exc.code, exc.message, **exc.extra)
-            return
-        await self.send_json({"type": "summary_sent", "email": email})
-
-    async def on_feedback(self, frame: dict):
-        """Thumbs up/down (or null to clear) on one of this visitor's answers."""
-        message_id, value = frame.get("message_id"), frame.get("value")
-        # Errors name the message (when its id is a number), so a client can tell them
-        # from errors about a question it is waiting on.
-        echo = {"message_id": message_id} if type(message_id) is int else {}
-        wait = self.feedback_window.hit()
-        if wait:
-            await self.send_error(
-                "rate_limited",
-                "Too many requests; wait a moment.",
-                retry_after=int(wait) + 1,
-                **echo,
-            )
-            return
-        try:
-            stored = await chat_db(message_feedback_set)(
-                self.site, visitor_id=self.visitor_id, message_id=message_id, value=value
-            )
-        except FeedbackError as exc:
-            await self.send_error(exc.code, exc.message, **echo)
-            return
-        await self.send_json(
-            {"type": "feedback_saved", "message_id": message_id, "value": stored or None}
-        )
+    # --- forget (email, summary, feedback: widget.visitor_frames) ------------------------
 
     async def on_forget(self, frame: dict):
         if self.answer_task is not None and not self.answer_task.done():
@@ -583,7 +421,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # answer being stored needs no wait: `chat.answer_store` and the erasure lock the
             # conversation row, so the answer is erased with it or not stored at all.
             await asyncio.wait([self.storing])
-        counts = await chat_db(_forget)(self.site, self.visitor_id)
+        counts = await chat_db(forget)(self.site, self.visitor_id)
         self.conversation_id = None
         self.phase = Phase.EXPLORING.value
         self.has_lead = False

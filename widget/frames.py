@@ -1,5 +1,6 @@
-"""Checks at the chat socket's boundary: decoding a client frame, text PostgreSQL can store,
-and telling a database outage apart from a bug. Plain functions; the consumer stays thin.
+"""The chat socket's frames (docs/protocol.md): decoding and checking a client frame, text
+PostgreSQL can store, telling a database outage apart from a bug, and building the frames the
+server sends. Plain functions; the consumer stays thin.
 
 Why here and not deeper: a NUL character or an unpaired surrogate (`"\\u0000"`, `"\\ud800"`
 are valid JSON escapes) cannot be stored in PostgreSQL `text` nor encoded as UTF-8, so a frame
@@ -86,3 +87,81 @@ def failure_reply(exc: BaseException, *, kept: bool | None = None) -> tuple[str,
     if db_unavailable(exc):
         return "unavailable", f"The chat is temporarily unavailable{outcome}. Try again soon."
     return "internal_error", f"Something went wrong{outcome}. Try again."
+
+
+# --- frames the server sends (docs/protocol.md): built here only, so each has one shape ---
+
+
+def error_frame(code: str, message: str, **extra) -> dict:
+    """An `error` frame; `extra` (client_message_id, retryable, retry_after, message_id) after
+    the message, in the order given."""
+    return {"type": "error", "code": code, "message": message, **extra}
+
+
+def answer_frame(
+    *,
+    message_id: int | None,
+    conversation_id: int | None,
+    client_message_id: str | None,
+    text: str,
+    sources: list,
+    refused: bool,
+    phase: str,
+    ask_email: bool = False,
+    duplicate: bool = False,
+) -> dict:
+    """The `answer` frame: a new answer, or (`duplicate`) one already stored for this message."""
+    frame = {
+        "type": "answer",
+        "message_id": message_id,
+        "conversation_id": conversation_id,
+        "client_message_id": client_message_id,
+        "text": text,
+        "sources": sources,
+        "refused": refused,
+        "phase": phase,
+        "ask_email": ask_email,
+    }
+    if duplicate:
+        frame["duplicate"] = True
+    return frame
+
+
+def stored_answer_frame(reply: dict, *, conversation_id, client_message_id, phase) -> dict:
+    """The `answer` frame of an answer already stored (`chat.message_as_dict`), sent again
+    for a resent message or one another socket answered first."""
+    return answer_frame(
+        message_id=reply["message_id"],
+        conversation_id=conversation_id,
+        client_message_id=client_message_id,
+        text=reply["text"],
+        sources=reply["sources"],
+        refused=reply["refused"],
+        phase=phase,
+        duplicate=True,
+    )
+
+
+MAX_MESSAGE_CHARS = 4000
+MAX_CLIENT_ID_CHARS = 64
+
+
+def message_frame_check(frame: dict) -> tuple[str, str | None]:
+    """The (stripped text, client_message_id) of a `message` frame, or FrameError
+    (invalid_message | message_too_long), echoing a valid client_message_id."""
+    text, cmid = frame.get("text"), frame.get("client_message_id")
+    if cmid is not None and (
+        not isinstance(cmid, str) or not cmid.strip() or len(cmid) > MAX_CLIENT_ID_CHARS
+    ):
+        raise FrameError(
+            "invalid_message", "client_message_id must be a short string (≤ 64 chars)."
+        )
+    if not isinstance(text, str) or not text.strip():
+        raise FrameError("invalid_message", "The message has no text.", client_message_id=cmid)
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise FrameError(
+            "message_too_long",
+            f"A message is at most {MAX_MESSAGE_CHARS} characters.",
+            client_message_id=cmid,
+        )
+    return text.strip(), cmid

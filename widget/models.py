@@ -5,6 +5,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from tenants.scoping import SiteSingleton
+from widget.colors import contrast_warnings
+from widget.logo import logo_clean, logo_digest
 
 hex_color_validator = RegexValidator(
     r"^#[0-9a-fA-F]{6}$", "Give the colour as #rrggbb, for example #1f6feb."
@@ -64,8 +66,6 @@ class WidgetSettings(SiteSingleton):
     def logo_set(self, upload) -> None:
         """Validate and store an uploaded logo (ValidationError if refused); None removes it.
         Saved by the caller."""
-        from widget.logo import logo_clean, logo_digest
-
         if upload is None:
             self.logo, self.logo_hash = b"", ""
             return
@@ -74,8 +74,6 @@ class WidgetSettings(SiteSingleton):
 
     def contrast_warnings(self) -> list[str]:
         """WCAG AA warnings for the brand colour (widget.colors), shown when the form saves."""
-        from widget.colors import contrast_warnings
-
         return contrast_warnings(self.primary_color)
 
 

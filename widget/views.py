@@ -172,7 +172,7 @@ def demo_page(request, page: str = "home"):
     entry = demo.PAGES.get(page)
     if entry is None:
         raise Http404("no such demo page")
-    site_id = getattr(settings, "CLOOP_DEMO_SITE_ID", "demo")
+    site_id = settings.CLOOP_DEMO_SITE_ID
     return TemplateResponse(
         request,
         f"demo/{page}.html",

@@ -1,20 +1,24 @@
-"""Checks the second held-out question sets (bench/quality/<corpus>.heldout2.json) against the
-corpora's text, without touching Cloop's answer path.
+"""Checks the second and third held-out question sets (bench/quality/<corpus>.heldout2.json and
+<corpus>.heldout3.json) against the corpora's text, without touching Cloop's answer path.
 
-Usage: .venv/bin/python bench/quality/check_heldout2.py
-(needs Django for rendering the demo's templates, and Debian's python-flask-doc for Flask)
+Usage: .venv/bin/python bench/quality/check_heldout2.py [--part heldout2|heldout3]
+(both parts without --part; needs Django for rendering the demo's templates, and Debian's
+python-flask-doc for Flask)
 
 For every answerable question its gold fact must occur in the visible text of its first gold
 page (case and whitespace ignored, as bench/answer_quality.py compares). The other gold pages
 must hold the fact too, or, where they give the same answer in other words (a Finnish page
 for an English question, "2nd floor" for "second floor"), the wording listed in OTHER_WORDING.
 Out-of-scope questions are only counted: that no page answers them was checked by hand when
-they were written. Exit status 1 if any check fails.
+they were written. No question may repeat, word for word (case and punctuation ignored), a
+question of any other part of the same corpus (tuning, heldout, heldout2, heldout3). Exit
+status 1 if any check fails.
 
 The questions were written without running Cloop on them; nothing may be tuned on them
 (docs/quality.md, "Held-out discipline"). Do not print or inspect Cloop's answers to them.
 """
 
+import argparse
 import json
 import re
 import sys
@@ -26,6 +30,8 @@ HERE = Path(__file__).parent
 DENTAL = ROOT / "bench" / "corpora" / "dental"
 FLASK_DOCS = Path("/usr/share/doc/python-flask-doc/html")
 CORPORA = ("demo", "dental", "flask")
+PARTS = ("heldout2", "heldout3")
+ALL_PARTS = ("tuning", "heldout", *PARTS)
 
 # (question id, gold page) -> the page's own wording of the same answer.
 OTHER_WORDING = {
@@ -39,6 +45,11 @@ OTHER_WORDING = {
     ("dental-h2-a-27", "children.html"): "included",
     ("dental-h2-a-28", "booking.html"): "invoice",
     ("dental-h2-a-29", "emergency.html"): "same day",
+    ("dental-h3-a-21", "fi/index.html"): "torin vieressä",
+    ("dental-h3-a-22", "prices.html"): "Kela card",
+    ("dental-h3-a-24", "booking.html"): "8 and 16",
+    ("dental-h3-a-25", "booking.html"): "debit",
+    ("dental-h3-a-26", "children.html"): "playful",
 }
 
 
@@ -119,16 +130,36 @@ def static_pages(directory: Path) -> dict[str, str]:
     }
 
 
-def check(corpus: str, pages: dict[str, str]) -> int:
-    data = json.loads((HERE / f"{corpus}.heldout2.json").read_text())
-    assert data["corpus"] == corpus and data["part"] == "heldout2"
+def question_key(q: str) -> str:
+    """A question with case, punctuation and whitespace ignored, for spotting repeats."""
+    return re.sub(r"[\W_]+", "", q.lower())
+
+
+def questions(corpus: str, part: str) -> list[dict]:
+    data = json.loads((HERE / f"{corpus}.{part}.json").read_text())
+    return data["answerable"] + data["out_of_scope"]
+
+
+def check(corpus: str, part: str, pages: dict[str, str]) -> int:
+    data = json.loads((HERE / f"{corpus}.{part}.json").read_text())
+    assert data["corpus"] == corpus and data["part"] == part
     text = {name: norm(visible_text(html)) for name, html in pages.items()}
     failures = 0
     other_wording = 0
     ids = [i["id"] for i in data["answerable"] + data["out_of_scope"]]
     if len(ids) != len(set(ids)):
-        print(f"{corpus}: duplicate ids")
+        print(f"{corpus} {part}: duplicate ids")
         failures += 1
+    asked = {
+        question_key(i["q"]): f"{other} {i['id']}"
+        for other in ALL_PARTS
+        if other != part
+        for i in questions(corpus, other)
+    }
+    for item in data["answerable"] + data["out_of_scope"]:
+        if question_key(item["q"]) in asked:
+            print(f"{item['id']}: repeats {asked[question_key(item['q'])]} ({item['q']})")
+            failures += 1
     for item in data["answerable"]:
         for n, page in enumerate(item["pages"]):
             if page not in text:
@@ -145,7 +176,7 @@ def check(corpus: str, pages: dict[str, str]) -> int:
             failures += 1
     gold = sum(len(i["pages"]) for i in data["answerable"])
     print(
-        f"{corpus}: {len(data['answerable'])} answerable ({gold} gold pages, "
+        f"{corpus} {part}: {len(data['answerable'])} answerable ({gold} gold pages, "
         f"{gold - other_wording} with the fact verbatim, {other_wording} in their own words), "
         f"{len(data['out_of_scope'])} out of scope, {failures} failed"
     )
@@ -153,12 +184,19 @@ def check(corpus: str, pages: dict[str, str]) -> int:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=PARTS, help="check only this part (default: all)")
+    part = parser.parse_args().part
+    parts = [part] if part else list(PARTS)
     loaders = {
         "demo": demo_pages,
         "dental": lambda: static_pages(DENTAL),
         "flask": lambda: static_pages(FLASK_DOCS),
     }
-    failures = sum(check(corpus, loaders[corpus]()) for corpus in CORPORA)
+    failures = 0
+    for corpus in CORPORA:
+        pages = loaders[corpus]()
+        failures += sum(check(corpus, part, pages) for part in parts)
     print("all facts found" if not failures else f"{failures} checks failed")
     sys.exit(1 if failures else 0)
 

@@ -5,6 +5,9 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django_tenants.utils import get_public_schema_name
 
+from conversations import requests
+from conversations.notice import notice_missing, notice_url
+
 register = template.Library()
 
 
@@ -13,8 +16,6 @@ def cloop_admin_alerts(context):
     """Empty in the staff (public) admin; in a site's admin, what needs the customer's eye."""
     if connection.schema_name == get_public_schema_name():
         return ""
-    from conversations import requests
-    from conversations.notice import notice_missing, notice_url
 
     site = connection.tenant
     return render_to_string(

@@ -42,7 +42,8 @@ def cluster(live_db, site_a, tmp_path, openai_server):  # noqa: F811 - the impor
         "DATABASE_URL": _database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "CLOOP_PUBLIC_URL": ORIGIN,
-        "CLOOP_TESTING": "1",
+        # Development settings, as the test session's: plain-HTTP pages and the dev key.
+        "DEBUG": "1",
         "CLOOP_LLM_MODEL": "openai/gpt-4o-mini",
         "OPENAI_API_BASE": openai_server.base_url,
         "OPENAI_API_KEY": "sk-test-loopback",

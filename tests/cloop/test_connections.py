@@ -62,7 +62,6 @@ class WebProcess:
             # A request waits for a free connection rather than failing on a slow machine.
             CLOOP_DB_POOL_TIMEOUT="300",
             CLOOP_PUBLIC_URL=f"http://localhost:{self.port}",
-            CLOOP_TESTING="1",
             DEBUG="1",
         )
         command = [sys.executable, "-m", "uvicorn", "cloop.asgi:application"]

@@ -19,7 +19,8 @@ from cloop import db
         (["celery", "-A", "cloop", "worker", "--queues=crawl"], "cloop-worker-crawl"),
         (["/x/celery/__main__.py", "-A", "cloop", "beat", "--scheduler", "s"], db.BEAT),
         (["manage.py", "migrate_platform"], db.MANAGE),
-        (["/srv/.venv/bin/pytest", "-q"], db.TEST),
+        # No kind of its own: the test session names itself and sets its budget (tests/session.py).
+        (["/srv/.venv/bin/pytest", "-q"], db.MANAGE),
     ],
 )
 def test_it_names_each_kind_of_process(argv, expected):
@@ -48,8 +49,8 @@ def test_it_budgets_connections_per_process_kind():
 def test_it_pools_connections_instead_of_keeping_them_per_thread():
     options = settings.DATABASES["default"]["OPTIONS"]
     assert settings.DATABASES["default"]["CONN_MAX_AGE"] == 0
-    assert options["application_name"] == settings.CLOOP_PROCESS == db.TEST
-    assert options["pool"]["max_size"] == settings.CLOOP_DB_POOL_MAX
+    assert options["application_name"] == settings.CLOOP_PROCESS == "cloop-test"
+    assert options["pool"]["max_size"] == settings.CLOOP_DB_POOL_MAX == 20
 
 
 def _child_sees_pools(queue):

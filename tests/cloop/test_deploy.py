@@ -5,7 +5,6 @@ Read as files (PyYAML, the Dockerfile's lines): no Docker, no cluster, no networ
 
 from __future__ import annotations
 
-import ast
 import re
 import shlex
 from pathlib import Path
@@ -14,33 +13,11 @@ import pytest
 import yaml
 from django.conf import settings
 
+from tests.cloop.settings_source import settings_env_vars
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
-# Modules whose environment reads make up Cloop's settings (settings.py reads through db.py).
-SETTINGS_MODULES = ("cloop/settings.py", "cloop/db.py")
-ENV_READERS = {"get", "getenv", "envbool", "envlist"}
-
-
-def settings_env_vars() -> set[str]:
-    """Every environment variable the settings read: `os.environ[...]`, `environ.get(...)`,
-    `os.getenv(...)`, `envbool(...)`, `envlist(...)` with a literal name."""
-    names = set()
-    for module in SETTINGS_MODULES:
-        for node in ast.walk(ast.parse((ROOT / module).read_text())):
-            if isinstance(node, ast.Call) and node.args:
-                func = node.func
-                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-                first = node.args[0]
-                if called in ENV_READERS and isinstance(first, ast.Constant):
-                    names.add(first.value)
-            elif (
-                isinstance(node, ast.Subscript)
-                and isinstance(node.slice, ast.Constant)
-                and getattr(node.value, "attr", getattr(node.value, "id", "")) == "environ"
-            ):
-                names.add(node.slice.value)
-    return {n for n in names if isinstance(n, str) and re.fullmatch(r"[A-Z][A-Z0-9_]+", n)}
 
 
 def compose() -> dict:

@@ -15,9 +15,13 @@ from cloop.public_url import public_url_record, public_url_resolve
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def resolve(environ, tmp_path, *, debug=True, testing=False):
+def resolve(environ, tmp_path, *, debug=True):
     return public_url_resolve(
-        environ, base_domain="localhost", data_dir=tmp_path, debug=debug, testing=testing
+        environ.get("CLOOP_PUBLIC_URL", ""),
+        port=environ.get("PORT", ""),
+        base_domain="localhost",
+        data_dir=tmp_path,
+        debug=debug,
     )
 
 
@@ -29,9 +33,13 @@ def test_it_derives_the_public_url_in_order(tmp_path):
     assert resolve({"PORT": "9000"}, tmp_path) == "http://localhost:9000"  # this shell's PORT
     explicit = {"CLOOP_PUBLIC_URL": "https://chat.example/", "PORT": "9000"}
     assert resolve(explicit, tmp_path) == "https://chat.example"
-    # Production never reads a development file; tests never read a developer's running one.
+    # Production never reads a development file.
     assert resolve({}, tmp_path, debug=False) == "https://localhost"
-    assert resolve({}, tmp_path, testing=True) == "http://localhost:8000"
+
+
+def test_it_keeps_a_developers_running_platform_out_of_the_suite(settings):
+    # tests/session.py fixes the URL: neither `make run`'s recorded URL nor a PORT counts.
+    assert settings.CLOOP_PUBLIC_URL == "http://localhost:8000"
 
 
 def _test_database_url() -> str:

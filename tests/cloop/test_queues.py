@@ -11,10 +11,11 @@ from django.db import transaction
 from django_tenants.utils import tenant_context
 
 from cloop import queues
-from cloop.celery import app, tenant_task_send
+from cloop.celery import app
 from conversations.tasks import summary_send_task
 from crawler.models import CrawlRun, CrawlSettings
-from crawler.tasks import crawl_queue
+from crawler.tasks import crawl_request
+from tasking import tenant_task_send
 from tests.conversations.conftest import smtp_server  # noqa: F401 - the fixture
 from tests.conversations.test_summary_email import make_conversation
 from tests.crawler.conftest import SiteServer, html_page
@@ -120,7 +121,7 @@ def test_it_sends_a_summary_email_while_a_long_crawl_occupies_the_crawl_queue(
             cfg.start_urls = [web.url + "/"]
             cfg.save()
             with transaction.atomic():
-                run = crawl_queue(site_a)
+                run = crawl_request(site_a, "manual")
         assert started.wait(WAIT), "the crawl never reached the website"
 
         conv_id = make_conversation(site_a)

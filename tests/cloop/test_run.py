@@ -329,7 +329,7 @@ def test_it_stops_cleanly_on_sigint_when_make_run_was_started_with_sigint_ignore
 def test_it_stops_the_embedded_servers_make_test_started_and_only_those(platform_env):
     data = Path(platform_env["CLOOP_DATA_DIR"])
     env = {k: v for k, v in platform_env.items() if not k.startswith("PYTEST_")}
-    # A quick suite that needs no database; loading the settings starts the servers.
+    # A quick suite that needs no database; the test session starts the servers anyway.
     make_test = ["make", "-o", "lint", "test", "PYTEST_ARGS=tests/cloop/test_supervise.py -q"]
     assert not embedded_pids(data)
 

@@ -56,3 +56,24 @@ def test_it_uses_the_classifier_named_in_settings(settings):
         )
         == Phase.EXPLORING
     )
+
+
+def test_it_moves_the_phase_after_an_answer_in_one_place():
+    from conversations.phases import PhaseStep, phase_after_answer
+
+    def after(question, *, current=Phase.EXPLORING, before=0, **kw):
+        args = {"refused": False, "failed": False, "has_lead": False, **kw}
+        return phase_after_answer(
+            question=question, language="en", current=current, answered_before=before, **args
+        )
+
+    # Entering requesting_contact asks for an e-mail, unless one is known or it was there.
+    assert after("Can you send me a quote?") == PhaseStep(Phase.REQUESTING_CONTACT, True, 1)
+    assert not after("Can you send me a quote?", has_lead=True).ask_email
+    assert not after("A quote please", current=Phase.REQUESTING_CONTACT).ask_email
+    # Only real answers count towards learning; a failed answer leaves the phase alone.
+    assert after("Tell me more", before=2) == PhaseStep(Phase.LEARNING, False, 3)
+    assert after("Tell me more", before=2, refused=True) == PhaseStep(Phase.EXPLORING, False, 2)
+    assert after("Send me a quote", failed=True) == PhaseStep(Phase.EXPLORING, False, 0)
+    # The `ask` command shows what the chat would do with the same answer.
+    assert after("Can you send me a quote?").phase == step("Can you send me a quote?")

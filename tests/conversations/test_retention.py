@@ -85,8 +85,8 @@ def test_it_has_a_daily_beat_entry_that_runs_in_each_site(settings):
 
 
 def test_it_purges_in_a_site_schema_on_a_real_worker(celery_worker_live, site_a):
-    from cloop.celery import tenant_task_send
     from conversations.tasks_retention import retention_purge_task
+    from tasking import tenant_task_send
 
     now = timezone.now()
     with tenant_context(site_a):

@@ -2,9 +2,9 @@
 
 from django_tenants.utils import tenant_context
 
-from cloop.celery import tenant_task_send
 from conversations.models import Conversation, Message, SiteSettings, Visitor
 from conversations.tasks import summary_send_task
+from tasking import tenant_task_send
 
 
 def make_conversation(site):

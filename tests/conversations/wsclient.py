@@ -1,4 +1,4 @@
-"""A real WebSocket client for the chat protocol (the `websockets` package), for tests/benches."""
+"""A real WebSocket client for the chat protocol (the `websockets` package), for tests and benches."""
 
 from __future__ import annotations
 

@@ -7,14 +7,18 @@ route, for generated sites. Every request is recorded in `server.requests`.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.db import connection
+from django_tenants.utils import tenant_context
 
 from crawler.fetch import FetchOptions
 from crawler.models import CrawlSettings
+from crawler.runs import crawl_lock_release, crawl_lock_try
 
 
 class SiteServer:
@@ -115,3 +119,29 @@ def html_page(title: str, body: str, *, links: list[str] = (), head: str = "") -
         f"<!doctype html><html lang='en'><head><title>{title}</title>{head}</head><body>"
         f"<nav>{nav}</nav><main><h1>{title}</h1>{body}</main></body></html>"
     )
+
+
+@contextlib.contextmanager
+def crawl_lock_elsewhere(site):
+    """While inside: another database session (a process crawling `site`) holds the site's
+    crawl lock; released on exit."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with tenant_context(site):
+                assert crawl_lock_try()
+                holding.set()
+                release.wait(30)
+                crawl_lock_release()
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(30)
+        yield
+    finally:
+        release.set()
+        holder.join(30)

@@ -10,7 +10,7 @@ from crawler.models import CrawlRun, Page
 from crawler.runs import CrawlBusy, CrawlError, crawl_run_create
 from crawler.search import search
 from crawler.services import crawl_run
-from crawler.tasks import page_recrawl_queue
+from crawler.tasks import crawl_request
 from tests.crawler.conftest import FAST, html_page
 
 
@@ -40,7 +40,7 @@ def test_it_recrawls_one_page_without_following_its_links(web, site):
     web.page("/menu", html_page("Menu", "<p>Cardamom buns cost 5 euros.</p>", links=["/new"]))
     web.page("/new", html_page("New", "<p>A page the re-crawl must not visit.</p>"))
     before = len(web.requests)
-    run = page_recrawl_queue(site, web.url + "/menu")
+    run = crawl_request(site, "page", page_url=web.url + "/menu")
     assert (run.trigger, run.status, run.frontier) == (
         "page",
         "queued",
@@ -59,7 +59,9 @@ def test_it_recrawls_one_page_without_following_its_links(web, site):
     assert Page.objects.count() == 2  # "/" untouched, "/new" not visited
     # A page that is gone is taken out of the index.
     del web.routes["/menu"]
-    gone = crawl_run(site, run=page_recrawl_queue(site, web.url + "/menu"), fetch_options=FAST)
+    gone = crawl_run(
+        site, run=crawl_request(site, "page", page_url=web.url + "/menu"), fetch_options=FAST
+    )
     assert (gone.status, gone.pages_removed) == ("succeeded", 1)
     assert not Page.objects.filter(url=web.url + "/menu").exists()
 
@@ -67,16 +69,18 @@ def test_it_recrawls_one_page_without_following_its_links(web, site):
 def test_it_refuses_a_page_recrawl_while_a_crawl_runs_or_off_site(web, site):
     CrawlRun.objects.create(status="running")
     with pytest.raises(CrawlBusy):
-        page_recrawl_queue(site, web.url + "/menu")
+        crawl_request(site, "page", page_url=web.url + "/menu")
     CrawlRun.objects.update(status="succeeded")
     # Off the site's allowed hosts: the crawl's own rules refuse it, and the run says why.
     run = crawl_run(
-        site, run=page_recrawl_queue(site, "http://elsewhere.test/x"), fetch_options=FAST
+        site,
+        run=crawl_request(site, "page", page_url="http://elsewhere.test/x"),
+        fetch_options=FAST,
     )
     assert run.status == "failed" and "off-site elsewhere.test" in run.error
     answer = custom_answers.custom_answer_save(CustomAnswer(question="Q?", answer="A."))
     with pytest.raises(CrawlError):
-        page_recrawl_queue(site, custom_answers.custom_answer_url(answer))
+        crawl_request(site, "page", page_url=custom_answers.custom_answer_url(answer))
 
 
 def test_it_recrawls_a_page_from_its_admin_page(web, site, site_a):
@@ -93,7 +97,7 @@ def test_it_recrawls_a_page_from_its_admin_page(web, site, site_a):
     assert r.status_code == 302 and r["Location"].endswith(f"/crawlrun/{run.pk}/change/")
     # A second click while it is queued is refused, with the reason.
     r = client.post(f"/admin/crawler/page/{page.pk}/recrawl/", follow=True)
-    assert "Not re-crawled: crawl run" in r.content.decode()
+    assert f"Crawl run {run.pk} is already queued; try again" in r.content.decode()
     assert CrawlRun.objects.filter(trigger="page").count() == 1
     # The pages list offers it as an action too.
     r = client.post(

@@ -8,8 +8,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from conversations.crawl_start import CrawlBusy, crawl_start
 from crawler.models import CrawlRun
+from crawler.runs import CrawlBusy
+from crawler.tasks import crawl_request
+from tests.crawler.conftest import crawl_lock_elsewhere
 
 
 def _lock_waiters() -> int:
@@ -29,7 +31,7 @@ def test_it_queues_one_crawl_of_parallel_attempts(live_db, site_a):
         try:
             with tenant_context(site_a), transaction.atomic():
                 try:
-                    crawl_start(site_a)
+                    crawl_request(site_a, "api")
                     outcomes[name] = "queued"
                 except CrawlBusy:
                     outcomes[name] = "busy"
@@ -69,7 +71,7 @@ def test_it_refuses_a_second_active_run_in_the_database(in_site_a):
         CrawlRun.objects.create(status=CrawlRun.Status.QUEUED)
     CrawlRun.objects.create(status=CrawlRun.Status.SUCCEEDED)  # finished runs: any number
     with pytest.raises(CrawlBusy, match="already running"):
-        crawl_start(in_site_a)
+        crawl_request(in_site_a, "api")
 
 
 def test_it_requeues_a_running_run_only_when_its_heartbeat_is_stale(in_site_a):
@@ -92,35 +94,14 @@ def test_it_requeues_a_running_run_only_when_its_heartbeat_is_stale(in_site_a):
 
 
 def test_it_leaves_a_slow_crawl_alone_while_its_process_holds_the_lock(in_site_a):
-    from crawler.runs import crawl_lock_release
     from crawler.tasks import crawl_stale_requeue
 
     old = timezone.now() - datetime.timedelta(hours=1)
     CrawlRun.objects.create(status=CrawlRun.Status.RUNNING, started_at=old, heartbeat_at=old)
     # Another session (the crawling process) holds the site's crawl lock.
-    holder_ready, release = threading.Event(), threading.Event()
-
-    def hold():
-        from crawler.runs import crawl_lock_try
-
-        try:
-            with tenant_context(in_site_a):
-                assert crawl_lock_try()
-                holder_ready.set()
-                release.wait(30)
-                crawl_lock_release()
-        finally:
-            connection.close()
-
-    t = threading.Thread(target=hold)
-    t.start()
-    try:
-        assert holder_ready.wait(30)
+    with crawl_lock_elsewhere(in_site_a):
         assert crawl_stale_requeue(in_site_a) is None
         assert CrawlRun.objects.get().status == CrawlRun.Status.RUNNING
-    finally:
-        release.set()
-        t.join(30)
     assert crawl_stale_requeue(in_site_a).status == CrawlRun.Status.QUEUED
 
 
@@ -128,6 +109,6 @@ def test_it_revives_a_dead_run_when_someone_clicks_crawl_now(in_site_a):
     old = timezone.now() - datetime.timedelta(hours=1)
     run = CrawlRun.objects.create(status=CrawlRun.Status.RUNNING, started_at=old, heartbeat_at=old)
     with pytest.raises(CrawlBusy, match="queued again") as info:
-        crawl_start(in_site_a)
+        crawl_request(in_site_a, "api")
     assert info.value.revived and info.value.run.pk == run.pk
     assert CrawlRun.objects.get().status == CrawlRun.Status.QUEUED

@@ -14,9 +14,9 @@ from django.core.management import call_command
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from cloop.celery import tenant_task_send
 from crawler.models import Chunk, CrawlRun, CrawlSettings, Page
-from crawler.tasks import crawl_due_check, crawl_queue, crawl_site, crawl_stale
+from crawler.tasks import crawl_due_check, crawl_request, crawl_site, crawl_stale
+from tasking import tenant_task_send
 from tests.crawler.conftest import html_page
 
 
@@ -98,7 +98,10 @@ def worker_processes(live_db, tmp_path):
         "DATABASE_URL": urlunsplit(url),
         "REDIS_URL": settings.REDIS_URL,
         "CLOOP_CRAWL_ALLOW_PRIVATE": "1",
-        "CLOOP_TESTING": "1",
+        # A worker as deployed (DATABASE_URL set: DEBUG off), with the session's development
+        # key (CLOOP_DEV) instead of a SECRET_KEY of its own.
+        "DEBUG": "0",
+        "CLOOP_DEV": "1",
         "DJANGO_SETTINGS_MODULE": "cloop.settings",
     }
     started: list[subprocess.Popen] = []
@@ -162,7 +165,7 @@ def test_it_finishes_a_crawl_whose_worker_was_sigkilled(
         cfg.start_urls = [web.url + "/"]
         cfg.connections_per_host = 1
         cfg.save()
-        run = crawl_queue(site_a, trigger="manual")
+        run = crawl_request(site_a, "manual")
     first = worker_processes("first")
     # Mid-crawl: the worker waits for /p9, its run is running with a saved frontier.
     _wait(site_a, lambda: CrawlRun.objects.filter(pk=run.pk, status="running").exists())

@@ -11,7 +11,7 @@ from conversations.feedback import FeedbackError, message_feedback_set
 from conversations.models import Conversation, Message, Visitor
 from tests.conversations.pages import PAGES_A, index_pages
 from tests.conversations.wsclient import ChatClient
-from widget.consumers import settings_cache_clear
+from widget.chat_data import settings_cache_clear
 from widget.tenancy import site_cache_clear
 
 

@@ -11,7 +11,7 @@ from conversations.models import Message, SiteSettings
 from tests.conversations.conftest import *  # noqa: F403 - the openai_server fixture
 from tests.conversations.pages import PAGES_A, index_pages
 from tests.conversations.wsclient import ChatClient
-from widget.consumers import settings_cache_clear
+from widget.chat_data import settings_cache_clear
 from widget.tenancy import site_cache_clear
 
 Q = "How much does the Pro plan cost?"

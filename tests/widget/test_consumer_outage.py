@@ -96,8 +96,9 @@ class ChildServer:
             **os.environ,
             "DATABASE_URL": database_url,
             "REDIS_URL": django_settings.REDIS_URL,
-            "CLOOP_TESTING": "1",
+            # As deployed (DEBUG off), with the session's development key (CLOOP_DEV).
             "DEBUG": "0",
+            "CLOOP_DEV": "1",
             "CLOOP_PUBLIC_URL": f"http://localhost:{self.port}",
             "PYTHONUNBUFFERED": "1",
             # With the database down, a request waits this long for a pooled connection

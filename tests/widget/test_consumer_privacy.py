@@ -12,7 +12,7 @@ from conversations.models import Lead
 from tests.conversations.conftest import *  # noqa: F403 - the smtp_server fixture
 from tests.conversations.pages import PAGES_A, index_pages
 from tests.conversations.wsclient import ChatClient
-from widget.consumers import settings_cache_clear
+from widget.chat_data import settings_cache_clear
 from widget.tenancy import site_cache_clear
 
 CLIENT_IP = "127.0.0.1"  # the test client's address as the server sees it

@@ -17,7 +17,7 @@ from conversations.models import Conversation, Message, Visitor
 from tests.conftest import free_port
 from tests.conversations.conftest import *  # noqa: F403 - the smtp_server fixture
 from tests.conversations.wsclient import ChatClient
-from widget.consumers import settings_cache_clear
+from widget.chat_data import settings_cache_clear
 from widget.tenancy import site_cache_clear
 
 TARGET = "Target.Person@example.org"

@@ -6,6 +6,7 @@ from django.db import connection
 from django.template.loader import render_to_string
 
 from tenants.scoping import in_public_schema
+from widget.embed import embed_status
 
 register = template.Library()
 
@@ -15,8 +16,6 @@ def widget_install_alert(context):
     """Empty in the staff (public) admin; in a site's admin, the embed check in one line."""
     if in_public_schema():
         return ""
-    from widget.embed import embed_status
-
     return render_to_string(
         "admin/widget/install_alert.html",
         {"embed": embed_status(connection.tenant)},

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 
 from conversations.answer import answer_question
 from conversations.models import Phase
-from conversations.phases import PhaseInput, phase_next
+from conversations.phases import phase_after_answer
 from tenants.management.commands._base import StaffCommand
 from tenants.services import site_get_ready
 
@@ -38,14 +38,16 @@ class Command(StaffCommand):
         result = asyncio.run(answer_question(question, site=site, model=o.get("model")))
         if result.error:
             raise CommandError(f"{result.error}: {result.error_message}")
-        phase = phase_next(
-            PhaseInput(
-                text=question,
-                language=result.language,
-                current=Phase.EXPLORING,
-                answered_questions=0 if result.refused else 1,
-            )
-        )
+        # As the chat would move a new conversation on this answer (nothing is stored).
+        phase = phase_after_answer(
+            question=question,
+            language=result.language,
+            current=Phase.EXPLORING,
+            answered_before=0,
+            refused=result.refused,
+            failed=False,
+            has_lead=False,
+        ).phase
         data = {
             "answer": result.text,
             "sources": result.sources,

@@ -1,15 +1,18 @@
-"""`manage.py export_leads <site_id> [-o FILE]`: the site's exportable leads as CSV.
+"""`manage.py export_leads <site_id> [-o FILE] [--json]`: the site's exportable leads.
 
-Same rows and escaping as the admin's export (conversations.exports); streamed page by page.
+CSV (the admin's rows and escaping) to FILE or standard output. With `--json` the last line is
+`{"site_id", "file", "rows"}` when the CSV went to FILE, else the leads themselves:
+`{"site_id", "file": null, "leads": [{column: value, ...}], "rows"}`. Either way the rows are
+streamed page by page and the export is recorded once in the access log
+(conversations.exports.leads_export).
 """
 
-import sys
+import json as json_lib
 
 from django.core.management.base import CommandError
-from django_tenants.utils import tenant_context
 
-from conversations.access_log import Action, Channel, access_command_user, access_record
-from conversations.exports import leads_csv_write
+from conversations.access_log import Actor, Channel, access_command_user
+from conversations.exports import CsvFile, JsonFile, leads_export
 from tenants.management.commands._base import StaffCommand
 from tenants.services import site_get_ready
 
@@ -23,30 +26,34 @@ class Command(StaffCommand):
 
     def run(self, site_id, output=None, json=False, **options):
         site = site_get_ready(site_id)
-        with tenant_context(site):
-            if output:
-                try:
-                    f = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115
-                except OSError as exc:
-                    raise CommandError(f"cannot write {output}: {exc.strerror}") from exc
-                with f:
-                    n = leads_csv_write(f)
+        actor = Actor(Channel.COMMAND, username=access_command_user())
+        if output:
+            try:
+                f = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            except OSError as exc:
+                raise CommandError(f"cannot write {output}: {exc.strerror}") from exc
+            with f:
+                n = leads_export(site, CsvFile(f), actor)
+            if json:
+                self.emit_json({"site_id": site_id, "rows": n, "file": output})
             else:
-                n = leads_csv_write(sys.stdout if not json else _Null())
-            access_record(
-                channel=Channel.COMMAND,
-                action=Action.LEAD_EXPORT,
-                username=access_command_user(),
-                object_type="lead",
-                object_id="all",
-                rows=n,
-            )
-        if json:
-            self.emit_json({"site_id": site_id, "rows": n, "file": output})
-        elif output:
-            self.stderr.write(f"{n} leads written to {output}")
+                self.stderr.write(f"{n} leads written to {output}")
+            return
+        out = _Verbatim(self.stdout)
+        if not json:
+            leads_export(site, CsvFile(out), actor)
+            return
+        # One JSON line, written as the rows stream (no export is held in memory).
+        out.write(f'{{"site_id": {json_lib.dumps(site_id)}, "file": null, "leads": ')
+        n = leads_export(site, JsonFile(out), actor)
+        out.write(f', "rows": {n}}}\n')
 
 
-class _Null:
-    def write(self, _):
-        return 0
+class _Verbatim:
+    """A command's output that writes text as it is (OutputWrapper adds a line ending)."""
+
+    def __init__(self, wrapper):
+        self.wrapper = wrapper
+
+    def write(self, text: str) -> None:
+        self.wrapper.write(text, ending="")

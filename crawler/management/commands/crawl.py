@@ -9,9 +9,8 @@ from django.core.management.base import CommandError
 from django_tenants.utils import tenant_context
 
 from crawler.models import CrawlRun
-from crawler.runs import CrawlBusy
 from crawler.services import CrawlError, crawl_run
-from crawler.tasks import crawl_queue
+from crawler.tasks import crawl_request
 from tenants.management.commands._base import StaffCommand, int_between
 from tenants.services import site_get_ready
 
@@ -31,24 +30,25 @@ class Command(StaffCommand):
         site = site_get_ready(o["site_id"])
         if o["concurrency"] and o["concurrency"] > 16:
             raise CommandError("--concurrency is at most 16")
+        progress = None if o["json"] or o["queue"] else self._progress()
+        try:
+            if o["queue"]:
+                with tenant_context(site):
+                    run = crawl_request(site, "manual")
+            else:
+                # In this process: carries out the site's queued run (or a running one whose
+                # worker died) rather than refuse it; refused (CrawlBusy) while a crawl runs.
+                run = crawl_run(
+                    site,
+                    max_pages=o["max_pages"],
+                    concurrency=o["concurrency"],
+                    progress=progress,
+                )
+        except CrawlError as exc:  # CrawlBusy's text is the same at every entry point
+            raise CommandError(str(exc)) from exc
         if o["queue"]:
-            with tenant_context(site):
-                try:
-                    run = crawl_queue(site, trigger="manual")
-                except CrawlBusy as exc:
-                    raise CommandError(str(exc)) from exc
             self._report(site, run, o, queued=True)
             return
-        progress = None if o["json"] else self._progress()
-        try:
-            run = crawl_run(
-                site,
-                max_pages=o["max_pages"],
-                concurrency=o["concurrency"],
-                progress=progress,
-            )
-        except CrawlError as exc:
-            raise CommandError(str(exc)) from exc
         if progress is not None:
             self.stderr.write("")
         self._report(site, run, o)

@@ -19,11 +19,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.test.utils import override_settings
 from django_tenants.utils import tenant_context
 
-from cloop import embedded
 from crawler.index import index_stats_rebuild, page_remove
 from crawler.models import CrawlSettings, Page
 from crawler.services import crawl_run
@@ -34,7 +34,6 @@ from tenants.models import Site
 from tenants.services import normalise_origin, site_create, site_get_ready
 from widget.models import WidgetSettings
 
-DEMO_SITE_ID = "demo"
 DEMO_ADMIN = "admin@demo.example"
 DEMO_WIDGET = {
     "bot_name": "Northwind helper",
@@ -61,11 +60,13 @@ class Command(StaffCommand):
         )
 
     def run(self, **o):
-        secret_file = Path(o["password_file"] or embedded.data_dir() / "demo-admin-password.txt")
-        if not Site.objects.filter(site_id=DEMO_SITE_ID).exists():
+        default_file = Path(settings.CLOOP_DATA_DIR) / "demo-admin-password.txt"
+        secret_file = Path(o["password_file"] or default_file)
+        site_id = settings.CLOOP_DEMO_SITE_ID  # the site /demo/ shows
+        if not Site.objects.filter(site_id=site_id).exists():
             password = secrets.token_urlsafe(12)
             site_create(
-                DEMO_SITE_ID,
+                site_id,
                 name="Northwind Bikes (demo)",
                 url=urls.public_base_url() + "/demo/",
                 origins=[urls.public_base_url()],
@@ -73,17 +74,18 @@ class Command(StaffCommand):
                 admin_email=DEMO_ADMIN,
                 admin_password=password,
             )
+            secret_file.parent.mkdir(parents=True, exist_ok=True)
             secret_file.write_text(password + "\n")
             secret_file.chmod(0o600)
-            self.stdout.write(f"[cloop] created the demo site '{DEMO_SITE_ID}'")
-        site = site_get_ready(DEMO_SITE_ID)
+            self.stdout.write(f"[cloop] created the demo site '{site_id}'")
+        site = site_get_ready(site_id)
         moved = demo_site_follow(site)
         demo_settings_ensure(site)
         if not o["no_crawl"] and (o["recrawl"] or moved or not demo_indexed(site)):
             self._crawl(site)
         password = secret_file.read_text().strip() if secret_file.exists() else "(see create_site)"
         self.stdout.write(
-            f"[cloop] demo admin login: {urls.admin_url(DEMO_SITE_ID)}  "
+            f"[cloop] demo admin login: {urls.admin_url(site_id)}  "
             f"user {DEMO_ADMIN}  password {password}"
         )
 

@@ -2,15 +2,16 @@
 the widget's appearance and texts, on one page.
 
 The site's contact e-mail and allowed origins live on the Site row (public schema); the
-widget's appearance lives in the widget app's WidgetSettings singleton. The widget model is
-looked up through the app registry, not imported: conversations does not depend on widget.
+notice, retention and quota in conversations' SiteSettings; the widget's appearance in the
+widget app's WidgetSettings singleton. The page is the widget app's because it edits all three:
+widget is the one app above conversations (import contract, pyproject.toml). It stays the
+admin of SiteSettings, so its address is /admin/conversations/sitesettings/.
 Preconditions: admin requests on the site's host (the connection is in the site's schema).
 """
 
 from __future__ import annotations
 
 from django import forms
-from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -21,7 +22,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from conversations.models import SiteSettings
+from conversations.notice import notice_facts, notice_url
 from tenants.scoping import LinesField, SiteSchemaOnlyAdmin
+from tenants.services import SiteError, origins_normalise, site_update
+from widget.models import WidgetSettings
 
 WIDGET_FIELDS = (
     "bot_name",
@@ -65,13 +69,6 @@ FIELD_TEXTS = {
 }
 
 
-def widget_settings_model():
-    try:
-        return apps.get_model("widget", "WidgetSettings")
-    except LookupError:  # pragma: no cover - the widget app is always installed
-        return None
-
-
 class SiteSettingsForm(forms.ModelForm):
     """SiteSettings plus the Site row's contact and origins plus the widget's settings."""
 
@@ -104,39 +101,35 @@ class SiteSettingsForm(forms.ModelForm):
         if site is not None and hasattr(site, "allowed_origins"):
             self.fields["contact_email"].initial = site.contact_email
             self.fields["allowed_origins"].initial = "\n".join(site.allowed_origins or [])
-        model = widget_settings_model()
-        self.widget_settings = model.load() if model is not None else None
-        if self.widget_settings is not None:
-            for name, field in fields_for_model(model, fields=WIDGET_FIELDS).items():
-                if name == "starter_questions":
-                    field = LinesField(
-                        required=False,
-                        help_text="One question per line (at most 6).",
-                        widget=forms.Textarea(attrs={"rows": 4}),
-                    )
-                if name == "primary_color":
-                    # The browser's colour picker; it always sends #rrggbb.
-                    field.widget = forms.TextInput(attrs={"type": "color"})
-                    field.help_text = (
-                        "The header, the visitor's messages and the buttons; links and "
-                        "suggested questions too. Checked against WCAG AA (4.5:1)."
-                    )
-                field.required = False
-                field.initial = getattr(self.widget_settings, name)
-                self.fields[f"widget_{name}"] = field
-            self.fields["widget_logo"] = forms.FileField(
-                label="Logo or avatar",
-                required=False,
-                help_text="PNG, JPEG, GIF or WebP, at most 512 KB; shown round in the "
-                "widget's header. Cloop stores a 128-pixel copy.",
-                widget=forms.FileInput(
-                    attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"}
-                ),
-            )
-            if self.widget_settings.logo_hash:
-                self.fields["widget_logo_remove"] = forms.BooleanField(
-                    label="Remove the logo", required=False
+        self.widget_settings = WidgetSettings.load()
+        for name, field in fields_for_model(WidgetSettings, fields=WIDGET_FIELDS).items():
+            if name == "starter_questions":
+                field = LinesField(
+                    required=False,
+                    help_text="One question per line (at most 6).",
+                    widget=forms.Textarea(attrs={"rows": 4}),
                 )
+            if name == "primary_color":
+                # The browser's colour picker; it always sends #rrggbb.
+                field.widget = forms.TextInput(attrs={"type": "color"})
+                field.help_text = (
+                    "The header, the visitor's messages and the buttons; links and "
+                    "suggested questions too. Checked against WCAG AA (4.5:1)."
+                )
+            field.required = False
+            field.initial = getattr(self.widget_settings, name)
+            self.fields[f"widget_{name}"] = field
+        self.fields["widget_logo"] = forms.FileField(
+            label="Logo or avatar",
+            required=False,
+            help_text="PNG, JPEG, GIF or WebP, at most 512 KB; shown round in the "
+            "widget's header. Cloop stores a 128-pixel copy.",
+            widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"}),
+        )
+        if self.widget_settings.logo_hash:
+            self.fields["widget_logo_remove"] = forms.BooleanField(
+                label="Remove the logo", required=False
+            )
         # Labels a customer reads without knowing the models behind them.
         for name, (label, help_text) in FIELD_TEXTS.items():
             if name in self.fields:
@@ -144,8 +137,6 @@ class SiteSettingsForm(forms.ModelForm):
                 self.fields[name].help_text = help_text
 
     def clean_allowed_origins(self):
-        from tenants.services import SiteError, origins_normalise
-
         try:
             lines = (self.cleaned_data.get("allowed_origins") or "").splitlines()
             return origins_normalise(ln for ln in lines if ln.strip())
@@ -155,33 +146,31 @@ class SiteSettingsForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         ws = self.widget_settings
-        if ws is not None:
-            for name in WIDGET_FIELDS:
-                key = f"widget_{name}"
-                if key in data:
-                    value = data[key]
-                    if value is None and name in ("primary_color", "position"):
-                        value = ws._meta.get_field(name).get_default()
-                    setattr(ws, name, value if value is not None else "")
-            try:
-                ws.full_clean(exclude=["id", "updated_at", "logo", "logo_hash"])
-            except ValidationError as exc:
-                for name, errors in exc.message_dict.items():
-                    key = f"widget_{name}" if f"widget_{name}" in self.fields else None
-                    self.add_error(key, errors)
-            try:
-                if data.get("widget_logo"):
-                    ws.logo_set(data["widget_logo"])
-                elif data.get("widget_logo_remove"):
-                    ws.logo_set(None)
-            except ValidationError as exc:
-                self.add_error("widget_logo", exc.messages)
+        for name in WIDGET_FIELDS:
+            key = f"widget_{name}"
+            if key in data:
+                value = data[key]
+                if value is None and name in ("primary_color", "position"):
+                    value = ws._meta.get_field(name).get_default()
+                setattr(ws, name, value if value is not None else "")
+        try:
+            ws.full_clean(exclude=["id", "updated_at", "logo", "logo_hash"])
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                key = f"widget_{name}" if f"widget_{name}" in self.fields else None
+                self.add_error(key, errors)
+        try:
+            if data.get("widget_logo"):
+                ws.logo_set(data["widget_logo"])
+            elif data.get("widget_logo_remove"):
+                ws.logo_set(None)
+        except ValidationError as exc:
+            self.add_error("widget_logo", exc.messages)
         return data
 
     def contrast_warnings(self) -> list[str]:
         """WCAG AA warnings for the chosen colour (saved anyway; the admin shows them)."""
-        ws = self.widget_settings
-        return ws.contrast_warnings() if ws is not None and self.is_valid() else []
+        return self.widget_settings.contrast_warnings() if self.is_valid() else []
 
 
 @admin.register(SiteSettings)
@@ -204,22 +193,17 @@ class SiteSettingsAdmin(SiteSchemaOnlyAdmin):
                 },
             ),
             ("Widget embedding", {"fields": ("allowed_origins",)}),
-        ]
-        if widget_settings_model() is not None:
-            sets.append(
-                (
-                    "Widget appearance and texts",
-                    {
-                        "fields": (
-                            *(f"widget_{n}" for n in WIDGET_FIELDS),
-                            "widget_logo",
-                            *(["widget_logo_remove"] if self._has_logo() else []),
-                        ),
-                        "description": "Empty texts use the default wording in the site's language.",
-                    },
-                )
-            )
-        sets += [
+            (
+                "Widget appearance and texts",
+                {
+                    "fields": (
+                        *(f"widget_{n}" for n in WIDGET_FIELDS),
+                        "widget_logo",
+                        *(["widget_logo_remove"] if self._has_logo() else []),
+                    ),
+                    "description": "Empty texts use the default wording in the site's language.",
+                },
+            ),
             ("Retention", {"fields": ("conversation_retention_days", "lead_retention_days")}),
             ("Quota", {"fields": ("daily_message_quota",)}),
             ("Answers", {"fields": ("synonyms",)}),
@@ -230,13 +214,11 @@ class SiteSettingsAdmin(SiteSchemaOnlyAdmin):
 
     @staticmethod
     def _has_logo() -> bool:
-        model = widget_settings_model()
-        return bool(model is not None and model.load().logo_hash)
+        return bool(WidgetSettings.load().logo_hash)
 
     def render_change_form(self, request, context, *args, **kwargs):
-        # The live preview (widget app, same host) beside the form, if the widget app is here.
-        if widget_settings_model() is not None:
-            context["widget_preview_url"] = reverse("widget-preview")
+        # The live preview (widget/views_preview.py, same host) beside the form.
+        context["widget_preview_url"] = reverse("widget-preview")
         return super().render_change_form(request, context, *args, **kwargs)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -259,8 +241,6 @@ class SiteSettingsAdmin(SiteSchemaOnlyAdmin):
 
     @admin.display(description="notice page")
     def notice_status(self, obj):
-        from conversations.notice import notice_facts, notice_url
-
         site = connection.tenant
         url = notice_url(site.site_id)
         return format_html(
@@ -274,14 +254,11 @@ class SiteSettingsAdmin(SiteSchemaOnlyAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        from tenants.services import site_update
-
         site_update(
             connection.tenant,
             contact_email=form.cleaned_data.get("contact_email") or "",
             allowed_origins=form.cleaned_data.get("allowed_origins") or [],
         )
-        if form.widget_settings is not None:
-            form.widget_settings.save()
-            for warning in form.contrast_warnings():
-                self.message_user(request, warning, messages.WARNING)
+        form.widget_settings.save()
+        for warning in form.contrast_warnings():
+            self.message_user(request, warning, messages.WARNING)
