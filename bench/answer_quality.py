@@ -212,8 +212,8 @@ def baselines(questions: list[str], key) -> dict[str, list[list[str]]]:
 
 
 async def cloop_run(site, items: list[dict], key) -> list[dict]:
-    from conversations.answer import answer_question
-    from conversations.text import query_expand
+    from conversations.chat.answer import answer_question
+    from conversations.chat.text import query_expand
     from crawler.search import search
 
     out = []

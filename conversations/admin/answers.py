@@ -1,6 +1,6 @@
 """Custom answers in the customer's admin: add, edit, deactivate, delete.
 
-A thin shell over `conversations.custom_answers`: every save and delete goes through it, so
+A thin shell over `conversations.chat.custom_answers`: every save and delete goes through it, so
 the search index follows at once. The add form takes `?question=` from the URL (Django's
 admin fills initial values from GET parameters): a transcript's "Improve this answer" links
 here with the visitor's question. Preconditions: admin requests on the site's host (the
@@ -13,7 +13,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 
-from conversations import custom_answers
+from conversations.chat import custom_answers
 from conversations.models import CustomAnswer
 from tenants.scoping import SiteSchemaOnlyAdmin
 

@@ -1,7 +1,7 @@
-"""The customer's admin (site schema): transcripts, leads, the GDPR desk, site settings.
+"""Transcripts and leads in the customer's admin (site schema).
 
-Every action here is a thin shell over `conversations.exports`, `conversations.privacy` and
-`conversations.requests`. Admin requests arrive on the site's host, so the tenant middleware
+Every action here is a thin shell over `conversations.leads.exports`,
+`conversations.privacy.privacy` and `conversations.privacy.requests`. Admin requests arrive on the site's host, so the tenant middleware
 has already put the connection in the site's schema. In the public schema (Cloop staff) these
 models do not exist and are hidden.
 """
@@ -18,14 +18,15 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from conversations import admin_views, exports
-from conversations.access_log import Action, Actor, Channel, access_record
-from conversations.feedback import conversations_with_feedback
+from conversations.admin import views
+from conversations.chat.feedback import conversations_with_feedback
+from conversations.leads import exports
 from conversations.models import (
     Conversation,
     Lead,
     Phase,
 )
+from conversations.privacy.access_log import Action, Actor, Channel, access_record
 from tenants.scoping import SiteSchemaOnlyAdmin
 
 
@@ -231,7 +232,7 @@ class ConversationAdmin(SiteSchemaOnlyAdmin):
             **self.admin_site.each_context(request),
             "title": "Overview",
             "opts": self.opts,
-            **admin_views.overview_data(),
+            **views.overview_data(),
         }
         return TemplateResponse(request, "admin/conversations/overview.html", context)
 
@@ -380,19 +381,3 @@ class LeadAdmin(SiteSchemaOnlyAdmin):
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
         return self._export(request)
-
-
-# --- visitors, the GDPR desk, the staff site list (registered by their own modules) ---------
-
-from conversations import (  # noqa: E402, F401
-    admin_answers,
-    admin_audit,
-    admin_requests,
-    admin_staff,
-    admin_visitors,
-)
-
-# Groups and API tokens out of the customer's menu until used; the e-mail login form.
-from conversations.admin_menu import admin_menu_install  # noqa: E402
-
-admin_menu_install()

@@ -1,6 +1,6 @@
 """The GDPR desk in the customer's admin: data requests and the erasure audit trail.
 
-Thin shells over `conversations.requests` and `conversations.privacy`. Preconditions: admin
+Thin shells over `conversations.privacy.requests` and `conversations.privacy.privacy`. Preconditions: admin
 requests on the site's host (the connection is in the site's schema).
 """
 
@@ -22,10 +22,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from conversations import privacy, privacy_delivery, requests
-from conversations.access_log import Action, Channel, access_record
 from conversations.models import Conversation, DataRequest, ErasureAudit
-from conversations.notice import notice_storage_key
+from conversations.privacy import delivery, privacy, requests
+from conversations.privacy.access_log import Action, Channel, access_record
+from conversations.privacy.notice import notice_storage_key
 from tenants.scoping import SiteRecordAdmin, SiteSchemaOnlyAdmin
 
 
@@ -268,7 +268,7 @@ class DataRequestAdmin(SiteSchemaOnlyAdmin):
 
     def _send_export(self, request, req) -> bool:
         try:
-            privacy_delivery.export_link_send(req, by=_who(request))
+            delivery.export_link_send(req, by=_who(request))
         except privacy.PrivacyError as exc:
             self.message_user(request, f"Request {req.pk}: {exc}", messages.ERROR)
             return False

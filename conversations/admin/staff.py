@@ -7,7 +7,7 @@ import contract), so this subclass adds the columns and takes its place in the a
 
 from django.contrib import admin
 
-from conversations.admin_views import site_status
+from conversations.admin.views import site_status
 from tenants.admin import SiteAdmin
 from tenants.models import Site
 

@@ -14,10 +14,10 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from conversations import requests
-from conversations.exports import leads_exportable
-from conversations.feedback import answers_unhelpful, feedback_counts
+from conversations.chat.feedback import answers_unhelpful, feedback_counts
+from conversations.leads.exports import leads_exportable
 from conversations.models import Conversation, Lead, Message, Phase
+from conversations.privacy import requests
 from crawler.models import CrawlRun, Page
 
 DAYS = 30

@@ -1,6 +1,6 @@
 """Visitors in the customer's admin: who chatted, how often, whether they objected.
 
-Read-only: an objection or erasure goes through a data request (conversations.admin_requests),
+Read-only: an objection or erasure goes through a data request (conversations.admin.requests),
 which keeps the record. Preconditions: admin requests on the site's host (the connection is in
 the site's schema).
 """

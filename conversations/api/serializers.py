@@ -1,4 +1,4 @@
-"""Serializers of the customer REST API (conversations.api).
+"""Serializers of the customer REST API (conversations.api.views).
 
 Preconditions: used by the API views, so inside the site's schema (a request on its host);
 `SiteSettingsSerializer` also reads and updates the site's own row (`connection.tenant`).
@@ -9,9 +9,9 @@ from __future__ import annotations
 from django.db import connection
 from rest_framework import serializers
 
-from conversations import privacy, requests
 from conversations.models import Conversation, DataRequest, Lead, Message, SiteSettings
-from conversations.notice import notice_missing, notice_url
+from conversations.privacy import privacy, requests
+from conversations.privacy.notice import notice_missing, notice_url
 from tenants.services import SiteError, origins_normalise, site_update
 
 

@@ -4,30 +4,32 @@ crawler's own, crawler.api)."""
 from django.urls import path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
-from conversations import api
+from conversations.api import views
 from crawler.api import CrawlRunList
 from team.api import obtain_auth_token
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
-    path("conversations/", api.ConversationList.as_view(), name="api-conversations"),
+    path("conversations/", views.ConversationList.as_view(), name="api-conversations"),
     path(
         "conversations/<int:pk>/",
-        api.ConversationDetail.as_view(),
+        views.ConversationDetail.as_view(),
         name="api-conversation-detail",
     ),
-    path("leads/", api.LeadList.as_view(), name="api-leads"),
-    path("leads.csv", api.LeadCSV.as_view(), name="api-leads-csv"),
-    path("data-requests/", api.DataRequestList.as_view(), name="api-data-requests"),
+    path("leads/", views.LeadList.as_view(), name="api-leads"),
+    path("leads.csv", views.LeadCSV.as_view(), name="api-leads-csv"),
+    path("data-requests/", views.DataRequestList.as_view(), name="api-data-requests"),
     path(
         "data-requests/<int:pk>/",
-        api.DataRequestDetail.as_view(),
+        views.DataRequestDetail.as_view(),
         name="api-data-request-detail",
     ),
-    path("data-requests/<int:pk>/act/", api.DataRequestAct.as_view(), name="api-data-request-act"),
-    path("settings/", api.SiteSettingsView.as_view(), name="api-settings"),
+    path(
+        "data-requests/<int:pk>/act/", views.DataRequestAct.as_view(), name="api-data-request-act"
+    ),
+    path("settings/", views.SiteSettingsView.as_view(), name="api-settings"),
     path("crawl-runs/", CrawlRunList.as_view(), name="api-crawl-runs"),
-    path("schema/", api.SchemaView.as_view(), name="api-schema"),
+    path("schema/", views.SchemaView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]

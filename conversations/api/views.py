@@ -24,9 +24,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from conversations import exports, privacy, requests
-from conversations.access_log import Action, Actor, Channel, access_record
-from conversations.api_serializers import (
+from conversations.api.serializers import (
     ActSerializer,
     ConversationDetailSerializer,
     ConversationListSerializer,
@@ -34,7 +32,10 @@ from conversations.api_serializers import (
     LeadSerializer,
     SiteSettingsSerializer,
 )
+from conversations.leads import exports
 from conversations.models import Conversation, DataRequest, Lead, Message, SiteSettings
+from conversations.privacy import privacy, requests
+from conversations.privacy.access_log import Action, Actor, Channel, access_record
 from tenants.api import SiteAPIView
 
 

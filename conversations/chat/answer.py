@@ -19,10 +19,9 @@ from django.conf import settings
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from conversations.llm import LLMError, llm_model, llm_stream
-from conversations.models import Message, SiteSettings
-from conversations.prompt import prompt_build
-from conversations.text import (
+from conversations.chat.llm import LLMError, llm_model, llm_stream
+from conversations.chat.prompt import prompt_build
+from conversations.chat.text import (
     ANSWER_MATCH_MIN,
     language_detect,
     query_expand,
@@ -32,7 +31,8 @@ from conversations.text import (
     term_found,
     terms_share,
 )
-from conversations.threads import in_pool, search_pool
+from conversations.chat.threads import in_pool, search_pool
+from conversations.models import Message, SiteSettings
 from crawler.search import search
 from crawler.titles import source_label, title_parts_shared
 
@@ -89,7 +89,7 @@ def _retrieve(site, question: str, conversation_id: int | None, k: int) -> tuple
     """(passages, history, the site's synonym groups) for the question. Runs in the search
     pool, enters the site's schema.
 
-    Connection handling: see conversations.threads.
+    Connection handling: see conversations.chat.threads.
     """
     with tenant_context(site):
         # The customer's own synonyms (admin, Site settings), so "cost" finds "price" where

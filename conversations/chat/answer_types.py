@@ -1,6 +1,6 @@
 """What kind of answer a question asks for, and whether a sentence gives that kind.
 
-Used by the offline answerer (conversations/offline.py) to pick the sentence that answers
+Used by the offline answerer (conversations/chat/offline.py) to pick the sentence that answers
 the question's type: an amount of money (a price, a fee), a time or day (opening hours), a
 yes/no with its condition, the steps of a how-to, or both items of a comparison. General
 language patterns for English and Finnish only; no site's vocabulary.

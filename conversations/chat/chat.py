@@ -19,8 +19,8 @@ from django.db.models import Func, JSONField, Value
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from conversations.chat.phases import phase_after_answer
 from conversations.models import Conversation, Lead, Message, Phase, Visitor
-from conversations.phases import phase_after_answer
 
 HISTORY_LIMIT = 50
 

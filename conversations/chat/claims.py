@@ -25,7 +25,7 @@ import os
 import uuid
 import weakref
 
-from conversations.limits import _redis
+from conversations.chat.limits import _redis
 
 log = logging.getLogger(__name__)
 

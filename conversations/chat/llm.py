@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 import litellm
 from django.conf import settings
 
-from conversations.offline import offline_register
+from conversations.chat.offline import offline_register
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import litellm
 from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk, ModelResponse
 
-from conversations.answer_types import (
+from conversations.chat.answer_types import (
     AMOUNT,
     AMOUNT_WORDS,
     COMPARE,
@@ -29,8 +29,8 @@ from conversations.answer_types import (
     not_stated,
     question_type,
 )
-from conversations.prompt import prompt_parse
-from conversations.text import (
+from conversations.chat.prompt import prompt_parse
+from conversations.chat.text import (
     ANSWER_MATCH_MIN,
     language_detect,
     query_term_pairs,
@@ -290,7 +290,7 @@ def _framed(text: str, quoted_text: str, language: str) -> str:
 
 def _custom_answer(question: str, passages: list, language: str) -> str | None:
     """The customer's own answer, quoted whole, when the first passage is a custom answer
-    that answers the question (conversations.answer put it first); else None."""
+    that answers the question (conversations.chat.answer put it first); else None."""
     if not passages or passages[0].source != "answer":
         return None
     p = passages[0]

@@ -190,7 +190,7 @@ def language_detect(text: str, default: str = "en") -> str:
 
 # Share of a question's meaningful words a customer's custom answer (its question and answer
 # text) must hold to count as answering it: then it is put first among the sources and the
-# offline answerer quotes it whole (conversations.answer, conversations.offline).
+# offline answerer quotes it whole (conversations.chat.answer, conversations.chat.offline).
 ANSWER_MATCH_MIN = 0.6
 
 

@@ -2,7 +2,7 @@
 
 Every entry point calls it (the admin's "Export all as CSV" and selected-rows action, `GET
 /api/v1/leads.csv`, `manage.py export_leads`): it fixes the rows, counts them, records the
-export once in the access log (conversations.access_log) and streams the rows into the sink,
+export once in the access log (conversations.privacy.access_log) and streams the rows into the sink,
 in constant memory (keyset pagination, PAGE_SIZE rows per query), as CSV that is safe to open
 in a spreadsheet (`CsvFile`, `CsvDownload`) or as JSON (`JsonFile`).
 
@@ -29,9 +29,9 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
-from conversations.access_log import Action, Actor, access_record
 from conversations.models import Lead
-from conversations.privacy import objected_emails
+from conversations.privacy.access_log import Action, Actor, access_record
+from conversations.privacy.privacy import objected_emails
 
 PAGE_SIZE = 5000
 # Cells a spreadsheet would read as a formula (CSV injection, OWASP): prefixed with a quote.

@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from conversations.leads.notifications import lead_notify_on_commit
 from conversations.models import Conversation, Lead, Visitor
-from conversations.notifications import lead_notify_on_commit
 
 
 class LeadError(ValueError):

@@ -63,8 +63,8 @@ def lead_notify_on_commit(schema_name: str, lead_id: int) -> None:
     was rolled back). A broker that cannot be reached loses the notification, not the lead."""
 
     def publish():
-        # Imported here: tasks_notify imports this module (a cycle).
-        from conversations.tasks_notify import lead_notify_task
+        # Imported here: conversations.leads.tasks imports this module (a cycle).
+        from conversations.leads.tasks import lead_notify_task
 
         try:
             tenant_task_send_bounded(lead_notify_task, schema_name, lead_id)

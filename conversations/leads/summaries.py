@@ -12,7 +12,7 @@ import logging
 from asgiref.sync import sync_to_async
 from kombu.exceptions import OperationalError
 
-from conversations.limits import LimitUnavailable, summary_rate_hit
+from conversations.chat.limits import LimitUnavailable, summary_rate_hit
 from conversations.tasks import summary_send_task
 from tasking import tenant_task_send_bounded
 

@@ -1,4 +1,4 @@
-"""Celery tasks of the team's e-mails (`conversations.notifications`). Thin.
+"""Celery tasks of the team's e-mails (`conversations.leads.notifications`). Thin.
 
 `lead_notify_task` is published after a lead's commit with the site's schema in its header;
 `weekly_digest_task` is a beat entry fanned out to every site's schema by
@@ -10,8 +10,8 @@ import logging
 from celery import shared_task
 from django.db import connection
 
-from conversations.notifications import digest_send, lead_notification_send
-from conversations.tasks_retention import in_ready_site
+from conversations.leads.notifications import digest_send, lead_notification_send
+from conversations.privacy.tasks import in_ready_site
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from conversations.models import AccessLog
-from conversations.privacy_subject import subject_hash as keyed_hash
+from conversations.privacy.subject import subject_hash as keyed_hash
 
 ACCESS_LOG_RETENTION_DAYS = 365
 

@@ -28,9 +28,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from conversations import privacy
-from conversations.access_log import Action, Channel, access_record
 from conversations.models import DataRequest
+from conversations.privacy import privacy
+from conversations.privacy.access_log import Action, Channel, access_record
 from tenants.urls import site_base_url
 
 SALT = "cloop.subject-export-link"

@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from conversations.models import Conversation, Message, SiteSettings, Visitor
-from conversations.privacy_subject import subject_resolve
+from conversations.privacy.subject import subject_resolve
 
 
 def _iso(value):

@@ -3,8 +3,8 @@
 One implementation for every entry point: the admin's data-request actions, the `gdpr` staff
 command, the REST API and the widget's `forget` frame all call these functions.
 
-The subject's identifiers live in conversations.privacy_subject and the export in
-conversations.privacy_export; both are re-exported here, so callers use `privacy.<name>`.
+The subject's identifiers live in conversations.privacy.subject and the export in
+conversations.privacy.export; both are re-exported here, so callers use `privacy.<name>`.
 
 Preconditions (every public function): sync code, the connection is inside the site's schema
 (`tenant_context(site)`). Each function opens its own transaction (`transaction.atomic`), so a
@@ -32,12 +32,12 @@ from conversations.models import (
     Message,
     Visitor,
 )
-from conversations.privacy_export import (  # noqa: F401 - re-exported for callers
+from conversations.privacy.export import (  # noqa: F401 - re-exported for callers
     subject_export,
     subject_export_html,
     subject_information,
 )
-from conversations.privacy_subject import (  # noqa: F401 - re-exported for callers
+from conversations.privacy.subject import (  # noqa: F401 - re-exported for callers
     PrivacyError,
     Subject,
     subject_clean,

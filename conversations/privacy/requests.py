@@ -19,8 +19,8 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from conversations import privacy
 from conversations.models import DATA_REQUEST_DAYS, DataRequest
+from conversations.privacy import privacy
 from tenants.urls import admin_url
 
 # Art. 12(3): "may be extended by two further months"; counted from the receipt.

@@ -17,8 +17,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, tenant_context
 
-from conversations.access_log import access_log_purge
 from conversations.models import Conversation, Lead, Message, SiteSettings, Visitor
+from conversations.privacy.access_log import access_log_purge
 from tenants.models import Site
 
 
@@ -55,7 +55,7 @@ def retention_purge(*, now: datetime.datetime | None = None, dry_run: bool = Fal
       the conversation period, except objected visitors: the row *is* the objection (the chat
       engine checks it before storing anything), so deleting it would let the next chat from
       that browser be stored again. It holds nothing but the random id and two dates.
-    - Access-log entries expire after ACCESS_LOG_RETENTION_DAYS (conversations.access_log).
+    - Access-log entries expire after ACCESS_LOG_RETENTION_DAYS (conversations.privacy.access_log).
 
     Conversations and stray messages go in batches, each in its own transaction, so a purge
     interrupted halfway has deleted whole conversations (or whole batches of old messages)

@@ -1,7 +1,7 @@
 """Who a data subject is: validated identifiers, widened to a closed set, and their keyed hash.
 
-Shared by the access (conversations.privacy_export) and erasure/objection
-(conversations.privacy) functions. Preconditions: sync code inside the site's schema.
+Shared by the access (conversations.privacy.export) and erasure/objection
+(conversations.privacy.privacy) functions. Preconditions: sync code inside the site's schema.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Daily housekeeping of the customer's data (Celery beat): the retention purge
-(`conversations.retention`) and the data-request reminder (`conversations.requests`). Thin.
+(`conversations.privacy.retention`) and the data-request reminder (`conversations.privacy.requests`). Thin.
 
 The beat entry (CELERY_BEAT_SCHEDULE in cloop/settings.py) is fanned out by
 tenant-schemas-celery's TenantAwareScheduler to every site's schema, so the task runs inside
@@ -12,8 +12,8 @@ from celery import shared_task
 from django.db import connection
 from django_tenants.utils import get_public_schema_name
 
-from conversations.requests import requests_reminder_send
-from conversations.retention import retention_purge
+from conversations.privacy.requests import requests_reminder_send
+from conversations.privacy.retention import retention_purge
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from django_tenants.utils import tenant_context
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from conversations import privacy
-from conversations.access_log import ACCESS_LOG_RETENTION_DAYS
 from conversations.models import AccessLog, DataRequest
-from conversations.retention import retention_purge
+from conversations.privacy import privacy
+from conversations.privacy.access_log import ACCESS_LOG_RETENTION_DAYS
+from conversations.privacy.retention import retention_purge
 from tests.conversations.admin_data import person_make
 
 EMAIL = "reader-subject@example.com"

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
-from conversations.admin_views import axis_top, day_chart
+from conversations.admin.views import axis_top, day_chart
 from conversations.models import SiteSettings
 from tests.conversations.admin_data import person_make
 

@@ -3,7 +3,7 @@
 import asyncio
 from types import SimpleNamespace
 
-from conversations.answer import answer_question, citations_resolve
+from conversations.chat.answer import answer_question, citations_resolve
 from crawler.titles import source_label, title_parts_shared
 
 

@@ -2,9 +2,9 @@
 
 from types import SimpleNamespace
 
-from conversations.answer_types import question_type
-from conversations.offline import extractive_answer
-from conversations.prompt import prompt_build
+from conversations.chat.answer_types import question_type
+from conversations.chat.offline import extractive_answer
+from conversations.chat.prompt import prompt_build
 
 
 def passage(text, heading="", title="Clinic", url="https://clinic.example/"):

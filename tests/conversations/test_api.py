@@ -7,8 +7,8 @@ from django_tenants.utils import tenant_context
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from conversations import privacy
 from conversations.models import DataRequest
+from conversations.privacy import privacy
 from tests.conversations.admin_data import conversation_make, person_make, visitor_make
 
 

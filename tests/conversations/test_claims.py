@@ -6,7 +6,7 @@ import uuid
 import redis.asyncio as aioredis
 from django.conf import settings
 
-from conversations import claims
+from conversations.chat import claims
 
 
 async def _held_by(token: str, key: str) -> None:

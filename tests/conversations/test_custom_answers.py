@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from conversations import custom_answers
-from conversations.answer import answer_question
+from conversations.chat import custom_answers
+from conversations.chat.answer import answer_question
 from conversations.models import Conversation, CustomAnswer, Message, Visitor
 from crawler.models import Page
 from crawler.search import search

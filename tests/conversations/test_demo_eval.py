@@ -17,7 +17,7 @@ import httpx
 import pytest
 from django_tenants.utils import tenant_context
 
-from conversations.answer import REFUSAL, answer_question
+from conversations.chat.answer import REFUSAL, answer_question
 from widget import demo
 
 EVAL = json.loads((Path(__file__).parent / "demo_eval.json").read_text())

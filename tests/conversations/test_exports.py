@@ -7,9 +7,10 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from conversations import exports, privacy
-from conversations.access_log import Actor, Channel
+from conversations.leads import exports
 from conversations.models import AccessLog, Lead
+from conversations.privacy import privacy
+from conversations.privacy.access_log import Actor, Channel
 from tests.conversations.admin_data import lead_make, person_make, visitor_make
 
 TESTER = Actor(Channel.COMMAND, username="test")

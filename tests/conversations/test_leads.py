@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from conversations.leads import LeadError, lead_save
+from conversations.leads.leads import LeadError, lead_save
 from conversations.models import Lead, Visitor
 
 WORDING = "Yes, you may send me news and offers by e-mail."

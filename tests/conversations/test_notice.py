@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from conversations.models import SiteSettings
-from conversations.notice import notice_facts, notice_missing
+from conversations.privacy.notice import notice_facts, notice_missing
 
 # The legal text the notice is made from; every sentence of it is on the page.
 SEED = Path(__file__).resolve().parents[2] / "docs" / "privacy-notice-seed.txt"

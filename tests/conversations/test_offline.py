@@ -4,9 +4,9 @@ import asyncio
 import time
 from types import SimpleNamespace
 
-from conversations.llm import llm_stream
-from conversations.offline import extractive_answer, passage_sentences
-from conversations.prompt import prompt_build
+from conversations.chat.llm import llm_stream
+from conversations.chat.offline import extractive_answer, passage_sentences
+from conversations.chat.prompt import prompt_build
 
 TABLE = "Bike\nPrice\nCity Commuter 7\n749 €\nE-Cruiser\n2,490 €\nCargo Hauler\n3,890 €"
 

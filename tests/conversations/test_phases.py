@@ -1,7 +1,7 @@
 import pytest
 
+from conversations.chat.phases import PhaseInput, RuleClassifier, phase_next
 from conversations.models import Phase
-from conversations.phases import PhaseInput, RuleClassifier, phase_next
 
 
 def step(text, current=Phase.EXPLORING, answered=1, language="en"):
@@ -59,7 +59,7 @@ def test_it_uses_the_classifier_named_in_settings(settings):
 
 
 def test_it_moves_the_phase_after_an_answer_in_one_place():
-    from conversations.phases import PhaseStep, phase_after_answer
+    from conversations.chat.phases import PhaseStep, phase_after_answer
 
     def after(question, *, current=Phase.EXPLORING, before=0, **kw):
         args = {"refused": False, "failed": False, "has_lead": False, **kw}

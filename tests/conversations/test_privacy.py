@@ -4,8 +4,8 @@ import uuid
 import pytest
 from django.core.management import call_command
 
-from conversations import privacy
 from conversations.models import DataRequest, ErasureAudit, Lead, Message, Visitor
+from conversations.privacy import privacy
 from tests.conversations.admin_data import conversation_make, lead_make, person_make, visitor_make
 
 
@@ -163,7 +163,7 @@ def test_it_lets_an_erasure_delete_conversations_with_many_messages_quickly(in_s
 
 
 def test_it_makes_the_chat_engine_store_nothing_for_an_objecting_subject(in_site_a, site_a):
-    from conversations.chat import question_store
+    from conversations.chat.chat import question_store
 
     v, convs, _ = person_make("obj-chat@example.com", messages=2)
     before = Message.objects.count()

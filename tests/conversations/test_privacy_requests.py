@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from conversations import privacy, requests
 from conversations.models import DataRequest
+from conversations.privacy import privacy, requests
 from tests.conversations.admin_data import person_make
 
 D = datetime.date

@@ -3,7 +3,7 @@
 import pytest
 from django.core import checks
 
-from conversations.residency import endpoint_place, residency_warnings
+from conversations.privacy.residency import endpoint_place, residency_warnings
 from tests.cloop.test_settings import _manage, _production_env
 
 

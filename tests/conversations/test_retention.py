@@ -7,7 +7,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from conversations.models import Conversation, Lead, Message, SiteSettings, Visitor
-from conversations.retention import retention_purge
+from conversations.privacy.retention import retention_purge
 from tests.conversations.admin_data import conversation_make, lead_make, visitor_make
 
 DAY = datetime.timedelta(days=1)
@@ -85,7 +85,7 @@ def test_it_has_a_daily_beat_entry_that_runs_in_each_site(settings):
 
 
 def test_it_purges_in_a_site_schema_on_a_real_worker(celery_worker_live, site_a):
-    from conversations.tasks_retention import retention_purge_task
+    from conversations.privacy.tasks import retention_purge_task
     from tasking import tenant_task_send
 
     now = timezone.now()
@@ -107,7 +107,7 @@ def test_it_purges_in_a_site_schema_on_a_real_worker(celery_worker_live, site_a)
 
 
 def test_it_purges_many_conversations_in_batches(in_site_a, monkeypatch):
-    from conversations import retention
+    from conversations.privacy import retention
 
     monkeypatch.setattr(retention, "BATCH", 2)
     _settings(conv_days=7)

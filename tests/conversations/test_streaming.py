@@ -1,6 +1,6 @@
 import asyncio
 
-from conversations.streaming import DeltaBatcher
+from conversations.chat.streaming import DeltaBatcher
 
 
 class Clock:

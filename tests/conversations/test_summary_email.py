@@ -63,7 +63,7 @@ def test_it_sends_a_redelivered_summary_task_only_once(site_a, celery_worker_liv
 
 def test_it_writes_the_plain_text_part_unescaped(in_site_a, smtp_server):
     """Plain text is not HTML: "I'd" stays "I'd" (it read "I&#x27;d"); the HTML part escapes."""
-    from conversations.emails import summary_email_send
+    from conversations.leads.emails import summary_email_send
 
     conv = Conversation.objects.create(visitor=Visitor.objects.create())
     Message.objects.create(conversation=conv, role="visitor", text="I'd like <b>2</b> & more")

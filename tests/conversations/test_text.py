@@ -4,8 +4,8 @@ import re
 from pathlib import Path
 from types import SimpleNamespace
 
-from conversations.answer import coverage_of
-from conversations.text import (
+from conversations.chat.answer import coverage_of
+from conversations.chat.text import (
     language_detect,
     query_expand,
     query_terms,
