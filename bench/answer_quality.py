@@ -13,7 +13,7 @@ extraction and chunking):
 
 Questions: bench/quality/<corpus>.heldout.json and .tuning.json (fixed split, see
 bench/quality/split.py), <corpus>.heldout2.json and .heldout3.json (held-out sets written later by
-someone who had not seen the system's answers; docs/quality.md); for the demo also tests/conversations/demo_eval.json, which earlier
+someone who had not seen the system's answers; docs/quality.md); for the demo also tests/conversations/chat/demo_eval.json, which earlier
 work was tuned on ("legacy, in-sample"). Nothing may be tuned on the held-out parts.
 
 Per corpus and part, for Cloop (answer_question with the default offline model, exactly as
@@ -134,7 +134,9 @@ def question_sets(corpus: str) -> list[tuple[str, dict]]:
     for part, label in PARTS:
         sets.append((label, json.loads((QUALITY / f"{corpus}.{part}.json").read_text())))
     if corpus == "demo":
-        legacy = json.loads((ROOT / "tests" / "conversations" / "demo_eval.json").read_text())
+        legacy = json.loads(
+            (ROOT / "tests" / "conversations" / "chat" / "demo_eval.json").read_text()
+        )
         sets.append(
             (
                 "in-sample (legacy demo_eval)",

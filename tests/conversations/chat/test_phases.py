@@ -48,7 +48,7 @@ class AlwaysContact:
 
 
 def test_it_uses_the_classifier_named_in_settings(settings):
-    settings.CLOOP_PHASE_CLASSIFIER = "tests.conversations.test_phases.AlwaysContact"
+    settings.CLOOP_PHASE_CLASSIFIER = "tests.conversations.chat.test_phases.AlwaysContact"
     assert step("What do you do?") == Phase.REQUESTING_CONTACT
     assert (
         phase_next(

@@ -13,7 +13,7 @@ from conversations.chat.text import (
     synonym_groups_parse,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def passage(text, title="", heading=""):

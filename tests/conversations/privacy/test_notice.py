@@ -12,7 +12,7 @@ from conversations.models import SiteSettings
 from conversations.privacy.notice import notice_facts, notice_missing
 
 # The legal text the notice is made from; every sentence of it is on the page.
-SEED = Path(__file__).resolve().parents[2] / "docs" / "privacy-notice-seed.txt"
+SEED = Path(__file__).resolve().parents[3] / "docs" / "privacy-notice-seed.txt"
 
 
 def _text(html: str) -> str:
