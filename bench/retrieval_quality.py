@@ -32,17 +32,17 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from embed_server import MODEL, server_start
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cloop.settings")
 BASE_URL = "https://docs.python.example/"
 SITE_ID = "bench-docs"
-DENSE_MODEL = "openai/all-MiniLM-L6-v2"
 
 
 def index_docs(docs: Path) -> tuple[int, float]:
@@ -158,20 +158,6 @@ def run_rank_bm25(questions, tokens: str):
     return out
 
 
-def embed_server_start():
-    """bench/embed_server.py in its own process; (process, OpenAI base URL)."""
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "embed_server.py")],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    line = proc.stdout.readline()
-    if not line.startswith("port "):
-        proc.kill()
-        raise SystemExit(f"embedding server did not start: {line!r}")
-    return proc, f"http://127.0.0.1:{int(line.split()[1])}/v1"
-
-
 def run_dense(questions, expected, results, *, tune: bool):
     """Embed the chunks, then add 'dense alone' and 'cloop fused' to `results`."""
     from django.conf import settings
@@ -184,7 +170,7 @@ def run_dense(questions, expected, results, *, tune: bool):
     )
     from crawler.search import DENSE_CANDIDATES, _passages, fuse, lexical_rank, search
 
-    settings.CLOOP_EMBEDDING_MODEL = DENSE_MODEL
+    settings.CLOOP_EMBEDDING_MODEL = MODEL
     t = time.perf_counter()
     report = embeddings_update()
     took = time.perf_counter() - t
@@ -293,7 +279,7 @@ def main():
     server = None
     try:
         if args.dense:
-            server, base = embed_server_start()
+            server, base = server_start()
             os.environ["OPENAI_API_BASE"] = base
             os.environ.setdefault("OPENAI_API_KEY", "sk-bench-loopback")
         with tenant_context(site):

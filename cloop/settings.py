@@ -93,6 +93,13 @@ CLOOP_LLM_REGION_ACK = os.environ.get("CLOOP_LLM_REGION_ACK", "").strip()
 # hold before an answer is attempted (conversations.chat.answer.coverage_of; docs/quality.md).
 # Higher refuses more.
 CLOOP_COVERAGE_MIN = float(os.environ.get("CLOOP_COVERAGE_MIN", "0.6"))
+# With CLOOP_EMBEDDING_MODEL set the refusal also weighs meaning (conversations.chat.answer.
+# answer_refused): a question whose best retrieved passage has at least this cosine with it is
+# answered though its words are not covered; below the floor it is refused whatever its words
+# (0: no floor). Cosines of all-MiniLM-L6-v2, chosen on the tuning questions (docs/quality.md);
+# another embedding model needs its own values.
+CLOOP_SEMANTIC_MIN = float(os.environ.get("CLOOP_SEMANTIC_MIN", "0.6"))
+CLOOP_SEMANTIC_FLOOR = float(os.environ.get("CLOOP_SEMANTIC_FLOOR", "0"))
 # 1 lets the crawler reach private and loopback addresses (development and tests only).
 CLOOP_CRAWL_ALLOW_PRIVATE = envbool("CLOOP_CRAWL_ALLOW_PRIVATE", "0")
 

@@ -343,3 +343,21 @@ def dense_candidates_exact(
             [list(also), scan, _literal(qvec, "array"), n],
         )
         return [(r[0], r[1], float(r[2])) for r in cur.fetchall()]
+
+
+def similarities(qvec: list[float], chunk_ids: list[int]) -> dict[int, float]:
+    """{chunk_id: cosine of its stored embedding and `qvec`} for the given chunks (any
+    storage; a chunk without an embedding is absent). Exact, over these rows only: the
+    passages a search returns, for the answer's semantic coverage check."""
+    if not chunk_ids:
+        return {}
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT e.chunk_id,
+                   (SELECT sum(a::float8 * b) FROM unnest(e.embedding::real[], %s::real[]) t(a, b))
+            FROM crawler_embedding e WHERE e.chunk_id = ANY(%s)
+            """,
+            [_literal(qvec, "array"), list(chunk_ids)],
+        )
+        return {r[0]: float(r[1]) for r in cur.fetchall() if r[1] is not None}

@@ -16,7 +16,8 @@ COMMON_SHARE of all chunks never generate candidates unless the query has nothin
 (they add little to a score, and scanning them would cost the most).
 
 Dense retrieval (optional, CLOOP_EMBEDDING_MODEL): the query's embedding finds the nearest
-chunks (crawler.embed) and `fuse` merges both rankings; when the model is off, its call
+chunks (crawler.embed) and `fuse` merges both rankings, and each passage returned carries its
+cosine with the query (for the answer's refusal check); when the model is off, its call
 fails or the index holds another model's embeddings, search is the lexical ranking alone.
 
 Runs in the current schema (call inside the site's `tenant_context`).
@@ -29,7 +30,7 @@ from dataclasses import asdict, dataclass
 
 from django.db import connection
 
-from crawler.embed import dense_candidates, query_embedding
+from crawler.embed import dense_candidates, query_embedding, similarities
 from crawler.index import text_config
 
 K1 = 1.2
@@ -73,6 +74,9 @@ class Passage:
     score: float
     # Page.source: "crawl", or "answer" for a customer's custom answer.
     source: str = "crawl"
+    # Cosine of the query's and this chunk's embeddings when dense retrieval ran (the
+    # answer's semantic coverage check); None without a model or an embedding.
+    similarity: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -152,7 +156,12 @@ def search(query: str, k: int = 5) -> list[Passage]:
     if qvec is None:
         return _passages(lexical, k)
     dense = dense_candidates(qvec, DENSE_CANDIDATES, [r[0] for r in lexical])
-    return _passages(fuse(lexical, dense), k)
+    passages = _passages(fuse(lexical, dense), k)
+    # The query's embedding is reused: the passages' similarities cost one query of k rows.
+    sims = similarities(qvec, [p.chunk_id for p in passages])
+    for p in passages:
+        p.similarity = sims.get(p.chunk_id)
+    return passages
 
 
 def lexical_rank(query: str, k: int) -> list[tuple] | None:

@@ -70,6 +70,8 @@ class AnswerResult:
     error_message: str = ""
     retryable: bool = False
     coverage: float = 0.0
+    # Best cosine of the question and a retrieved passage; None without an embedding model.
+    similarity: float | None = None
     passages: list = field(default_factory=list)
     retrieval_ms: int = 0
     first_token_ms: int | None = None
@@ -146,6 +148,32 @@ def coverage_of(
     best = max(sum(1 for t in terms if term_found(t, s)) for s in per_passage) / len(terms)
     minimum = float(settings.CLOOP_COVERAGE_MIN)
     return min(union, best * minimum / PASSAGE_COVERAGE_MIN)
+
+
+def similarity_of(passages: list) -> float | None:
+    """The best cosine of the question's and a retrieved passage's embeddings (computed by
+    search from the query embedding dense retrieval already made), or None when dense
+    retrieval did not run: no model, its call failed, or no passage has an embedding."""
+    sims = [p.similarity for p in passages if getattr(p, "similarity", None) is not None]
+    return max(sims) if sims else None
+
+
+def answer_refused(coverage: float, similarity: float | None) -> bool:
+    """Whether the retrieved passages leave the question uncovered (refuse, no model call).
+
+    Without a semantic signal (`similarity` None: no embedding model, or its call failed):
+    coverage below CLOOP_COVERAGE_MIN, exactly the lexical rule. With one: answered when the
+    words are covered or the meaning is close (CLOOP_SEMANTIC_MIN: a paraphrase), but never
+    when the meaning is far (below CLOOP_SEMANTIC_FLOOR: the site's words on another subject),
+    whatever the words. Both are cosines of the configured model (cloop/settings.py says for
+    which model they were calibrated; docs/quality.md how).
+    """
+    minimum = float(settings.CLOOP_COVERAGE_MIN)
+    if similarity is None:
+        return coverage < minimum
+    if similarity < settings.CLOOP_SEMANTIC_FLOOR:
+        return True
+    return coverage < minimum and similarity < settings.CLOOP_SEMANTIC_MIN
 
 
 CITATION_RE = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
@@ -234,10 +262,8 @@ async def answer_question(
     result.passages = passages
     result.retrieval_ms = int((time.perf_counter() - started) * 1000)
     result.coverage = coverage_of(question, passages, language, synonyms)
-    # Share of the question's meaningful words that must occur in the retrieved passages
-    # before a model is asked at all; below it the visitor gets a polite refusal.
-    minimum = float(settings.CLOOP_COVERAGE_MIN)
-    if result.coverage < minimum:
+    result.similarity = similarity_of(passages)
+    if answer_refused(result.coverage, result.similarity):
         result.refused = True
         result.text = REFUSAL.get(language, REFUSAL["en"])
         result.model = ""

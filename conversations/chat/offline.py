@@ -236,7 +236,7 @@ def extractive_answer(messages: list[dict]) -> str:
     if any(item[5] == language for item in scored):
         scored = [(sc * 0.4 if d and d != language else sc, *rest, d) for sc, *rest, d in scored]
     if not scored:
-        return NOTHING_FOUND.get(language, NOTHING_FOUND["en"])
+        return _opening(passages, language)
     if kind in (AMOUNT, TIME):
         # Only a sentence stating an amount (a time) of the thing asked about answers it;
         # another number on the same page (a fee, a phone line's hours) does not.
@@ -286,6 +286,27 @@ def _framed(text: str, quoted_text: str, language: str) -> str:
         # This model cannot translate; say politely that the site's own words follow.
         text = lead.format(name=name) + text
     return text
+
+
+def _opening(passages: list, language: str) -> str:
+    """The first sentences of the best passage, for a question none of whose words a passage
+    holds. The answer pipeline asks then when the passages were found by meaning (an
+    embedding model: conversations.chat.answer.answer_refused answers a paraphrase), so the best
+    of them (the first with a sentence) is the answer this model can quote."""
+    for p in passages:
+        sentences = [s for s in passage_sentences(p.text) if len(s) >= 12]
+        if sentences:
+            break
+    else:
+        return NOTHING_FOUND.get(language, NOTHING_FOUND["en"])
+    chosen, total = [], 0
+    for sentence in sentences[:MAX_SENTENCES]:
+        total += len(sentence.split())
+        if chosen and total > MAX_WORDS:
+            break
+        chosen.append(sentence)
+    text = " ".join(f"{s} [{p.number}]" for s in chosen)
+    return _framed(text, " ".join(chosen), language)
 
 
 def _custom_answer(question: str, passages: list, language: str) -> str | None:

@@ -2,7 +2,8 @@
 
 Embeddings are deterministic: a hashing-trick bag of crudely stemmed words, L2-normalised,
 with a few synonyms mapped to one word (so "parcel" lands near "package" while the words
-share no lexeme: the case dense retrieval exists for). `fail` makes every call a 500.
+share no lexeme: the case dense retrieval exists for), or whatever `embed` a test gives.
+`fail` makes every call a 500.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import math
 import re
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DIM = 64
@@ -33,7 +35,7 @@ def toy_embedding(text: str) -> list[float]:
 
 
 class EmbeddingServer:
-    def __init__(self):
+    def __init__(self, embed: Callable[[str], list[float]] = toy_embedding):
         self.inputs: list[list[str]] = []  # the inputs of every successful call
         self.fail = False
         server = self
@@ -56,7 +58,7 @@ class EmbeddingServer:
                             "object": "list",
                             "model": body.get("model", ""),
                             "data": [
-                                {"object": "embedding", "index": i, "embedding": toy_embedding(t)}
+                                {"object": "embedding", "index": i, "embedding": embed(t)}
                                 for i, t in enumerate(texts)
                             ],
                             "usage": {"prompt_tokens": 1, "total_tokens": 1},

@@ -154,6 +154,24 @@ def test_it_fuses_dense_results_a_lexical_search_misses(in_site_a, embed_server)
     assert search("opening hours", k=3)[0].page_url == "https://shop.test/opening"
 
 
+def test_it_gives_each_passage_its_cosine_with_the_query(in_site_a, embed_server, settings):
+    index_html("https://shop.test/shipping", SHIPPING)
+    index_html("https://shop.test/opening", OPENING)
+    stored = _embeddings()
+    calls = len(embed_server.inputs)
+    hits = search("parcel warehouse", k=3)
+    # One embedding call for the query: the similarities reuse it.
+    assert len(embed_server.inputs) == calls + 1
+    q = toy_embedding("parcel warehouse")
+    assert hits
+    for hit in hits:
+        expected = sum(a * b for a, b in zip(q, stored[hit.chunk_id], strict=True))
+        assert hit.similarity == pytest.approx(expected, abs=1e-5)
+    assert hits[0].url == "https://shop.test/shipping#package" and hits[0].similarity > 0.3
+    settings.CLOOP_EMBEDDING_MODEL = ""
+    assert [h.similarity for h in search("warehouse", k=3)] == [None]
+
+
 def test_it_behaves_exactly_as_before_when_switched_off(in_site_a, embed_server, settings):
     settings.CLOOP_EMBEDDING_MODEL = ""
     index_html("https://shop.test/shipping", SHIPPING)

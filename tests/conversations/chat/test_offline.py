@@ -163,3 +163,29 @@ def test_it_quotes_a_matching_custom_answer_whole():
         "Are gift cards available?", "How much is gift wrapping?"
     )
     assert extractive_answer(msgs) == "Gift wrapping costs 2 euros. [2]"
+
+
+def test_it_quotes_the_best_passage_when_no_sentence_shares_a_word_with_the_question():
+    # A paraphrase answered on meaning (an embedding model; tests/conversations/
+    # test_answer_semantic.py): the best passage's opening, cited.
+    answer = extractive_answer(
+        messages(
+            "When will my parcel arrive?",
+            [
+                passage("", heading="Shipping", title="Shipping"),
+                passage(
+                    "Every package leaves our warehouse within two working days. "
+                    "Tracking links come by e-mail.",
+                    heading="Package delivery",
+                    title="Shipping",
+                ),
+            ],
+        )
+    )
+    assert answer == (
+        "Every package leaves our warehouse within two working days. [2] "
+        "Tracking links come by e-mail. [2]"
+    )
+    assert extractive_answer(messages("When will my parcel arrive?", [])).startswith(
+        "I can only answer"
+    )
