@@ -13,7 +13,7 @@ extraction and chunking):
 
 Questions: bench/quality/<corpus>.heldout.json and .tuning.json (fixed split, see
 bench/quality/split.py), <corpus>.heldout2.json and .heldout3.json (held-out sets written later by
-someone who had not seen the system's answers; docs/quality.md); for the demo also tests/conversations/demo_eval.json, which earlier
+someone who had not seen the system's answers; docs/quality.md); for the demo also tests/conversations/chat/demo_eval.json, which earlier
 work was tuned on ("legacy, in-sample"). Nothing may be tuned on the held-out parts.
 
 Per corpus and part, for Cloop (answer_question with the default offline model, exactly as
@@ -31,7 +31,7 @@ words of heading + title + text). Baselines rank only; they have no refusal or a
 --embedding runs the whole pipeline with a real local embedding model, as a site with
 CLOOP_EMBEDDING_MODEL set: bench/embed_server.py (all-MiniLM-L6-v2) on a free loopback port,
 every chunk embedded while indexing, dense retrieval fused into search, and the refusal's
-semantic check (conversations.answer.answer_refused). Without it, lexical only.
+semantic check (conversations.chat.answer.answer_refused). Without it, lexical only.
 """
 
 import argparse
@@ -142,7 +142,9 @@ def question_sets(corpus: str) -> list[tuple[str, dict]]:
     for part, label in PARTS:
         sets.append((label, json.loads((QUALITY / f"{corpus}.{part}.json").read_text())))
     if corpus == "demo":
-        legacy = json.loads((ROOT / "tests" / "conversations" / "demo_eval.json").read_text())
+        legacy = json.loads(
+            (ROOT / "tests" / "conversations" / "chat" / "demo_eval.json").read_text()
+        )
         sets.append(
             (
                 "in-sample (legacy demo_eval)",
@@ -220,8 +222,8 @@ def baselines(questions: list[str], key) -> dict[str, list[list[str]]]:
 
 
 async def cloop_run(site, items: list[dict], key) -> list[dict]:
-    from conversations.answer import answer_question
-    from conversations.text import query_expand
+    from conversations.chat.answer import answer_question
+    from conversations.chat.text import query_expand
     from crawler.search import search
 
     out = []
@@ -387,11 +389,11 @@ OOS_GOAL, ANSWERABLE_GOAL = 0.90, 0.05
 
 
 def _refusals(rows: list[tuple], close, floor) -> float:
-    """Share of `rows` (coverage, similarity) that conversations.answer.answer_refused
+    """Share of `rows` (coverage, similarity) that conversations.chat.answer.answer_refused
     refuses with CLOOP_SEMANTIC_MIN = close (None: never) and CLOOP_SEMANTIC_FLOOR = floor."""
     from django.test import override_settings
 
-    from conversations.answer import answer_refused
+    from conversations.chat.answer import answer_refused
 
     never = 2.0  # above any cosine
     with override_settings(

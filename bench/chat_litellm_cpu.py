@@ -3,7 +3,7 @@
 Usage: .venv/bin/python bench/chat_litellm_cpu.py [STREAMS] [TOKENS] [--variants] [--profile]
 
 Starts `bench/chat_llm_server.py` with no delay between tokens, runs STREAMS (default 200)
-parallel `conversations.llm.llm_stream` calls of TOKENS (default 100) chunks on one event loop
+parallel `conversations.chat.llm.llm_stream` calls of TOKENS (default 100) chunks on one event loop
 (`openai/gpt-4o-mini` over real loopback HTTP) and prints the CPU time per chunk of this
 process. `--variants` repeats the run with each litellm setting that could plausibly cut
 per-chunk work, in a fresh process each; `--profile` prints a cProfile of the baseline.
@@ -38,7 +38,7 @@ async def _one(llm_stream, model: str) -> int:
 
 
 async def _run(streams: int) -> tuple[int, float, float]:
-    from conversations.llm import llm_stream
+    from conversations.chat.llm import llm_stream
 
     model = "openai/gpt-4o-mini"
     await _one(llm_stream, model)  # warm-up: imports, tokenizer, HTTP client
@@ -57,9 +57,9 @@ def child(port: int, streams: int, pre: str, profile: bool) -> None:
     )
     os.environ["OPENAI_API_BASE"] = f"http://127.0.0.1:{port}/v1"
     os.environ["OPENAI_API_KEY"] = "sk-bench"
-    import conversations.llm  # first: sets LITELLM_LOCAL_MODEL_COST_MAP and Cloop's settings
+    import conversations.chat.llm  # first: sets LITELLM_LOCAL_MODEL_COST_MAP and Cloop's settings
 
-    litellm = conversations.llm.litellm
+    litellm = conversations.chat.llm.litellm
 
     exec(pre, {"litellm": litellm, "STREAM_KW": STREAM_KW})  # noqa: S102 - fixed strings above
     if STREAM_KW:
@@ -68,7 +68,7 @@ def child(port: int, streams: int, pre: str, profile: bool) -> None:
         async def acompletion(*args, **kwargs):
             return await original(*args, **kwargs, **STREAM_KW)
 
-        conversations.llm.litellm.acompletion = acompletion
+        conversations.chat.llm.litellm.acompletion = acompletion
     if profile:
         import cProfile
         import pstats

@@ -3,7 +3,7 @@
 Usage: .venv/bin/python bench/export_leads.py [N ...]   (default: 10000 100000)
 Uses the embedded servers unless DATABASE_URL is set; creates the site `bench-export`, fills
 its leads table with COPY-speed bulk inserts, runs the same export the admin and
-`export_leads` use (conversations.exports.leads_export into a CsvFile) into /dev/null, and
+`export_leads` use (conversations.leads.exports.leads_export into a CsvFile) into /dev/null, and
 deletes the site afterwards (with the access-log entries the exports left). Peak memory is
 tracemalloc's peak during the export (Python allocations).
 """
@@ -54,8 +54,8 @@ def main(sizes: list[int]) -> None:
     django.setup()
     from django_tenants.utils import tenant_context
 
-    from conversations.access_log import Actor, Channel
-    from conversations.exports import CsvFile, leads_export
+    from conversations.leads.exports import CsvFile, leads_export
+    from conversations.privacy.access_log import Actor, Channel
     from tenants.services import SiteError, base_schema_ensure, site_create, site_delete, site_get
 
     base_schema_ensure()

@@ -61,7 +61,7 @@ def main(n: int) -> None:
     django.setup()
     from django_tenants.utils import tenant_context
 
-    from conversations import privacy
+    from conversations.privacy import privacy
     from tenants.services import SiteError, base_schema_ensure, site_create, site_delete, site_get
 
     base_schema_ensure()

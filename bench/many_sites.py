@@ -333,7 +333,7 @@ def index_site(site) -> None:
 def in_process_latency(site, rounds: int) -> dict:
     from django_tenants.utils import tenant_context
 
-    from conversations.answer import answer_question
+    from conversations.chat.answer import answer_question
     from crawler.search import search
 
     searches, answers = [], []

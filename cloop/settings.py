@@ -61,16 +61,16 @@ CLOOP_PUBLIC_URL = public_url.public_url_resolve(
 )
 # The model answering visitors (any litellm model name); the default answers offline.
 CLOOP_LLM_MODEL = os.environ.get("CLOOP_LLM_MODEL", "cloop-offline/extractive")
-# Seconds to the model's first streamed text, and for the whole answer (conversations/llm.py).
+# Seconds to the model's first streamed text, and for the whole answer (conversations/chat/llm.py).
 CLOOP_LLM_FIRST_TOKEN_TIMEOUT = float(os.environ.get("CLOOP_LLM_FIRST_TOKEN_TIMEOUT", "15"))
 CLOOP_LLM_TOTAL_TIMEOUT = float(os.environ.get("CLOOP_LLM_TOTAL_TIMEOUT", "60"))
 # The offline model's pause between streamed chunks (ms), so the demo visibly streams.
 CLOOP_OFFLINE_CHUNK_MS = int(os.environ.get("CLOOP_OFFLINE_CHUNK_MS", "25"))
 # Optional litellm embedding model for dense retrieval; unset = lexical search only.
 CLOOP_EMBEDDING_MODEL = os.environ.get("CLOOP_EMBEDDING_MODEL", "")
-# The class deciding a conversation's phase (conversations/phases.py): a dotted path.
+# The class deciding a conversation's phase (conversations/chat/phases.py): a dotted path.
 CLOOP_PHASE_CLASSIFIER = os.environ.get(
-    "CLOOP_PHASE_CLASSIFIER", "conversations.phases.RuleClassifier"
+    "CLOOP_PHASE_CLASSIFIER", "conversations.chat.phases.RuleClassifier"
 )
 # A chat socket with no frame from the visitor for this many seconds is closed (docs/protocol.md).
 CLOOP_WS_IDLE_SECONDS = float(os.environ.get("CLOOP_WS_IDLE_SECONDS", "600"))
@@ -80,7 +80,7 @@ CLOOP_DEMO_SITE_ID = "demo"
 # The key of the erasure log's keyed hash of a subject's identifier (docs/admin.md); unset =
 # SECRET_KEY. Set it to keep those hashes comparable across a SECRET_KEY rotation.
 CLOOP_ERASURE_HMAC_KEY = os.environ.get("CLOOP_ERASURE_HMAC_KEY", "")
-# Data residency (conversations/residency.py, docs/platform.md#data-residency). The privacy
+# Data residency (conversations/privacy/residency.py, docs/platform.md#data-residency). The privacy
 # notice says visitors' data is stored and processed in the EU (Finland): CLOOP_DATA_REGION
 # names where PostgreSQL, Redis and backups run (an EU country code or cloud region);
 # CLOOP_LLM_REGION where the model provider processes requests, when its endpoint does not
@@ -90,10 +90,10 @@ CLOOP_DATA_REGION = os.environ.get("CLOOP_DATA_REGION", "fi").strip().lower()
 CLOOP_LLM_REGION = os.environ.get("CLOOP_LLM_REGION", "").strip().lower()
 CLOOP_LLM_REGION_ACK = os.environ.get("CLOOP_LLM_REGION_ACK", "").strip()
 # The refusal threshold: share of the question's meaningful words the retrieved passages must
-# hold before an answer is attempted (conversations.answer.coverage_of; docs/quality.md).
+# hold before an answer is attempted (conversations.chat.answer.coverage_of; docs/quality.md).
 # Higher refuses more.
 CLOOP_COVERAGE_MIN = float(os.environ.get("CLOOP_COVERAGE_MIN", "0.6"))
-# With CLOOP_EMBEDDING_MODEL set the refusal also weighs meaning (conversations.answer.
+# With CLOOP_EMBEDDING_MODEL set the refusal also weighs meaning (conversations.chat.answer.
 # answer_refused): a question whose best retrieved passage has at least this cosine with it is
 # answered though its words are not covered; below the floor it is refused whatever its words
 # (0: no floor). Cosines of all-MiniLM-L6-v2, chosen on the tuning questions (docs/quality.md);
@@ -125,7 +125,7 @@ CLOOP_DB_POOL_MIN = int(os.environ.get("CLOOP_DB_POOL_MIN", "1"))
 CLOOP_DB_POOL_TIMEOUT = float(os.environ.get("CLOOP_DB_POOL_TIMEOUT", "10"))
 # Seconds an idle connection above CLOOP_DB_POOL_MIN stays open.
 CLOOP_DB_POOL_MAX_IDLE = float(os.environ.get("CLOOP_DB_POOL_MAX_IDLE", "60"))
-# The web process's thread pools for chat writes and retrieval (conversations/threads.py);
+# The web process's thread pools for chat writes and retrieval (conversations/chat/threads.py);
 # each thread borrows a pooled connection per call, so together they stay under the budget.
 CLOOP_CHAT_DB_THREADS = int(os.environ.get("CLOOP_CHAT_DB_THREADS", "4"))
 CLOOP_SEARCH_THREADS = int(os.environ.get("CLOOP_SEARCH_THREADS", "4"))
@@ -334,7 +334,7 @@ CELERY_TASK_CREATE_MISSING_QUEUES = False
 CLOOP_BEAT_LOCK_TTL = int(os.environ.get("CLOOP_BEAT_LOCK_TTL", "60"))
 CELERY_BEAT_SCHEDULE_FILENAME = str(CLOOP_DATA_DIR / "celerybeat-schedule")
 # Modules with tasks that autodiscovery (which imports `<app>.tasks` only) would miss.
-CELERY_IMPORTS = ["conversations.tasks_retention", "conversations.tasks_notify"]
+CELERY_IMPORTS = ["conversations.privacy.tasks", "conversations.leads.tasks"]
 # TenantAwareScheduler (see cloop/run.py) runs each entry in every site's schema.
 CELERY_BEAT_SCHEDULE = {
     "retention-purge-nightly": {
@@ -441,7 +441,7 @@ CELERY_BEAT_SCHEDULE["crawl-stale-check"] = {"task": "crawler.crawl_stale", "sch
 # --- Cloop's own privacy policy page (/privacy/cloop/): who answers questions about Cloop ----
 CLOOP_PRIVACY_CONTACT = os.environ.get("CLOOP_PRIVACY_CONTACT", "").strip()
 
-# --- summary e-mails: per-site cap (the per-address cap is fixed, conversations/limits.py) -----
+# --- summary e-mails: per-site cap (the per-address cap is fixed, conversations/chat/limits.py) -----
 CLOOP_SUMMARY_SITE_HOURLY = int(os.environ.get("CLOOP_SUMMARY_SITE_HOURLY", "60"))
 
 # --- the customer's team: login throttling, two-factor sign-in, password links ---------------

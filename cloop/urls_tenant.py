@@ -15,9 +15,9 @@ urlpatterns = [
     path("robots.txt", widget_views.robots_txt, {"kind": "site"}),
     path("favicon.ico", widget_views.favicon),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("conversations.api_urls")),
+    path("api/v1/", include("conversations.api.urls")),
     path("answers/<int:pk>/", views_public.custom_answer_page, name="custom-answer"),
-    # A data subject's one-time link to their export (no login; conversations/privacy_delivery.py).
+    # A data subject's one-time link to their export (no login; conversations/privacy/delivery.py).
     path(
         "data-export/<str:token>/",
         views_public.subject_export_link,

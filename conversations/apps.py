@@ -6,4 +6,4 @@ class ConversationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from conversations import residency  # noqa: F401 - registers the deploy check
+        from conversations.privacy import residency  # noqa: F401 - registers the deploy check

@@ -33,7 +33,7 @@ class SiteSettings(SiteSingleton):
         blank=True,
         help_text="The notice's date; empty = the day it was first published (first served).",
     )
-    # Set once, the first time the generated notice page is served (conversations.notice).
+    # Set once, the first time the generated notice page is served (conversations.privacy.notice).
     notice_first_published_on = models.DateField(null=True, blank=True, editable=False)
     privacy_notice_url = models.URLField(
         max_length=500,
@@ -231,7 +231,7 @@ class DataRequest(models.Model):
     handled_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    # "Send the export to the subject" (conversations/privacy_delivery.py): when, by whom and
+    # "Send the export to the subject" (conversations/privacy/delivery.py): when, by whom and
     # how it was sent; the one-time link is known here only by the hash of its nonce (cleared
     # when used), and when it expires or was used.
     export_sent_at = models.DateTimeField(null=True, blank=True)
@@ -293,7 +293,7 @@ class AccessLog(models.Model):
 
     Holds object ids and, for a subject named without a data request, only the keyed HMAC of
     the identifier: never message text, an e-mail address or a visitor id. Written by
-    `conversations.access_log.access_record`; purged after ACCESS_LOG_RETENTION_DAYS.
+    `conversations.privacy.access_log.access_record`; purged after ACCESS_LOG_RETENTION_DAYS.
     """
 
     class Channel(models.TextChoices):
@@ -333,7 +333,7 @@ class CustomAnswer(models.Model):
 
     Indexed beside the crawled pages as a page of its own (crawler.Page, source "answer"):
     searched and ranked the same way, cited at its own URL on the site's Cloop host (or its
-    `link`), surviving every re-crawl. `conversations.custom_answers` keeps the index in step
+    `link`), surviving every re-crawl. `conversations.chat.custom_answers` keeps the index in step
     with every save and delete.
     """
 

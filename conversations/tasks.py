@@ -5,8 +5,8 @@ import logging
 from celery import shared_task
 from django.core.cache import cache
 
-from conversations.emails import summary_email_send
-from conversations.tasks_retention import retention_purge_task  # noqa: F401 - registers it
+from conversations.leads.emails import summary_email_send
+from conversations.privacy.tasks import retention_purge_task  # noqa: F401 - registers it
 
 log = logging.getLogger(__name__)
 

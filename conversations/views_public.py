@@ -1,6 +1,6 @@
 """Pages for people who are not the customer's users. Thin: the content comes from
-`conversations.notice` (the notice and Cloop's policy, on Cloop's own host), the models (a
-custom answer's page, on the site's host) and `conversations.privacy_delivery` (a subject's
+`conversations.privacy.notice` (the notice and Cloop's policy, on Cloop's own host), the models (a
+custom answer's page, on the site's host) and `conversations.privacy.delivery` (a subject's
 one-time export link, on the site's host, already in the site's schema)."""
 
 from django.db import connection
@@ -11,17 +11,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from conversations.models import CustomAnswer
-from conversations.notice import (
+from conversations.privacy.delivery import (
+    ExportLinkInvalid,
+    export_link_check,
+    export_link_consume,
+)
+from conversations.privacy.notice import (
     NOTICE_TEMPLATE,
     cloop_policy_context,
     notice_context,
     notice_language,
     notice_publish,
-)
-from conversations.privacy_delivery import (
-    ExportLinkInvalid,
-    export_link_check,
-    export_link_consume,
 )
 from tenants.models import SITE_ID_RE, Site
 

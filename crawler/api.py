@@ -1,5 +1,5 @@
 """The crawler's part of the customer REST API: `GET/POST /api/v1/crawl-runs/` (the route is in
-conversations.api_urls with the rest of the API).
+conversations.api.urls with the rest of the API).
 
 Requests on the site's host are already in the site's schema. The view is thin: starting a
 crawl is `crawler.tasks.crawl_request`, as in the admin and the staff command.

@@ -38,7 +38,7 @@ class DomainInline(admin.TabularInline):
 
 @admin.register(Site)
 class SiteAdmin(TenantAdminMixin, PublicSchemaOnlyAdmin):
-    # The apps above add their status columns (conversations/admin_staff.py replaces this
+    # The apps above add their status columns (conversations/admin/staff.py replaces this
     # admin with a subclass): tenants imports none of them.
     list_display = ("site_id", "name", "url", "ready", "created_at")
     list_filter = ("ready", "language")

@@ -271,8 +271,8 @@ class FakeClock:
 
 @pytest.fixture
 def limits_clock(monkeypatch):
-    """conversations.limits' wall and monotonic clocks, frozen until the test moves them."""
-    from conversations import limits
+    """conversations.chat.limits' wall and monotonic clocks, frozen until the test moves them."""
+    from conversations.chat import limits
 
     fake = FakeClock()
     monkeypatch.setattr(limits, "clock", fake)

@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.db import connection
 from django.template.response import TemplateResponse
 
-from conversations.notice import notice_facts, notice_url
+from conversations.privacy.notice import notice_facts, notice_url
 from tenants import urls
 from tenants.scoping import SiteRecordAdmin
 from widget import admin_settings  # noqa: F401 - registers the "Site settings" page

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from conversations.models import SiteSettings
-from conversations.notice import notice_facts, notice_url
+from conversations.privacy.notice import notice_facts, notice_url
 from tenants.scoping import LinesField, SiteSchemaOnlyAdmin
 from tenants.services import SiteError, origins_normalise, site_update
 from widget.models import WidgetSettings
@@ -56,7 +56,7 @@ FIELD_TEXTS = {
         "Each message is deleted this many days after it was written, and a conversation "
         "with its last message. The nightly purge applies it within a day.",
     ),
-    # 0 really means no messages at all (conversations.limits.daily_quota_hit): say so.
+    # 0 really means no messages at all (conversations.chat.limits.daily_quota_hit): say so.
     "daily_message_quota": (
         "Daily message quota",
         "Visitor messages answered per day (UTC) on this site. 0 answers none: the chat is "

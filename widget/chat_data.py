@@ -1,8 +1,8 @@
-"""The chat socket's own database units (conversations.chat has the conversation's): what a
+"""The chat socket's own database units (conversations.chat.chat has the conversation's): what a
 `hello` loads, with the site's widget settings cached, and `forget`.
 
 Preconditions (every function): sync code, any schema, run in the chat DB pool
-(`conversations.threads.chat_db`); each enters `tenant_context(site)` itself.
+(`conversations.chat.threads.chat_db`); each enters `tenant_context(site)` itself.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import uuid
 from cachetools import TTLCache
 from django_tenants.utils import tenant_context
 
-from conversations import chat
+from conversations.chat import chat
 from conversations.models import SiteSettings
-from conversations.privacy import subject_erase
+from conversations.privacy.privacy import subject_erase
 from widget.services import widget_settings_as_dict
 
 SETTINGS_CACHE_SECONDS = 10.0

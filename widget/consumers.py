@@ -3,10 +3,10 @@
 A thin shell: it checks the handshake and the limits, then calls the conversations app's
 functions. Rules it keeps (docs/chat.md, "Tenancy and threads", says why):
 - every DB call is a small sync function that enters the site's schema itself; they run in
-  the chat DB pool (`conversations.threads`), not on Channels' single DB thread, so a burst of
+  the chat DB pool (`conversations.chat.threads`), not on Channels' single DB thread, so a burst of
   chats does not queue behind one connection's commits;
 - the model is awaited on the event loop, never inside a DB call; retrieval runs in its own
-  thread pool (conversations.answer);
+  thread pool (conversations.chat.answer);
 - the client address in the ASGI scope is never read, stored or logged;
 - no channel layer: a chat needs no cross-process messages, and without it no Redis receive
   loop runs per idle socket.
@@ -25,14 +25,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from uvicorn.protocols.utils import ClientDisconnected
 
-from conversations import chat
-from conversations.answer import answer_question
-from conversations.claims import answer_claim, answer_release
-from conversations.limits import SlidingWindow, daily_quota_hit, visitor_rate_hit
+from conversations.chat import chat
+from conversations.chat.answer import answer_question
+from conversations.chat.claims import answer_claim, answer_release
+from conversations.chat.limits import SlidingWindow, daily_quota_hit, visitor_rate_hit
+from conversations.chat.streaming import DeltaBatcher
+from conversations.chat.text import language_detect
+from conversations.chat.threads import chat_db
 from conversations.models import Phase
-from conversations.streaming import DeltaBatcher
-from conversations.text import language_detect
-from conversations.threads import chat_db
 from widget.chat_data import forget, hello_load
 from widget.frames import (
     FrameError,

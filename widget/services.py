@@ -9,7 +9,7 @@ from __future__ import annotations
 from django_tenants.utils import tenant_context
 
 from conversations.models import SiteSettings
-from conversations.notice import notice_url
+from conversations.privacy.notice import notice_url
 from tenants import urls
 from tenants.models import Site
 from tenants.services import SiteError, normalise_origin, site_link_origins

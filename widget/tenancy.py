@@ -40,7 +40,7 @@ def _site_load(site_id: str) -> Site | None:
             return Site.objects.filter(site_id=site_id, ready=True).first()
     finally:
         # Runs in a long-lived executor thread: back to the connection pool, and no DEBUG
-        # query log left to grow (see conversations/threads.py).
+        # query log left to grow (see conversations/chat/threads.py).
         connection.close()
         reset_queries()
 

@@ -7,12 +7,12 @@ the chat DB pool, nothing about the client's address).
 
 from __future__ import annotations
 
-from conversations import leads
-from conversations.feedback import FeedbackError, message_feedback_set
-from conversations.limits import MESSAGES_PER_MINUTE, SlidingWindow, visitor_rate_hit
+from conversations.chat.feedback import FeedbackError, message_feedback_set
+from conversations.chat.limits import MESSAGES_PER_MINUTE, SlidingWindow, visitor_rate_hit
+from conversations.chat.threads import chat_db
+from conversations.leads import leads
+from conversations.leads.summaries import SummaryRefused, summary_queue
 from conversations.models import Lead
-from conversations.summaries import SummaryRefused, summary_queue
-from conversations.threads import chat_db
 
 # Summary e-mails go to an address the visitor types: keep the chat from being a mail cannon.
 SUMMARIES_PER_WINDOW = 3

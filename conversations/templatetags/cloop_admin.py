@@ -5,8 +5,8 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django_tenants.utils import get_public_schema_name
 
-from conversations import requests
-from conversations.notice import notice_missing, notice_url
+from conversations.privacy import requests
+from conversations.privacy.notice import notice_missing, notice_url
 
 register = template.Library()
 

@@ -17,7 +17,7 @@ from crawler.models import CrawlRun, CrawlSettings
 from crawler.tasks import crawl_request
 from tasking import tenant_task_send
 from tests.conversations.conftest import smtp_server  # noqa: F401 - the fixture
-from tests.conversations.test_summary_email import make_conversation
+from tests.conversations.leads.test_summary_email import make_conversation
 from tests.crawler.conftest import SiteServer, html_page
 
 WAIT = 60.0

@@ -9,8 +9,7 @@ import datetime
 
 from django.utils import timezone
 
-from conversations import custom_answers, privacy, requests
-from conversations.access_log import access_record
+from conversations.chat import custom_answers
 from conversations.models import (
     Conversation,
     CustomAnswer,
@@ -18,6 +17,8 @@ from conversations.models import (
     Message,
     SiteSettings,
 )
+from conversations.privacy import privacy, requests
+from conversations.privacy.access_log import access_record
 from tests.conversations.admin_data import lead_make, person_make, visitor_make
 
 DAY = datetime.timedelta(days=1)

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from conversations import custom_answers
+from conversations.chat import custom_answers
 from conversations.models import CustomAnswer
 from crawler.models import CrawlRun, Page
 from crawler.runs import CrawlBusy, CrawlError, crawl_run_create

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from conversations.models import AccessLog, DataRequest
-from conversations.privacy_delivery import (
+from conversations.privacy.delivery import (
     ExportLinkInvalid,
     export_link_check,
     export_link_consume,
@@ -97,7 +97,7 @@ def test_it_expires_the_link_and_a_new_one_replaces_the_old(in_site_a, smtp_serv
 
 
 def test_it_sends_exports_of_access_requests_only(in_site_a):
-    from conversations.privacy import PrivacyError
+    from conversations.privacy.privacy import PrivacyError
 
     erasure = DataRequest.objects.create(kind="erasure", subject_email="e@example.com")
     with pytest.raises(PrivacyError, match="only an access request"):

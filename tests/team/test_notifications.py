@@ -11,9 +11,9 @@ from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from conversations.leads import lead_save
+from conversations.leads.leads import lead_save
+from conversations.leads.notifications import digest_send, lead_notification_send
 from conversations.models import Conversation, Lead, Message, Visitor
-from conversations.notifications import digest_send, lead_notification_send
 from team.services import preferences_update
 
 SECRET = "Can I pay my invoice 4711 with the card ending 0042?"
@@ -132,9 +132,9 @@ def test_it_sends_the_weekly_digest_with_the_past_weeks_counts(in_site_a, smtp_s
 
 def test_it_schedules_the_digest_weekly_in_every_site():
     entry = settings.CELERY_BEAT_SCHEDULE["weekly-digest"]
-    from conversations.tasks_notify import weekly_digest_task
+    from conversations.leads.tasks import weekly_digest_task
 
-    assert "conversations.tasks_notify" in settings.CELERY_IMPORTS  # the worker loads it
+    assert "conversations.leads.tasks" in settings.CELERY_IMPORTS  # the worker loads it
     assert entry["task"] == weekly_digest_task.name
     assert entry["schedule"].day_of_week == {1}  # Mondays
 

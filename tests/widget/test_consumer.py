@@ -81,7 +81,7 @@ def test_it_streams_deltas_in_order_then_a_cited_answer(chat_sites):
 @pytest.mark.parametrize("token_delay", [0.08, 0.004])
 def test_it_streams_model_tokens_in_order(chat_sites, openai_server, token_delay):
     """Slow or fast, every piece arrives once and in order (how pieces share frames is
-    DeltaBatcher's, tested with an injected clock in tests/conversations/test_streaming.py)."""
+    DeltaBatcher's, tested with an injected clock in tests/conversations/chat/test_streaming.py)."""
     server, site_a, _ = chat_sites
     openai_server.token_delay = token_delay
     openai_server.reply = " ".join(f"t{i}" for i in range(40)) + " [1]"

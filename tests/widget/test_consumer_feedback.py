@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django_tenants.utils import tenant_context
 
-from conversations.feedback import FeedbackError, message_feedback_set
+from conversations.chat.feedback import FeedbackError, message_feedback_set
 from conversations.models import Conversation, Message, Visitor
 from tests.conversations.pages import PAGES_A, index_pages
 from tests.conversations.wsclient import ChatClient

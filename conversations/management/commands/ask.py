@@ -2,7 +2,7 @@
 
 Prints the answer with its [n] markers numbered as the sources listed under it.
 
-Uses the same pipeline as the chat (`conversations.answer.answer_question`); stores nothing.
+Uses the same pipeline as the chat (`conversations.chat.answer.answer_question`); stores nothing.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import asyncio
 
 from django.core.management.base import CommandError
 
-from conversations.answer import answer_question
+from conversations.chat.answer import answer_question
+from conversations.chat.phases import phase_after_answer
 from conversations.models import Phase
-from conversations.phases import phase_after_answer
 from tenants.management.commands._base import StaffCommand
 from tenants.services import site_get_ready
 

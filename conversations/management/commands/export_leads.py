@@ -4,15 +4,15 @@ CSV (the admin's rows and escaping) to FILE or standard output. With `--json` th
 `{"site_id", "file", "rows"}` when the CSV went to FILE, else the leads themselves:
 `{"site_id", "file": null, "leads": [{column: value, ...}], "rows"}`. Either way the rows are
 streamed page by page and the export is recorded once in the access log
-(conversations.exports.leads_export).
+(conversations.leads.exports.leads_export).
 """
 
 import json as json_lib
 
 from django.core.management.base import CommandError
 
-from conversations.access_log import Actor, Channel, access_command_user
-from conversations.exports import CsvFile, JsonFile, leads_export
+from conversations.leads.exports import CsvFile, JsonFile, leads_export
+from conversations.privacy.access_log import Actor, Channel, access_command_user
 from tenants.management.commands._base import StaffCommand
 from tenants.services import site_get_ready
 

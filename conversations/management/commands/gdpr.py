@@ -1,6 +1,6 @@
 """`manage.py gdpr <site_id> export|erase|object (--email E | --visitor-id V) [--json]`.
 
-The same functions as the admin's data-request actions (conversations.privacy).
+The same functions as the admin's data-request actions (conversations.privacy.privacy).
 """
 
 import json as jsonlib
@@ -8,8 +8,8 @@ import json as jsonlib
 from django.core.management.base import CommandError
 from django_tenants.utils import tenant_context
 
-from conversations import privacy
-from conversations.access_log import Action, Channel, access_command_user, access_record
+from conversations.privacy import privacy
+from conversations.privacy.access_log import Action, Channel, access_command_user, access_record
 from tenants.management.commands._base import StaffCommand
 from tenants.services import site_get_ready
 

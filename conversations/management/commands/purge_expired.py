@@ -1,9 +1,9 @@
 """`manage.py purge_expired [--dry-run] [--site SITE_ID]`: apply every site's retention periods.
 
-The nightly beat task calls the same function (conversations.retention.retention_purge).
+The nightly beat task calls the same function (conversations.privacy.retention.retention_purge).
 """
 
-from conversations.retention import retention_purge_all, retention_purge_site
+from conversations.privacy.retention import retention_purge_all, retention_purge_site
 from tenants.management.commands._base import StaffCommand
 from tenants.services import site_get_ready
 
