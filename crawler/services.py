@@ -132,6 +132,7 @@ def outcome_process(o: Outcome, st: _State, frontier: Frontier, config: str) -> 
             st.seen_urls.add(o.url)  # a transient error keeps the page's previous version
         return
     f = o.fetched
+    assert f is not None  # an outcome without a reason has its response
     run.pages_fetched += 1
     url = f.url
     if f.status == 304:
@@ -381,12 +382,12 @@ def _finish(site, run: CrawlRun, st: _State, frontier: Frontier) -> None:
     complete = not frontier.budget_hit
     if st.ok_pages == 0:
         run.status = CrawlRun.Status.FAILED
-        notes = "; ".join(frontier.robots_notes[:3])
+        cause = "; ".join(frontier.robots_notes[:3])
         why = Counter(e["reason"] for e in run.skipped).most_common(1)
-        if not notes and why:
-            notes = f"mostly: {why[0][0]}"
+        if not cause and why:
+            cause = f"mostly: {why[0][0]}"
         run.error = "no page could be fetched; the previous index is kept" + (
-            f" ({notes})" if notes else ""
+            f" ({cause})" if cause else ""
         )
     else:
         run.status = CrawlRun.Status.SUCCEEDED
