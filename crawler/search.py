@@ -296,7 +296,8 @@ def page_caps(rows) -> dict[int, int]:
 
 
 def _passages(rows, k: int) -> list[Passage]:
-    picked, per_page = [], {}
+    picked: list[tuple[int, float]] = []
+    per_page: dict[int, int] = {}
     caps = page_caps(rows)
     for chunk_id, page_id, score in rows:
         if per_page.get(page_id, 0) >= caps.get(page_id, PER_PAGE):

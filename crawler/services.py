@@ -131,6 +131,7 @@ def outcome_process(outcome: Outcome, state: _State, frontier: Frontier, config:
         _outcome_refused(outcome, state)
         return
     fetched = outcome.fetched
+    assert fetched is not None  # an outcome without a reason has its response
     state.run.pages_fetched += 1
     if fetched.status == 304:
         _page_unchanged(fetched.url, state, frontier)
@@ -179,6 +180,7 @@ def _page_process(outcome: Outcome, state: _State, frontier: Frontier, config: s
     """A 2xx response: extract it, follow its links, then index it unless it is not HTML, has
     its canonical elsewhere, asks not to be indexed or repeats a page already indexed."""
     fetched = outcome.fetched
+    assert fetched is not None  # a 2xx outcome has its response
     url = fetched.url
     state.ok_pages += 1
     kind, extracted, links, bad_links = outcome.prepared or prepare_html(fetched)
@@ -429,12 +431,12 @@ def _finish(site, run: CrawlRun, st: _State, frontier: Frontier) -> None:
     complete = not frontier.budget_hit
     if st.ok_pages == 0:
         run.status = CrawlRun.Status.FAILED
-        notes = "; ".join(frontier.robots_notes[:3])
+        cause = "; ".join(frontier.robots_notes[:3])
         why = Counter(e["reason"] for e in run.skipped).most_common(1)
-        if not notes and why:
-            notes = f"mostly: {why[0][0]}"
+        if not cause and why:
+            cause = f"mostly: {why[0][0]}"
         run.error = "no page could be fetched; the previous index is kept" + (
-            f" ({notes})" if notes else ""
+            f" ({cause})" if cause else ""
         )
     else:
         run.status = CrawlRun.Status.SUCCEEDED

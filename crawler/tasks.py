@@ -35,7 +35,7 @@ QUEUED_STALE = datetime.timedelta(hours=6)
 
 
 def _site():
-    if connection.schema_name == get_public_schema_name():
+    if connection.schema_name == get_public_schema_name():  # type: ignore[attr-defined]  # django-tenants' connection
         return None
     tenant = getattr(connection, "tenant", None)
     if tenant is None or not getattr(tenant, "ready", False):
@@ -60,7 +60,8 @@ def crawl_site(self, run_id: int | None = None, trigger: str = "task") -> dict |
     """
     site = _site()
     if site is None:
-        log.warning("crawl_site outside a ready site's schema (%s)", connection.schema_name)
+        schema = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' connection
+        log.warning("crawl_site outside a ready site's schema (%s)", schema)
         return None
     run = None
     if run_id is not None:

@@ -120,7 +120,7 @@ def base_schema_ensure(verbosity: int = 0) -> bool:
     call_command(
         "migrate_schemas", tenant=True, schema_name=base, interactive=False, verbosity=verbosity
     )
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' connection
     return True
 
 
@@ -228,7 +228,7 @@ def site_create(
         site.delete(force_drop=True)
         raise
     finally:
-        connection.set_schema_to_public()
+        connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' connection
     Site.objects.filter(pk=site.pk).update(ready=True)
     site.ready = True
     return SiteCreated(site=site, admin_url=urls.admin_url(site_id), snippet=urls.snippet(site_id))
@@ -261,7 +261,7 @@ def site_update(site: Site, *, contact_email: str | None = None, allowed_origins
     Callable from inside the site's schema too (its admin, its API): the Site table is in the
     public schema, which stays on the search path. Values are already validated by the caller.
     """
-    fields = {}
+    fields: dict[str, object] = {}
     if contact_email is not None:
         fields["contact_email"] = contact_email
     if allowed_origins is not None:
@@ -296,7 +296,7 @@ def site_delete(site_id: str) -> None:
     """Drop the site's schema (all its data) and its rows. Irreversible."""
     site = site_get(site_id)
     site.delete(force_drop=True)
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' connection
 
 
 def site_link_origins(site: Site) -> list[str]:

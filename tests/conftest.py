@@ -301,3 +301,54 @@ def database_down(django_db_setup, django_db_blocker, tmp_path):
             conn.close_pool()
             conn.settings_dict.clear()
             conn.settings_dict.update(saved)
+
+
+class TaskLog:
+    """The Celery messages this process published and the task runs its in-process worker
+    finished, from Celery's own signals. A test that must show a task did *nothing* waits
+    for `idle()` (every message published so far has run) instead of sleeping: whatever a
+    task would have done is done by then, on any machine speed."""
+
+    def __init__(self):
+        self.published: list[str] = []
+        self.finished: list[str] = []
+        self._changed = threading.Condition()
+
+    def _on_publish(self, headers=None, **_):
+        with self._changed:
+            self.published.append((headers or {}).get("id"))
+            self._changed.notify_all()
+
+    def _on_postrun(self, task_id=None, **_):
+        with self._changed:
+            self.finished.append(task_id)
+            self._changed.notify_all()
+
+    def idle(self, timeout: float = 30.0) -> list[str]:
+        """Wait until each published message (a redelivered id counts each time) has run;
+        returns the ids of the runs, in the order they ended."""
+        from collections import Counter
+
+        def done():
+            return not Counter(self.published) - Counter(self.finished)
+
+        with self._changed:
+            if not self._changed.wait_for(done, timeout):
+                left = Counter(self.published) - Counter(self.finished)
+                raise AssertionError(f"tasks still unfinished after {timeout} s: {dict(left)}")
+            return list(self.finished)
+
+
+@pytest.fixture
+def celery_tasks(celery_worker_live):
+    """A TaskLog of this test's Celery messages, with the live worker running them."""
+    from celery import signals
+
+    log = TaskLog()
+    signals.after_task_publish.connect(log._on_publish, weak=False)
+    signals.task_postrun.connect(log._on_postrun, weak=False)
+    try:
+        yield log
+    finally:
+        signals.after_task_publish.disconnect(log._on_publish)
+        signals.task_postrun.disconnect(log._on_postrun)

@@ -250,7 +250,7 @@ async def answer_question(
     the `live_db` fixture).
     """
     started = time.perf_counter()
-    site = site or connection.tenant
+    site = site or connection.tenant  # type: ignore[attr-defined]  # django-tenants' connection
     language = language or language_detect(question, getattr(site, "language", "en"))
     conversation_id = getattr(conversation, "pk", conversation)
     result = AnswerResult(language=language, model=model or llm_model())

@@ -94,7 +94,8 @@ def leads_export(site, sink: Sink, actor: Actor, *, queryset=None) -> int:
     with tenant_context(site):
         qs = leads_exportable(queryset)
         fixed = qs.aggregate(count=Count("pk"), last=Max("pk"))
-        rows = Rows(qs.filter(pk__lte=fixed["last"] or 0), connection.schema_name)
+        schema = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' connection
+        rows = Rows(qs.filter(pk__lte=fixed["last"] or 0), schema)
         access_record(
             channel=actor.channel,
             action=Action.LEAD_EXPORT,
@@ -220,6 +221,7 @@ class CsvDownload:
     def deliver(self, rows: Rows, count: int) -> None:
         from django.core.handlers.asgi import ASGIRequest
 
+        content: Iterator[str] | AsyncIterator[str]
         if isinstance(self.request, ASGIRequest):
             content = _csv_achunks(rows.apages())
         else:

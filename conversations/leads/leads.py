@@ -79,7 +79,7 @@ def lead_save(
             conv = Conversation.objects.filter(pk=conversation_id, visitor=visitor).first()
         lead = Lead.objects.filter(visitor=visitor, email__iexact=email).first()
         created = lead is None
-        if created:
+        if lead is None:
             lead = Lead(visitor=visitor, email=email, source=source, created_at=now)
         lead.conversation = conv or lead.conversation
         if consent and not lead.marketing_consent:

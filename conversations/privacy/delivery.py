@@ -54,7 +54,7 @@ def _hash(nonce: str) -> str:
 
 
 def export_link_url(token: str) -> str:
-    site = connection.tenant
+    site = connection.tenant  # type: ignore[attr-defined]  # django-tenants' connection
     return site_base_url(site.site_id) + reverse("subject-export-link", args=[token])
 
 
@@ -77,7 +77,7 @@ def export_link_send(
     days = settings.CLOOP_EXPORT_LINK_DAYS
     nonce = secrets.token_urlsafe(24)
     token = signing.dumps({"r": req.pk, "n": nonce}, salt=SALT)
-    site = connection.tenant
+    site = connection.tenant  # type: ignore[attr-defined]  # django-tenants' connection
     language = site.language if site.language in SUBJECTS else "en"
     expires = now + datetime.timedelta(days=days)
     body = render_to_string(

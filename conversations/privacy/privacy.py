@@ -234,7 +234,7 @@ def schema_scan(needles: list[str], schema: str | None = None) -> list[tuple[str
     hold the e-mail or the visitor id. Reads every text-like column; slow on big sites, so it
     runs in tests and benchmarks, not on every erasure.
     """
-    schema = schema or connection.schema_name
+    schema = schema or connection.schema_name  # type: ignore[attr-defined]  # django-tenants' connection
     found = []
     with connection.cursor() as cur:
         cur.execute(

@@ -152,7 +152,7 @@ def requests_reminder_send(today: datetime.date | None = None) -> int:
     soon = list(requests_due_soon(today))
     if not overdue and not soon:
         return 0
-    site = connection.tenant
+    site = connection.tenant  # type: ignore[attr-defined]  # django-tenants' connection
     users = get_user_model().objects.filter(is_active=True, is_staff=True).exclude(email="")
     recipients = sorted(
         {e for e in [site.contact_email, *users.values_list("email", flat=True)] if e}

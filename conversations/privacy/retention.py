@@ -120,5 +120,5 @@ def retention_purge_all(*, now=None, dry_run: bool = False) -> list[dict]:
     reports = [
         retention_purge_site(site, now=now, dry_run=dry_run) for site in sites.order_by("site_id")
     ]
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' connection
     return reports

@@ -2,7 +2,7 @@
 
 Scriptable per test through `server.mode`:
 - "normal": streams `server.reply` (default cites passages [1] and [2]) word by word;
-- "slow_first": waits `server.delay` seconds before the first token;
+- "slow_first": holds the first token back `server.delay` seconds, or until `stop()`;
 - "error": answers HTTP 500;
 - "hostile": streams an answer with a markdown image, off-site links and bogus citations;
 - `server.hold` (a threading.Event): each stream pauses after its first piece until it is set.
@@ -48,7 +48,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         if srv.mode == "slow_first":
-            time.sleep(srv.delay)
+            srv.stopping.wait(srv.delay)
         try:
             pieces = [w + " " for w in text.split(" ")]
             pieces[-1] = pieces[-1].rstrip()
@@ -88,6 +88,7 @@ class LoopbackOpenAI:
         # piece until the test sets the event.
         self.hold: threading.Event | None = None
         self.requests: list[dict] = []
+        self.stopping = threading.Event()  # ends the waits of "slow_first"
         ThreadingHTTPServer.request_queue_size = 1024  # benches open hundreds of streams at once
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self.httpd.daemon_threads = True
@@ -103,6 +104,7 @@ class LoopbackOpenAI:
         return self
 
     def stop(self):
+        self.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -8,6 +8,12 @@ from tests.e2e.test_chat import wait_answers
 
 pytestmark = pytest.mark.e2e
 
+# Resolves once every finite animation has ended and the next two frames have run (the
+# first draws the current DOM, the second starts after it was painted).
+PAINTED = """Promise.all(document.getAnimations()
+    .filter((a) => a.effect.getTiming().iterations !== Infinity).map((a) => a.finished))
+  .then(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))))"""
+
 AXE_OPTIONS = "{runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}}"
 
 
@@ -93,7 +99,7 @@ def test_it_goes_full_screen_on_a_phone_and_saves_screenshots(
             assert frame.locator(".cw-title").inner_text() == "Chat with Northwind helper"
             frame.locator(".cw-starter").first.click()  # a starter question asks itself
             wait_answers(frame, 1)
-            page.wait_for_timeout(200)  # let the last frame paint before the screenshot
+            frame.evaluate(PAINTED)  # the answer is on screen, not only in the DOM
             box = page.locator("[data-cloop='frame']").bounding_box()
             if name == "mobile":
                 assert box == {"x": 0, "y": 0, "width": 390, "height": 844}

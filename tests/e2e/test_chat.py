@@ -3,6 +3,8 @@ offline queueing. The answer model is the default offline provider (no network).
 
 import json
 import re
+import threading
+import time
 import uuid
 
 import pytest
@@ -14,6 +16,22 @@ from tests.e2e.conftest import ask, chat_frame, demo_url
 pytestmark = pytest.mark.e2e
 
 ANSWERED = "[data-cloop='message'][data-role='assistant']:not([aria-busy])"
+STREAMING = "[data-cloop='message'][data-role='assistant'][aria-busy]"
+
+# Counts the chat window's sockets in the window itself (an init script runs in every frame,
+# whatever its CSP): `made` when one is created, `closed` once its close event has been
+# dispatched, to the window's own handler too (one event's listeners run in one task).
+SOCKET_COUNTER = """(() => {
+  const Native = window.WebSocket;
+  const count = (window.__cwSockets = { made: 0, closed: 0 });
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      count.made++;
+      this.addEventListener("close", () => count.closed++);
+    }
+  };
+})();"""
 
 
 def wait_answers(frame, n: int, timeout: float = 45000):
@@ -30,6 +48,23 @@ def socket_frames(page) -> list[dict]:
 
     page.on("websocket", on_socket)
     return frames
+
+
+def sockets_count(page) -> None:
+    page.add_init_script(SOCKET_COUNTER)
+
+
+def sockets(frame) -> dict:
+    """{"made": n, "closed": n}: the chat window's sockets so far (see SOCKET_COUNTER)."""
+    return frame.evaluate("window.__cwSockets")
+
+
+def poll(page, check, what: str, timeout: float = 30.0):
+    """Until `check()` is true, letting Playwright deliver its events meanwhile."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        page.wait_for_timeout(50)
 
 
 def visitor_id(page, site) -> str:
@@ -50,21 +85,26 @@ def stored_messages(site, vid: str) -> list[tuple[str, str]]:
 def test_it_streams_a_cited_answer_and_the_citation_opens_the_section(
     page, demo_site, live_server, loopback_model
 ):
-    # A model that streams at a visible pace (the consumer batches deltas every 40 ms).
+    # A model that streams at a visible pace (the consumer batches deltas every 40 ms) and
+    # holds the rest of its answer until the window has shown the first piece: how many
+    # frames the rest takes depends on the machine's speed, that the window streams does not.
     loopback_model.reply = (
         "The E-Cruiser costs **2,490 euros** [1]. It has a quiet mid-drive motor and a "
         "500 Wh battery [2]."
     )
     loopback_model.token_delay = 0.06
+    loopback_model.hold = threading.Event()
     frames = socket_frames(page)
     page.goto(demo_url(live_server))
     frame = chat_frame(page)
     ask(frame, "What is the price of the E-Cruiser?")
+    expect(frame.locator(STREAMING)).to_contain_text("The", timeout=30000)
+    loopback_model.hold.set()
     wait_answers(frame, 1)
 
     types = [f["type"] for f in frames]
     assert types[0] == "ready"
-    assert types.count("delta") >= 5, [f for f in frames if f["type"] != "ready"]
+    assert types.count("delta") >= 2, [f for f in frames if f["type"] != "ready"]
     assert types.index("delta") < types.index("answer")
     visitor = frame.locator("[data-cloop='message'][data-role='visitor']")
     assert visitor.last.inner_text().endswith("What is the price of the E-Cruiser?")
@@ -197,12 +237,14 @@ def test_it_queues_messages_typed_offline_and_sends_each_once(
     page, browser_context, demo_site, live_server
 ):
     frames = socket_frames(page)
+    sockets_count(page)
     page.goto(demo_url(live_server))
     frame = chat_frame(page)
     ask(frame, "Do you ship to Sweden?")
     wait_answers(frame, 1)
     vid = visitor_id(page, demo_site)
 
+    made_online = sockets(frame)["made"]
     browser_context.set_offline(True)
     frame.wait_for_selector("#cw-status.on")
     ask(frame, "How long does delivery take?")
@@ -210,7 +252,9 @@ def test_it_queues_messages_typed_offline_and_sends_each_once(
     queued = frame.locator(".cw-queued")
     assert queued.count() == 2
     assert queued.first.locator(".cw-q").inner_text().strip() == "(Waiting to send)"
-    page.wait_for_timeout(1500)  # reconnect attempts fail while offline
+    # The queue outlives a reconnect attempt that fails while offline: wait for one to end.
+    poll(page, lambda: sockets(frame)["closed"] > made_online, "a failed reconnect attempt")
+    assert queued.count() == 2
     browser_context.set_offline(False)
     wait_answers(frame, 3)
     assert frame.locator("#cw-status.on").count() == 0
@@ -253,20 +297,17 @@ def test_it_resends_a_message_cut_off_mid_answer_once(
     page, browser_context, demo_site, live_server, loopback_model
 ):
     loopback_model.reply = "The E-Cruiser costs 2,490 euros and it is a very fine bike [1]."
-    loopback_model.token_delay = 0.3
+    # The answer stops after its first piece until the connection has been cut.
+    loopback_model.hold = threading.Event()
     frames = socket_frames(page)
     page.goto(demo_url(live_server))
     frame = chat_frame(page)
     ask(frame, "What is the price of the E-Cruiser?")
-    frame.locator("#cw-typing").wait_for(state="visible")
-    for _ in range(300):  # until the answer is streaming
-        if any(f["type"] == "delta" for f in frames):
-            break
-        page.wait_for_timeout(50)
+    expect(frame.locator(STREAMING)).to_be_attached(timeout=30000)  # the first piece is in
     assert any(f["type"] == "delta" for f in frames)
     browser_context.set_offline(True)
     frame.wait_for_selector("#cw-status.on")
-    loopback_model.token_delay = 0.0
+    loopback_model.hold.set()
     browser_context.set_offline(False)
     wait_answers(frame, 1)
     assert frame.locator("[data-cloop='message'][data-role='visitor']").count() == 1
@@ -279,18 +320,17 @@ def test_it_stays_quiet_after_an_idle_close_and_reconnects_on_use(
     page, settings, demo_site, live_server
 ):
     settings.CLOOP_WS_IDLE_SECONDS = 1
-    sockets = []
-    page.on("websocket", lambda ws: sockets.append(ws))
+    sockets_count(page)
+    # The window's timers on a clock the test can run ahead (it runs in real time until then).
+    page.clock.install()
     page.goto(demo_url(live_server))
     frame = chat_frame(page)
-    for _ in range(100):
-        if sockets and sockets[0].is_closed():
-            break
-        page.wait_for_timeout(100)
-    assert sockets[0].is_closed()
-    page.wait_for_timeout(1500)
-    assert len(sockets) == 1  # no reconnect loop while nobody chats
+    poll(page, lambda: sockets(frame)["closed"] == 1, "the idle close", timeout=60)
+    # Every timer the window has set runs now, up to a minute ahead: a reconnect (a backoff
+    # waits at most 37.5 s) would have opened a socket by then.
+    page.clock.run_for(60_000)
+    assert sockets(frame) == {"made": 1, "closed": 1}  # no reconnect while nobody chats
     assert frame.locator("#cw-status.on").count() == 0
     ask(frame, "Do you sell gift cards?")
     wait_answers(frame, 1)
-    assert len(sockets) == 2
+    assert sockets(frame)["made"] == 2

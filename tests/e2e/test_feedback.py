@@ -14,7 +14,7 @@ from tests.e2e.test_chat import ANSWERED, visitor_id, wait_answers
 pytestmark = pytest.mark.e2e
 
 
-def stored_feedback(site, vid: str, want: str, timeout: float = 15.0) -> str:
+def stored_feedback(site, vid: str, want: str, timeout: float = 30.0) -> str:
     """The feedback on the visitor's answer once it is `want` (or what it is at the timeout)."""
     from conversations.models import Message
 

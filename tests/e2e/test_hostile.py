@@ -36,6 +36,13 @@ onerror=alert(7)&gt; price</title></head><body><main><h1>E-Cruiser price list</h
 </main></body></html>"""
 
 
+PROBE_IMAGE = """new Promise((done) => {
+  const probe = new Image();
+  probe.onload = probe.onerror = () => done(true);
+  probe.src = "/cloop-probe-" + Date.now() + ".png";
+})"""
+
+
 @pytest.fixture
 def hostile_model(loopback_model, live_server):
     loopback_model.reply = HOSTILE_ANSWER.replace("{own}", f"http://localhost:{live_server.port}")
@@ -71,7 +78,9 @@ def test_it_renders_a_hostile_streamed_answer_as_inert_text(
     frame = chat_frame(page)
     ask(frame, "What is the price of the E-Cruiser?")
     wait_answers(frame, 1)
-    page.wait_for_timeout(300)  # let any (wrongly) created element fire its handlers
+    # Any element wrongly made from the answer (attached or not) has fired its load or error
+    # handlers once an image made after it has failed to load: its own load started first.
+    frame.evaluate(PROBE_IMAGE)
 
     deltas = [f for f in frames if f["type"] == "delta"]
     # Streamed: the first piece goes out at once and the rest in later frames (how many

@@ -117,11 +117,13 @@ def test_it_times_out_when_the_first_token_is_slow(indexed_sites, openai_server,
     site_a, _ = indexed_sites
     settings.CLOOP_LLM_FIRST_TOKEN_TIMEOUT = 0.5
     openai_server.mode = "slow_first"
-    openai_server.delay = 3
-    result, _ = ask(site_a, "How much does the Pro plan cost?")
+    # The first token comes only when the test ends: an answer at all means the wait for it
+    # was cut short (no bound on the elapsed time, which a loaded machine stretches).
+    openai_server.delay = 600
+    result, deltas = ask(site_a, "How much does the Pro plan cost?")
     assert result.error == "model_timeout"
     assert result.retryable
-    assert result.total_ms < 2500
+    assert deltas == [] and result.first_token_ms is None
 
 
 def test_it_times_out_when_the_whole_answer_is_too_slow(indexed_sites, openai_server, settings):

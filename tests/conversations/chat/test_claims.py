@@ -25,7 +25,9 @@ async def _claims_against(holder_alive: bool) -> tuple[bool, bool]:
     try:
         if holder_alive:
             await pubsub.subscribe(claims.ALIVE_PREFIX + other)
-            await pubsub.get_message(timeout=2)  # subscribed once Redis confirms
+            # Subscribed once Redis confirms (a claim checked before that would find no one).
+            confirmed = await pubsub.get_message(timeout=30)
+            assert confirmed and confirmed["type"] == "subscribe"
         first = await claims.answer_claim(schema, message_id)
         # Whoever holds it now, a second claimant in this process is refused while it lives.
         second = await claims.answer_claim(schema, message_id)

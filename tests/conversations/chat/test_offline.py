@@ -1,7 +1,6 @@
 """The offline extractive model: readable sentences from table text, no repeats, paced stream."""
 
 import asyncio
-import time
 from types import SimpleNamespace
 
 from conversations.chat.llm import llm_stream
@@ -43,25 +42,37 @@ def test_it_answers_a_price_from_a_table_row_without_repeating_the_fact():
     assert "[1]" in answer or "[2]" in answer
 
 
-def test_it_paces_the_stream_by_the_setting(settings):
+def test_it_paces_the_stream_by_the_setting(settings, monkeypatch):
+    """The pauses the stream asks for, recorded instead of slept: what the setting decides,
+    whatever the machine's speed (a measured gap would also count the machine's stalls)."""
+    from conversations import offline
+
     text = "The E-Cruiser costs 2,490 euros and has a 500 Wh battery with a long range."
     msgs = messages("What does the E-Cruiser cost?", [passage(text)])
+    real_sleep = asyncio.sleep
 
     async def collect():
-        stamps = []
-        start = time.perf_counter()
-        async for _ in llm_stream(msgs, model="cloop-offline/extractive"):
-            stamps.append(time.perf_counter() - start)
-        return stamps
+        pauses, pieces = [], []
+
+        async def sleep(seconds, *args):
+            pauses.append(seconds)
+            await real_sleep(0)  # still yields to the event loop, as the real pause does
+
+        monkeypatch.setattr(offline, "asyncio", SimpleNamespace(sleep=sleep))
+        async for piece in llm_stream(msgs, model="cloop-offline/extractive"):
+            pieces.append((len(pauses), piece))
+        return pauses, pieces
 
     settings.CLOOP_OFFLINE_CHUNK_MS = 30
-    paced = asyncio.run(collect())
-    assert len(paced) >= 4
-    assert paced[-1] - paced[0] >= 0.03 * (len(paced) - 1) * 0.9
+    paced, pieces = asyncio.run(collect())
+    assert len(pieces) >= 4
+    # Before each piece, one pause: none before the first, the setting's before every other.
+    assert paced == [0] + [0.03] * (len(paced) - 1)
+    assert [n for n, _ in pieces] == list(range(1, len(pieces) + 1))
     settings.CLOOP_OFFLINE_CHUNK_MS = 0
-    fast = asyncio.run(collect())
-    assert len(fast) == len(paced)
-    assert fast[-1] - fast[0] < paced[-1] - paced[0]
+    fast, same = asyncio.run(collect())
+    assert [p for _, p in same] == [p for _, p in pieces]
+    assert fast == [0] * len(paced)
 
 
 def test_it_keeps_to_the_thing_asked_about():
