@@ -271,15 +271,17 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Development, also with DEBUG off (CLOOP_DEV: benchmarks, the tests' production-like
+# children), serves static files from the apps' folders: it has no collectstatic output.
+WHITENOISE_USE_FINDERS = DEBUG or envbool("CLOOP_DEV")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if WHITENOISE_USE_FINDERS
+        else "whitenoise.storage.CompressedStaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = DEBUG
 if WHITENOISE_USE_FINDERS:
     import warnings
 

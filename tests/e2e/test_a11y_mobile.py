@@ -33,6 +33,8 @@ def test_it_has_no_serious_accessibility_violations(_playwright, demo_site, live
     try:
         page = ctx.new_page()
         page.goto(demo_url(live_server))
+        # The loader inserts the launcher after the page's load: axe must find it first.
+        page.wait_for_selector('[data-cloop="launcher"]')
         assert axe_serious(page, "{include: [['[data-cloop=\"launcher\"]']]}") == []
         frame = chat_frame(page)
         ask(frame, "Please contact me with a quote for a Cargo Hauler for our company")

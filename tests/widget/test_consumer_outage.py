@@ -99,6 +99,8 @@ class ChildServer:
             # As deployed (DEBUG off), with the session's development key (CLOOP_DEV).
             "DEBUG": "0",
             "CLOOP_DEV": "1",
+            # Plain HTTP on loopback, no TLS proxy in front: no redirect to https.
+            "SECURE_SSL_REDIRECT": "0",
             "CLOOP_PUBLIC_URL": f"http://localhost:{self.port}",
             "PYTHONUNBUFFERED": "1",
             # With the database down, a request waits this long for a pooled connection

@@ -45,7 +45,7 @@ def test_it_answers_a_price_from_a_table_row_without_repeating_the_fact():
 def test_it_paces_the_stream_by_the_setting(settings, monkeypatch):
     """The pauses the stream asks for, recorded instead of slept: what the setting decides,
     whatever the machine's speed (a measured gap would also count the machine's stalls)."""
-    from conversations import offline
+    from conversations.chat import offline
 
     text = "The E-Cruiser costs 2,490 euros and has a 500 Wh battery with a long range."
     msgs = messages("What does the E-Cruiser cost?", [passage(text)])
