@@ -6,4 +6,6 @@ class ConversationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from conversations.privacy import residency  # noqa: F401 - registers the deploy check
+        # Imported for their system checks' registration (Django's ready() hook).
+        from conversations.chat import phases  # noqa: F401
+        from conversations.privacy import residency  # noqa: F401

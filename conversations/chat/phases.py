@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
+from django.core import checks
 from django.utils.module_loading import import_string
 
 from conversations.models import Phase
@@ -144,3 +145,22 @@ def phase_after_answer(
         phase == Phase.REQUESTING_CONTACT and current != Phase.REQUESTING_CONTACT and not has_lead
     )
     return PhaseStep(phase=phase, ask_email=ask_email, answered=answered)
+
+
+@checks.register("cloop")
+def phase_classifier_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """CLOOP_PHASE_CLASSIFIER is an env var: a wrong path fails at start (every manage.py
+    command, the ASGI server), not at a visitor's first answer."""
+    try:
+        import_string(settings.CLOOP_PHASE_CLASSIFIER)
+    except ImportError as exc:
+        return [
+            checks.Error(
+                f"CLOOP_PHASE_CLASSIFIER={settings.CLOOP_PHASE_CLASSIFIER!r} cannot be "
+                f"imported: {exc}",
+                hint="Unset it for the built-in conversations.chat.phases.RuleClassifier, or "
+                "name a class with a classify(data) method.",
+                id="cloop.E010",
+            )
+        ]
+    return []

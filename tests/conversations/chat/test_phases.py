@@ -77,3 +77,13 @@ def test_it_moves_the_phase_after_an_answer_in_one_place():
     assert after("Send me a quote", failed=True) == PhaseStep(Phase.EXPLORING, False, 0)
     # The `ask` command shows what the chat would do with the same answer.
     assert after("Can you send me a quote?").phase == step("Can you send me a quote?")
+
+
+def test_it_reports_a_phase_classifier_that_cannot_be_imported_at_start(settings):
+    from django.core import checks
+
+    assert checks.run_checks(tags=["cloop"]) == []
+    settings.CLOOP_PHASE_CLASSIFIER = "conversations.phases.RuleClassifier"  # a stale path
+    found = checks.run_checks(tags=["cloop"])
+    assert [m.id for m in found] == ["cloop.E010"]
+    assert "conversations.phases.RuleClassifier" in found[0].msg
