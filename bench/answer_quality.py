@@ -12,9 +12,10 @@ extraction and chunking):
           (`apt-get install python-flask-doc`), served and fetched the same way.
 
 Questions: bench/quality/<corpus>.heldout.json and .tuning.json (fixed split, see
-bench/quality/split.py), <corpus>.heldout2.json and .heldout3.json (held-out sets written later by
-someone who had not seen the system's answers; docs/quality.md); for the demo also tests/conversations/chat/demo_eval.json, which earlier
-work was tuned on ("legacy, in-sample"). Nothing may be tuned on the held-out parts.
+bench/quality/split.py), <corpus>.heldout2.json, .heldout3.json and .heldout4.json (held-out sets
+written later by someone who had not seen the system's answers; docs/quality.md,
+bench/quality/README.md); for the demo also tests/conversations/chat/demo_eval.json, which
+earlier work was tuned on ("legacy, in-sample"). Nothing may be tuned on the held-out parts.
 
 Per corpus and part, for Cloop (answer_question with the default offline model, exactly as
 a visitor's question runs):
@@ -66,9 +67,10 @@ PARTS = (
     ("heldout", "held-out"),
     ("heldout2", "held-out 2"),
     ("heldout3", "held-out 3 (fresh)"),
+    ("heldout4", "held-out 4 (fresh)"),
     ("tuning", "in-sample (tuning)"),
 )
-HELD_OUT = {"held-out", "held-out 2", "held-out 3 (fresh)"}
+HELD_OUT = {"held-out", "held-out 2", "held-out 3 (fresh)", "held-out 4 (fresh)"}
 
 
 def _norm(s: str) -> str:
