@@ -150,8 +150,16 @@ def report_write(
         "samples": samples,
     }
     out.with_suffix(".json").write_text(json.dumps(report, indent=1))
+    print(f"[soak] wrote {out.with_suffix('.json')}", flush=True)
+    try:
+        import matplotlib  # noqa: F401  (the bench extra: pip install -e '.[bench]')
+    except ImportError:
+        # The figures are in the JSON and the table; the chart is a convenience that must
+        # not turn a finished soak into a traceback.
+        print("[soak] no chart: matplotlib is in the bench extra (pip install -e '.[bench]')")
+        return
     chart(out.with_suffix(".png"), samples, meta)
-    print(f"[soak] wrote {out.with_suffix('.json')} and {out.with_suffix('.png')}", flush=True)
+    print(f"[soak] wrote {out.with_suffix('.png')}", flush=True)
 
 
 def chart(path: Path, samples: list[dict], meta: dict) -> None:
