@@ -66,11 +66,11 @@ CORPORA = ("demo", "dental", "flask")
 PARTS = (
     ("heldout", "held-out"),
     ("heldout2", "held-out 2"),
-    ("heldout3", "held-out 3 (fresh)"),
+    ("heldout3", "held-out 3"),
     ("heldout4", "held-out 4 (fresh)"),
     ("tuning", "in-sample (tuning)"),
 )
-HELD_OUT = {"held-out", "held-out 2", "held-out 3 (fresh)", "held-out 4 (fresh)"}
+HELD_OUT = {"held-out", "held-out 2", "held-out 3", "held-out 4 (fresh)"}
 
 
 def _norm(s: str) -> str:
