@@ -108,3 +108,17 @@ def test_it_refuses_without_a_call_when_the_passages_share_almost_nothing(
     assert result.passages
     assert result.refused and result.model == ""
     assert openai_server.requests == []
+
+
+def test_it_lets_a_close_meaning_through_the_gate_when_no_word_is_shared():
+    from types import SimpleNamespace
+
+    from conversations.chat.answer import model_gate_refused
+
+    # What dense retrieval returns for a paraphrase: the right passage, no word in common.
+    found = [SimpleNamespace(title="Careers", heading="Open positions", text="Join our team.")]
+    question = "Are you hiring?"
+    assert model_gate_refused(question, found)  # lexical only: nothing shared
+    assert not model_gate_refused(question, found, similarity=settings.CLOOP_SEMANTIC_MIN)
+    assert model_gate_refused(question, found, similarity=settings.CLOOP_SEMANTIC_MIN - 0.1)
+    assert model_gate_refused(question, [], similarity=1.0)
