@@ -93,6 +93,11 @@ CLOOP_LLM_REGION_ACK = os.environ.get("CLOOP_LLM_REGION_ACK", "").strip()
 # hold before an answer is attempted (conversations.chat.answer.coverage_of; docs/quality.md).
 # Higher refuses more.
 CLOOP_COVERAGE_MIN = float(os.environ.get("CLOOP_COVERAGE_MIN", "0.6"))
+# With a real LLM configured (any CLOOP_LLM_MODEL but the offline answerer) the model decides
+# whether the passages answer (prompt rule 4, NO_ANSWER); before the call Cloop refuses only
+# when retrieval found nothing or the passages hold less than this share of the question's
+# meaningful words (conversations.chat.answer.model_gate_refused; calibrated in docs/quality.md).
+CLOOP_MODEL_COVERAGE_MIN = float(os.environ.get("CLOOP_MODEL_COVERAGE_MIN", "0.1"))
 # With CLOOP_EMBEDDING_MODEL set the refusal also weighs meaning (conversations.chat.answer.
 # answer_refused): a question whose best retrieved passage has at least this cosine with it is
 # answered though its words are not covered; below the floor it is refused whatever its words

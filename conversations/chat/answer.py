@@ -1,5 +1,10 @@
 """The one answer pipeline: retrieval → coverage check → prompt → streamed model → citations.
 
+Who decides that the site does not answer: with the offline answerer, Cloop before the call
+(`answer_refused`); with a real model, the model (prompt rule 4: it replies NO_ANSWER), after
+a lenient check before the call that stops only questions retrieval found nothing for
+(`model_gate_refused`). Either way the visitor gets the same REFUSAL.
+
 Used by the WebSocket consumer, the `ask` command and the tests alike. `answer_question` is a
 coroutine: retrieval runs in a small thread pool of its own (its own DB connections, inside
 the site's schema), so one chat's search never waits behind another chat's database work,
@@ -19,8 +24,9 @@ from django.conf import settings
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from conversations.chat.llm import LLMError, llm_model, llm_stream
-from conversations.chat.prompt import prompt_build
+from conversations.chat.llm import LLMError, llm_decides, llm_model, llm_stream
+from conversations.chat.prompt import NO_ANSWER, prompt_build
+from conversations.chat.streaming import MarkerHold
 from conversations.chat.text import (
     ANSWER_MATCH_MIN,
     language_detect,
@@ -176,6 +182,29 @@ def answer_refused(coverage: float, similarity: float | None) -> bool:
     return coverage < minimum and similarity < settings.CLOOP_SEMANTIC_MIN
 
 
+def model_gate_refused(
+    question: str,
+    passages: list,
+    language: str = "en",
+    synonyms: list | tuple = (),
+    similarity: float | None = None,
+) -> bool:
+    """With a model that decides (`llm.llm_decides`), whether to refuse before the call.
+
+    Only when retrieval found nothing, or all retrieved passages together hold less than
+    CLOOP_MODEL_COVERAGE_MIN of the question's meaningful words (`text.terms_share`) and, with
+    an embedding model, the best cosine is below CLOOP_SEMANTIC_MIN. Everything else goes to
+    the model, which reads the passages and replies NO_ANSWER when they do not answer: this
+    gate only saves calls for questions the passages share (almost) nothing with.
+    """
+    if not passages:
+        return True
+    text = " ".join(f"{p.title} {p.heading} {p.text}" for p in passages)
+    if terms_share(question, text, language, synonyms) >= settings.CLOOP_MODEL_COVERAGE_MIN:
+        return False
+    return similarity is None or similarity < settings.CLOOP_SEMANTIC_MIN
+
+
 CITATION_RE = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 MD_IMAGE_RE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 MD_LINK_RE = re.compile(r"\[([^\]]*)\]\((\S*?)\)")
@@ -227,6 +256,18 @@ async def _emit(on_delta: DeltaCallback | None, text: str) -> None:
         await result
 
 
+async def _refuse(result: AnswerResult, on_delta: DeltaCallback | None, started: float):
+    """`result` as a refusal: the REFUSAL in the visitor's language, streamed as one piece."""
+    result.refused = True
+    result.text = REFUSAL.get(result.language, REFUSAL["en"])
+    result.sources = []
+    await _emit(on_delta, result.text)
+    result.total_ms = int((time.perf_counter() - started) * 1000)
+    if result.first_token_ms is None:  # nothing was shown before the refusal
+        result.first_token_ms = result.total_ms
+    return result
+
+
 async def answer_question(
     question: str,
     *,
@@ -263,28 +304,41 @@ async def answer_question(
     result.retrieval_ms = int((time.perf_counter() - started) * 1000)
     result.coverage = coverage_of(question, passages, language, synonyms)
     result.similarity = similarity_of(passages)
-    if answer_refused(result.coverage, result.similarity):
-        result.refused = True
-        result.text = REFUSAL.get(language, REFUSAL["en"])
+    if llm_decides(result.model):
+        refused = model_gate_refused(question, passages, language, synonyms, result.similarity)
+    else:
+        refused = answer_refused(result.coverage, result.similarity)
+    if refused:
         result.model = ""
-        await _emit(on_delta, result.text)
-        result.first_token_ms = result.total_ms = int((time.perf_counter() - started) * 1000)
-        return result
+        return await _refuse(result, on_delta, started)
 
     messages = prompt_build(
         question, passages, language=language, site_name=site.name, history=history
     )
     pieces: list[str] = []
+    # The model's NO_ANSWER must never reach the visitor: its first characters wait until
+    # they cannot be the marker (a few characters), then everything streams as it comes.
+    hold = MarkerHold(NO_ANSWER)
+
+    async def show(text: str) -> None:
+        if text:
+            if result.first_token_ms is None:
+                result.first_token_ms = int((time.perf_counter() - started) * 1000)
+            await _emit(on_delta, text)
+
     try:
         async for piece in llm_stream(messages, model=result.model):
-            if not pieces:
-                result.first_token_ms = int((time.perf_counter() - started) * 1000)
             pieces.append(piece)
-            await _emit(on_delta, piece)
+            await show(hold.feed(piece))
     except LLMError as exc:
         result.error, result.error_message, result.retryable = exc.code, exc.message, True
         result.total_ms = int((time.perf_counter() - started) * 1000)
         return result
+    if hold.said_marker:
+        # The model read the passages and found no answer: the same refusal as before the
+        # call, with the model's name kept (the transcript shows the model decided).
+        return await _refuse(result, on_delta, started)
+    await show(hold.end())
     result.text, result.sources = citations_resolve(
         "".join(pieces), passages, getattr(site, "name", "")
     )

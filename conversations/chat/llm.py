@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 import litellm
 from django.conf import settings
 
+from conversations.chat.offline import PROVIDER as OFFLINE_PROVIDER
 from conversations.chat.offline import offline_register
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,13 @@ class LLMError(Exception):
 
 def llm_model() -> str:
     return settings.CLOOP_LLM_MODEL
+
+
+def llm_decides(model: str) -> bool:
+    """Whether `model` reads the passages and says itself when they hold no answer (prompt
+    rule 4's NO_ANSWER): any real model. The offline answerer only copies sentences, so for
+    it Cloop keeps deciding before the call (conversations.chat.answer.answer_refused)."""
+    return not model.startswith(f"{OFFLINE_PROVIDER}/")
 
 
 def _timeouts() -> tuple[float, float]:

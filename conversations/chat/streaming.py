@@ -69,3 +69,47 @@ class DeltaBatcher:
             self.timer.cancel()
             self.timer = None
         self.buffer = []
+
+
+# Around the marker a model may put whitespace or markdown emphasis ("`NO_ANSWER`", "**NO_ANSWER**.").
+MARKER_WRAPPING = " \t\r\n`*_.\"'"
+
+
+class MarkerHold:
+    """Holds a streamed answer's first characters back until they can no longer be `marker`
+    (prompt rule 4's NO_ANSWER, compared without case and without MARKER_WRAPPING around it),
+    then lets every piece through as it comes.
+
+    `feed(piece)` returns the text to show now ("" while held); after the stream, `end()`
+    returns what is still held unless the reply was the marker, and `said_marker` tells
+    whether it was (the reply began with the marker: what follows it is dropped too).
+    """
+
+    def __init__(self, marker: str):
+        self.marker = marker.upper()
+        self.held = ""
+        self.passing = False
+
+    def _head(self) -> str:
+        return self.held.lstrip(MARKER_WRAPPING).upper()
+
+    def feed(self, piece: str) -> str:
+        if self.passing:
+            return piece
+        self.held += piece
+        head = self._head()
+        if self.marker.startswith(head) or head.startswith(self.marker):
+            return ""
+        self.passing = True
+        shown, self.held = self.held, ""
+        return shown
+
+    @property
+    def said_marker(self) -> bool:
+        return not self.passing and self._head().startswith(self.marker)
+
+    def end(self) -> str:
+        if self.passing or self.said_marker:
+            return ""
+        shown, self.held = self.held, ""
+        return shown

@@ -193,6 +193,28 @@ def test_it_refuses_off_topic_questions_politely(chat_sites, openai_server):
     assert rows(site_a, Message, role="assistant")[0].refused is True
 
 
+def test_it_shows_the_refusal_when_the_model_finds_no_answer(chat_sites, openai_server):
+    from conversations.chat.answer import REFUSAL
+    from conversations.chat.prompt import NO_ANSWER
+
+    server, site_a, _ = chat_sites
+    openai_server.reply = NO_ANSWER
+
+    async def scenario():
+        async with ChatClient.connect(server, site_a.site_id) as c:
+            await c.hello(str(uuid.uuid4()))
+            return await c.ask("How much does the Pro plan cost?", "m1")
+
+    answer, deltas = run(scenario())
+    assert len(openai_server.requests) == 1  # the model was asked and decided
+    assert answer["type"] == "answer" and answer["refused"] is True
+    assert answer["text"] == REFUSAL["en"] and answer["sources"] == []
+    assert "".join(d["text"] for d in deltas) == REFUSAL["en"]  # never the marker
+    stored = rows(site_a, Message, role="assistant")[0]
+    assert stored.refused is True and stored.text == REFUSAL["en"]
+    assert stored.model == "openai/gpt-4o-mini"
+
+
 def test_it_answers_in_finnish_and_keeps_sites_apart(chat_sites):
     server, site_a, site_b = chat_sites
     vid = str(uuid.uuid4())

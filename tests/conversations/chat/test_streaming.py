@@ -1,6 +1,6 @@
 import asyncio
 
-from conversations.chat.streaming import DeltaBatcher
+from conversations.chat.streaming import DeltaBatcher, MarkerHold
 
 
 class Clock:
@@ -70,3 +70,24 @@ def test_it_flushes_a_held_piece_when_the_stream_pauses():
 
     asyncio.run(scenario())
     assert [f["text"] for f in frames] == ["a", "b", "c"]
+
+
+def held(pieces, marker="NO_ANSWER"):
+    """(what each piece released, what the end released, whether it was the marker)."""
+    hold = MarkerHold(marker)
+    shown = [hold.feed(p) for p in pieces]
+    return shown, hold.end(), hold.said_marker
+
+
+def test_it_holds_the_marker_back_however_it_is_split():
+    for reply in ["NO_ANSWER", "\n**NO_ANSWER**.", "no_answer", "NO_ANSWER\nSorry, not found."]:
+        shown, rest, said = held(list(reply))  # one character per piece
+        assert said and "".join(shown) == "" and rest == "", reply
+
+
+def test_it_releases_an_answer_as_soon_as_it_cannot_be_the_marker():
+    shown, rest, said = held(["N", "o", " ", "fees", " apply."])
+    assert shown == ["", "", "No ", "fees", " apply."] and rest == "" and not said
+    # A reply that stops while it could still be the marker is shown whole at the end.
+    shown, rest, said = held(["NO"])
+    assert shown == [""] and rest == "NO" and not said
