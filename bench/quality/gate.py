@@ -51,11 +51,11 @@ def stopped(rows: list[tuple], minimum: float | None = None) -> int:
     from django.conf import settings
     from django.test import override_settings
 
-    from conversations.chat.answer import model_gate_refused
+    from conversations.chat.answer import coverage_measure, model_gate_refused
 
     value = settings.CLOOP_MODEL_COVERAGE_MIN if minimum is None else minimum
     with override_settings(CLOOP_MODEL_COVERAGE_MIN=value):
-        return sum(model_gate_refused(*row) for row in rows)
+        return sum(model_gate_refused(coverage_measure(*row)) for row in rows)
 
 
 def share(n: int, total: int) -> str:

@@ -19,6 +19,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
@@ -133,27 +134,47 @@ def custom_answer_first(
     return passages
 
 
-def coverage_of(
+class Coverage(NamedTuple):
+    """How much of a question's meaningful words the retrieved passages hold (0..1 shares)."""
+
+    union: float  # in all passages together
+    best: float  # in the single best passage
+    passages: int  # how many passages were measured
+
+    @property
+    def score(self) -> float:
+        """The offline rule's coverage: the union share, but at most `1 / PASSAGE_COVERAGE_MIN`
+        times the best single passage's share, so that words scattered over unrelated
+        passages do not add up to an answer."""
+        minimum = float(settings.CLOOP_COVERAGE_MIN)
+        return min(self.union, self.best * minimum / PASSAGE_COVERAGE_MIN)
+
+
+def coverage_measure(
     question: str, passages: list, language: str = "en", synonyms: list | tuple = ()
-) -> float:
-    """How well the retrieved passages cover the question, 0..1.
+) -> Coverage:
+    """The question's coverage by the retrieved passages, each passage stemmed once.
 
     Each meaningful word of the question (stop words removed) counts as found when its
     Snowball stem in the visitor's `language`, or one of the site's synonyms for it, occurs
-    (`text.query_terms`). The
-    result is the share found in all passages together, but at most `1 / PASSAGE_COVERAGE_MIN`
-    times the best share found in a single passage, so that words scattered over unrelated
-    passages do not add up to an answer.
+    (`text.query_terms`). Both the offline rule (`Coverage.score`) and the lenient gate before
+    a model call (`model_gate_refused`, `Coverage.union`) read this one measurement.
     """
     terms = query_terms(question, language, synonyms)
     if not terms or not passages:
-        return 0.0
+        return Coverage(0.0, 0.0, len(passages))
     per_passage = [stems(f"{p.title} {p.heading} {p.text}", language) for p in passages]
     have = set().union(*per_passage)
     union = sum(1 for t in terms if term_found(t, have)) / len(terms)
     best = max(sum(1 for t in terms if term_found(t, s)) for s in per_passage) / len(terms)
-    minimum = float(settings.CLOOP_COVERAGE_MIN)
-    return min(union, best * minimum / PASSAGE_COVERAGE_MIN)
+    return Coverage(union, best, len(passages))
+
+
+def coverage_of(
+    question: str, passages: list, language: str = "en", synonyms: list | tuple = ()
+) -> float:
+    """How well the retrieved passages cover the question, 0..1 (`Coverage.score`)."""
+    return coverage_measure(question, passages, language, synonyms).score
 
 
 def similarity_of(passages: list) -> float | None:
@@ -182,25 +203,18 @@ def answer_refused(coverage: float, similarity: float | None) -> bool:
     return coverage < minimum and similarity < settings.CLOOP_SEMANTIC_MIN
 
 
-def model_gate_refused(
-    question: str,
-    passages: list,
-    language: str = "en",
-    synonyms: list | tuple = (),
-    similarity: float | None = None,
-) -> bool:
+def model_gate_refused(coverage: Coverage, similarity: float | None = None) -> bool:
     """With a model that decides (`llm.llm_decides`), whether to refuse before the call.
 
     Only when retrieval found nothing, or all retrieved passages together hold less than
-    CLOOP_MODEL_COVERAGE_MIN of the question's meaningful words (`text.terms_share`) and, with
+    CLOOP_MODEL_COVERAGE_MIN of the question's meaningful words (`coverage.union`) and, with
     an embedding model, the best cosine is below CLOOP_SEMANTIC_MIN. Everything else goes to
     the model, which reads the passages and replies NO_ANSWER when they do not answer: this
     gate only saves calls for questions the passages share (almost) nothing with.
     """
-    if not passages:
+    if not coverage.passages:
         return True
-    text = " ".join(f"{p.title} {p.heading} {p.text}" for p in passages)
-    if terms_share(question, text, language, synonyms) >= settings.CLOOP_MODEL_COVERAGE_MIN:
+    if coverage.union >= settings.CLOOP_MODEL_COVERAGE_MIN:
         return False
     return similarity is None or similarity < settings.CLOOP_SEMANTIC_MIN
 
@@ -302,10 +316,11 @@ async def answer_question(
     passages = custom_answer_first(question, passages, language, synonyms)
     result.passages = passages
     result.retrieval_ms = int((time.perf_counter() - started) * 1000)
-    result.coverage = coverage_of(question, passages, language, synonyms)
+    coverage = coverage_measure(question, passages, language, synonyms)
+    result.coverage = coverage.score
     result.similarity = similarity_of(passages)
     if llm_decides(result.model):
-        refused = model_gate_refused(question, passages, language, synonyms, result.similarity)
+        refused = model_gate_refused(coverage, result.similarity)
     else:
         refused = answer_refused(result.coverage, result.similarity)
     if refused:

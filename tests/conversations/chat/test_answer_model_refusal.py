@@ -5,6 +5,7 @@ The model is the loopback OpenAI-compatible server (tests/conversations/llm_serv
 
 import asyncio
 
+import pytest
 from django.conf import settings
 
 from conversations.chat.answer import REFUSAL, answer_question
@@ -113,12 +114,30 @@ def test_it_refuses_without_a_call_when_the_passages_share_almost_nothing(
 def test_it_lets_a_close_meaning_through_the_gate_when_no_word_is_shared():
     from types import SimpleNamespace
 
-    from conversations.chat.answer import model_gate_refused
+    from conversations.chat.answer import coverage_measure, model_gate_refused
 
     # What dense retrieval returns for a paraphrase: the right passage, no word in common.
     found = [SimpleNamespace(title="Careers", heading="Open positions", text="Join our team.")]
-    question = "Are you hiring?"
-    assert model_gate_refused(question, found)  # lexical only: nothing shared
-    assert not model_gate_refused(question, found, similarity=settings.CLOOP_SEMANTIC_MIN)
-    assert model_gate_refused(question, found, similarity=settings.CLOOP_SEMANTIC_MIN - 0.1)
-    assert model_gate_refused(question, [], similarity=1.0)
+    coverage = coverage_measure("Are you hiring?", found)
+    assert model_gate_refused(coverage)  # lexical only: nothing shared
+    assert not model_gate_refused(coverage, similarity=settings.CLOOP_SEMANTIC_MIN)
+    assert model_gate_refused(coverage, similarity=settings.CLOOP_SEMANTIC_MIN - 0.1)
+    assert model_gate_refused(coverage_measure("Are you hiring?", []), similarity=1.0)
+
+
+def test_it_measures_coverage_once_for_both_rules():
+    from types import SimpleNamespace
+
+    from conversations.chat.answer import coverage_measure, model_gate_refused
+
+    # Two of the question's three words, each in a different passage: together they hold
+    # two thirds, no single passage more than one third.
+    found = [
+        SimpleNamespace(title="", heading="", text="Crowns are made in our own laboratory."),
+        SimpleNamespace(title="", heading="", text="Prices are listed per treatment."),
+    ]
+    coverage = coverage_measure("crown price warranty", found)
+    assert coverage.union == pytest.approx(2 / 3)
+    assert coverage.best == pytest.approx(1 / 3)
+    assert coverage.score < coverage.union  # scattered words do not add up for the offline rule
+    assert not model_gate_refused(coverage)  # but the model gets to read them
