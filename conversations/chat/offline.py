@@ -8,6 +8,7 @@ with [n] citations. It never follows instructions found in passages: it only cop
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -186,7 +187,13 @@ def extractive_answer(messages: list[dict]) -> str:
         )
         for p in passages
     ]
-    sentences_of: dict[int, list[str]] = {}
+    sentences_of = {p.number: passage_sentences(p.text) for p in passages}
+    stems_of = {
+        (p.number, pos): {stem(w, language) for w in words(sentence)}
+        for p in passages
+        for pos, sentence in enumerate(sentences_of[p.number])
+    }
+    weights[: len(pairs)] = term_rarity(terms[: len(pairs)], list(stems_of.values()))
     scored = []
     for p, title, heading in contexts:
         context = title | heading
@@ -197,11 +204,10 @@ def extractive_answer(messages: list[dict]) -> str:
             and len(terms) >= 2
             and sum(1 for o in originals if o in heading) >= 0.6 * len(terms)
         )
-        sentences_of[p.number] = passage_sentences(p.text)
         for pos, sentence in enumerate(sentences_of[p.number]):
             if len(sentence) < 12:
                 continue
-            stems = {stem(w, language) for w in words(sentence)}
+            stems = set(stems_of[(p.number, pos)])
             if gives(AMOUNT, sentence):
                 stems.add(AMOUNT_STEM)
             if gives(TIME, sentence):
@@ -271,6 +277,22 @@ def extractive_answer(messages: list[dict]) -> str:
     chosen.sort(key=lambda c: (rank[c[1]], c[2]))
     text = " ".join(f"{c[3]} [{c[1]}]" for c in chosen)
     return _framed(text, " ".join(c[3] for c in chosen), language)
+
+
+def term_rarity(terms: list[frozenset[str]], sentences: list[set[str]]) -> list[float]:
+    """A weight per question term from how few of the retrieved sentences hold it, averaging 1.
+
+    The word that sets the question apart is the rare one among the passages retrieval found
+    for it: in "do you deliver to <country>?" every sentence of a shipping page holds a form
+    of "deliver", one holds the country. Plain inverse document frequency over the sentences,
+    normalised so that a question whose words are all equally common scores as before.
+    """
+    if not terms:
+        return []
+    n = len(sentences)
+    raw = [1.0 + math.log((n + 1) / (1 + sum(1 for s in sentences if alts & s))) for alts in terms]
+    mean = sum(raw) / len(raw)
+    return [r / mean for r in raw]
 
 
 def _framed(text: str, quoted_text: str, language: str) -> str:

@@ -81,3 +81,28 @@ def test_it_gives_both_items_of_a_comparison():
     )
     text = answer("What is the difference between the SonicCare 300 and the 500?", [shop])
     assert "one cleaning mode" in text and "pressure sensor" in text
+
+
+def test_it_answers_with_the_sentence_holding_the_rare_word_of_the_question():
+    # The delivery sentences share "deliver" with the question; the one that answers names
+    # the country and says "ship". Both match one word: the rarer one among them decides.
+    shipping = [
+        passage(
+            "Orders are delivered within 3 working days. Delivery is free over 80 euros.",
+            heading="Delivery times",
+            title="Delivery",
+        ),
+        passage(
+            "Parcels are delivered to your door or a pick-up point of your choice.",
+            heading="Delivery options",
+            title="Delivery",
+        ),
+        passage(
+            "We also ship to Norway and Iceland for 25 euros per parcel.",
+            heading="Abroad",
+            title="Delivery",
+        ),
+    ]
+    text = answer("Do you deliver to Iceland?", shipping)
+    assert text.startswith("We also ship to Norway and Iceland") and "[3]" in text
+    assert "working days" not in text
