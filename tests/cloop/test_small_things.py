@@ -1,6 +1,7 @@
 """Small things of the platform: one log line per 404, robots.txt and favicon.ico answered,
 static files served under ASGI without a warning, development mail readable as files."""
 
+import asyncio
 import io
 import logging
 import os
@@ -60,6 +61,53 @@ async def test_it_serves_static_files_under_asgi_without_the_sync_iterator_warni
     from django.contrib.staticfiles import finders
 
     assert body == Path(finders.find("admin/css/base.css")).read_bytes()
+
+
+async def asgi_get(app, path: str, headers: list[tuple[bytes, bytes]]) -> list[dict]:
+    """The messages Django's own ASGI handler `app` sends for a GET (the test client would
+    strip a 304's body itself, hiding what a real server gets)."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"localhost"), *headers],
+        "server": ("localhost", 80),
+    }
+    sent: list[dict] = []
+    requests = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive():
+        if requests:
+            return requests.pop()
+        await asyncio.Event().wait()  # no disconnect: the handler stops listening when done
+
+    async def send(message):
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent
+
+
+@pytest.mark.asyncio
+async def test_it_answers_a_cached_static_file_under_asgi_without_the_sync_iterator_warning():
+    # A browser reloading a page asks again with the file's ETag: WhiteNoise answers 304 with
+    # an empty body that is not the file, and Django warned about that iterator on every one.
+    from django.core.handlers.asgi import ASGIHandler
+
+    app = ASGIHandler()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        first = await asgi_get(app, "/static/admin/css/base.css", [])
+        etag = {k.lower(): v for k, v in first[0]["headers"]}[b"etag"]
+        again = await asgi_get(app, "/static/admin/css/base.css", [(b"if-none-match", etag)])
+    assert first[0]["status"] == 200 and again[0]["status"] == 304
+    assert b"".join(m.get("body", b"") for m in again[1:]) == b""
 
 
 def test_it_writes_development_mail_to_files_in_the_data_dir(tmp_path):
