@@ -98,6 +98,11 @@ CLOOP_COVERAGE_MIN = float(os.environ.get("CLOOP_COVERAGE_MIN", "0.6"))
 # when retrieval found nothing or the passages hold less than this share of the question's
 # meaningful words (conversations.chat.answer.model_gate_refused; calibrated in docs/quality.md).
 CLOOP_MODEL_COVERAGE_MIN = float(os.environ.get("CLOOP_MODEL_COVERAGE_MIN", "0.1"))
+# With a real LLM, a question that gate would refuse first gets one more search with the model's
+# own search words in the site's language (a question in another language, a paraphrase that
+# shares no word with the page): conversations.chat.rewrite. One short extra call, for those
+# questions only. "0" turns it off.
+CLOOP_QUERY_REWRITE = envbool("CLOOP_QUERY_REWRITE", "1")
 # With CLOOP_EMBEDDING_MODEL set the refusal also weighs meaning (conversations.chat.answer.
 # answer_refused): a question whose best retrieved passage has at least this cosine with it is
 # answered though its words are not covered; below the floor it is refused whatever its words

@@ -27,6 +27,7 @@ from django_tenants.utils import tenant_context
 
 from conversations.chat.llm import LLMError, llm_decides, llm_model, llm_stream
 from conversations.chat.prompt import NO_ANSWER, prompt_build
+from conversations.chat.rewrite import query_rewrite
 from conversations.chat.streaming import MarkerHold
 from conversations.chat.text import (
     ANSWER_MATCH_MIN,
@@ -80,6 +81,9 @@ class AnswerResult:
     # Best cosine of the question and a retrieved passage; None without an embedding model.
     similarity: float | None = None
     passages: list = field(default_factory=list)
+    # The model's search words were used (conversations.chat.rewrite): the question's own
+    # words found (almost) nothing. The words themselves are not kept.
+    rewritten: bool = False
     retrieval_ms: int = 0
     first_token_ms: int | None = None
     total_ms: int | None = None
@@ -117,6 +121,31 @@ def _retrieve(site, question: str, conversation_id: int | None, k: int) -> tuple
             if history and history[-1]["role"] == "visitor" and history[-1]["text"] == question:
                 history.pop()
         return passages, history, synonyms
+
+
+def _search_again(site, query: str, synonyms: list, k: int) -> list:
+    """Passages for `query` (the question with the model's search words). Runs in the search
+    pool, enters the site's schema."""
+    with tenant_context(site):
+        return search(query_expand(query, synonyms), k)
+
+
+async def _rewrite_search(
+    site, question: str, language: str, synonyms: list, k: int, model: str
+) -> tuple[list, Coverage] | None:
+    """(passages, coverage) found with the model's search words for `question` in the site's
+    language (`rewrite.query_rewrite`), or None when the model gave none. The coverage is that
+    of the search words, in the site's language: the question's own words are in another
+    language or not the page's."""
+    site_language = getattr(site, "language", "") or "en"
+    search_words = await query_rewrite(question, site_language, model)
+    if not search_words:
+        return None
+    passages = await in_pool(search_pool, _search_again)(
+        site, f"{question} {search_words}", synonyms, k
+    )
+    passages = custom_answer_first(question, passages, language, synonyms)
+    return passages, coverage_measure(search_words, passages, site_language, synonyms)
 
 
 def custom_answer_first(
@@ -321,6 +350,18 @@ async def answer_question(
     result.similarity = similarity_of(passages)
     if llm_decides(result.model):
         refused = model_gate_refused(coverage, result.similarity)
+        if refused and settings.CLOOP_QUERY_REWRITE:
+            # One more chance with the model's own search words (another language, the
+            # page's words for a paraphrase) before refusing without asking it.
+            found = await _rewrite_search(site, question, language, synonyms, k, result.model)
+            if found is not None:
+                passages, coverage = found
+                result.rewritten = True
+                result.passages = passages
+                result.coverage = coverage.score
+                result.similarity = similarity_of(passages)
+                refused = model_gate_refused(coverage, result.similarity)
+            result.retrieval_ms = int((time.perf_counter() - started) * 1000)
     else:
         refused = answer_refused(result.coverage, result.similarity)
     if refused:

@@ -56,8 +56,10 @@ def _timeouts() -> tuple[float, float]:
     return float(settings.CLOOP_LLM_FIRST_TOKEN_TIMEOUT), float(settings.CLOOP_LLM_TOTAL_TIMEOUT)
 
 
-async def llm_stream(messages: list[dict], *, model: str | None = None) -> AsyncIterator[str]:
-    """Yield the answer's text pieces as they arrive.
+async def llm_stream(
+    messages: list[dict], *, model: str | None = None, max_tokens: int = MAX_TOKENS
+) -> AsyncIterator[str]:
+    """Yield the answer's text pieces as they arrive (at most `max_tokens` of them).
 
     Raises LLMError("model_timeout") if no text arrives within the first-token limit (15 s) or
     the whole answer takes longer than the total limit (60 s), and LLMError("model_error") for
@@ -79,7 +81,7 @@ async def llm_stream(messages: list[dict], *, model: str | None = None) -> Async
                     messages=messages,
                     stream=True,
                     timeout=total_limit,
-                    max_tokens=MAX_TOKENS,
+                    max_tokens=max_tokens,
                     temperature=0.2,
                     num_retries=0,
                 )

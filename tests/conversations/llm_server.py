@@ -1,7 +1,8 @@
 """A loopback OpenAI-compatible chat-completions server for tests (the edge of the world).
 
 Scriptable per test through `server.mode`:
-- "normal": streams `server.reply` (default cites passages [1] and [2]) word by word;
+- "normal": streams `server.reply` (default cites passages [1] and [2]) word by word; when
+  `server.replies` holds texts, each request takes the next of them instead (in order);
 - "slow_first": holds the first token back `server.delay` seconds, or until `stop()`;
 - "error": answers HTTP 500;
 - "hostile": streams an answer with a markdown image, off-site links and bogus citations;
@@ -42,6 +43,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
             return
         text = HOSTILE if srv.mode == "hostile" else srv.reply
+        if srv.mode == "normal" and srv.replies:
+            text = srv.replies.pop(0)
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -82,6 +85,7 @@ class LoopbackOpenAI:
     def __init__(self, port: int = 0):
         self.mode = "normal"
         self.reply = "Our prices start at 49 euros a month [1]. Support is included [2]."
+        self.replies: list[str] = []
         self.delay = 0.0
         self.token_delay = 0.0
         # A threading.Event: when set before a request, its stream stops after the first

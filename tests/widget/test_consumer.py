@@ -180,6 +180,8 @@ def test_it_keeps_the_message_when_the_model_fails_and_answers_on_retry(chat_sit
 
 def test_it_refuses_off_topic_questions_politely(chat_sites, openai_server):
     server, site_a, _ = chat_sites
+    # The model's search words for it find nothing on the site either.
+    openai_server.replies = ["capital city of France Paris"]
 
     async def scenario():
         async with ChatClient.connect(server, site_a.site_id) as c:
@@ -189,7 +191,8 @@ def test_it_refuses_off_topic_questions_politely(chat_sites, openai_server):
     answer, deltas = run(scenario())
     assert answer["refused"] is True and answer["sources"] == []
     assert "only answer questions about this website" in answer["text"]
-    assert openai_server.requests == []
+    assert len(openai_server.requests) == 1  # search words only: no answer was asked for
+    assert "search words" in openai_server.requests[0]["messages"][0]["content"]
     assert rows(site_a, Message, role="assistant")[0].refused is True
 
 

@@ -10,10 +10,20 @@ from django.conf import settings
 
 from conversations.chat.answer import REFUSAL, answer_question
 from conversations.chat.prompt import NO_ANSWER
+from conversations.chat.rewrite import REWRITE_SYSTEM
 
 # The pricing page says "cancel your plan at any time without fees": only "Pro" and "plan"
 # of this question's words are on the site, too few for the lexical check.
 PARAPHRASE = "Is there a penalty if I quit the Pro plan early?"
+
+
+def rewrite_calls(server) -> int:
+    """Requests for search words (conversations.chat.rewrite), not for an answer."""
+    return sum(REWRITE_SYSTEM[:40] in r["messages"][0]["content"] for r in server.requests)
+
+
+def answer_calls(server) -> int:
+    return len(server.requests) - rewrite_calls(server)
 
 
 def ask(site, question, **kw):
@@ -87,13 +97,17 @@ def test_it_lets_the_model_read_a_paraphrase_the_offline_path_refuses(indexed_si
     assert not result.refused and "".join(deltas) == openai_server.reply
 
 
-def test_it_refuses_without_a_call_when_retrieval_finds_nothing(indexed_sites, openai_server):
+def test_it_refuses_without_an_answer_call_when_retrieval_finds_nothing(
+    indexed_sites, openai_server
+):
     site_a, _ = indexed_sites
+    # The model's search words find nothing either.
+    openai_server.replies = ["Mona Lisa painter Leonardo da Vinci"]
     result, deltas = ask(site_a, "Who painted the Mona Lisa?")
-    assert result.passages == []
+    assert result.passages == [] and result.rewritten
     assert result.refused and result.text == REFUSAL["en"] and deltas == [result.text]
-    assert result.model == ""  # nobody was asked
-    assert openai_server.requests == []
+    assert result.model == ""  # nobody was asked for an answer
+    assert rewrite_calls(openai_server) == 1 and answer_calls(openai_server) == 0
 
 
 def test_it_refuses_without_a_call_when_the_passages_share_almost_nothing(
@@ -105,10 +119,11 @@ def test_it_refuses_without_a_call_when_the_passages_share_almost_nothing(
         "Explain quantum chromodynamics, gluon confinement, lattice simulations, asymptotic "
         "freedom, renormalisation and hadron spectroscopy support for graduate physicists"
     )
+    openai_server.replies = ["quantum chromodynamics gluon confinement lattice QCD"]
     result, _ = ask(site_a, question)
     assert result.passages
     assert result.refused and result.model == ""
-    assert openai_server.requests == []
+    assert answer_calls(openai_server) == 0
 
 
 def test_it_lets_a_close_meaning_through_the_gate_when_no_word_is_shared():
@@ -141,3 +156,53 @@ def test_it_measures_coverage_once_for_both_rules():
     assert coverage.best == pytest.approx(1 / 3)
     assert coverage.score < coverage.union  # scattered words do not add up for the offline rule
     assert not model_gate_refused(coverage)  # but the model gets to read them
+
+
+def test_it_searches_again_with_the_models_words_for_a_question_in_another_language(
+    indexed_sites, openai_server
+):
+    _, site_b = indexed_sites  # an English site
+    question = "Paljonko purjeveneen vuokraus maksaa päivässä?"
+    openai_server.replies = [
+        "sailing boat rental price per day cost",
+        "Purjehduspäivä maksaa 300 euroa [1].",
+    ]
+    result, deltas = ask(site_b, question)
+    assert result.rewritten and not result.refused and not result.error
+    assert [s["url"] for s in result.sources] == ["http://site-b.test/boats"]
+    assert "".join(deltas) == "Purjehduspäivä maksaa 300 euroa [1]."
+    rewrite, answer = openai_server.requests
+    # Asked for search words in the site's language, the question as data.
+    assert "search words in English" in rewrite["messages"][0]["content"]
+    assert question in rewrite["messages"][1]["content"]
+    # The answer prompt holds the visitor's own words, never the search words.
+    prompt = answer["messages"][-1]["content"]
+    assert question in prompt and "sailing boats" in prompt
+    assert "per day cost" not in prompt
+    assert "Finnish" in answer["messages"][0]["content"]
+
+
+def test_it_refuses_as_before_when_the_model_gives_no_search_words(indexed_sites, openai_server):
+    _, site_b = indexed_sites
+    openai_server.mode = "error"
+    result, deltas = ask(site_b, "Paljonko purjeveneen vuokraus maksaa päivässä?")
+    assert result.refused and not result.error and not result.rewritten
+    assert result.text == REFUSAL["fi"] and deltas == [result.text]
+    assert len(openai_server.requests) == 1  # the failed rewrite, then no answer call
+
+
+def test_it_asks_for_no_search_words_when_the_question_finds_the_page(
+    indexed_sites, openai_server, settings
+):
+    site_a, _ = indexed_sites
+    result, _ = ask(site_a, "How much does the Pro plan cost?")
+    assert not result.rewritten and rewrite_calls(openai_server) == 0
+    assert answer_calls(openai_server) == 1
+
+
+def test_it_never_rewrites_when_turned_off(indexed_sites, openai_server, settings):
+    _, site_b = indexed_sites
+    settings.CLOOP_QUERY_REWRITE = False
+    result, _ = ask(site_b, "Paljonko purjeveneen vuokraus maksaa päivässä?")
+    assert result.refused and not result.rewritten
+    assert openai_server.requests == []
