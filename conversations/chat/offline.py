@@ -23,6 +23,7 @@ from conversations.chat.answer_types import (
     COMPARE,
     CONDITION_RE,
     HOWTO,
+    MEASURE_RE,
     TIME,
     TIME_WORDS,
     YESNO,
@@ -36,6 +37,8 @@ from conversations.chat.text import (
     language_detect,
     query_term_pairs,
     stem,
+    stems,
+    term_found,
     terms_share,
     words,
 )
@@ -179,6 +182,9 @@ def extractive_answer(messages: list[dict]) -> str:
         originals.append("")
         weights.append(1.5)
     figure = bool(FIGURE_QUESTION_RE.search(question))
+    # The question's words naming a measure ("weigh", "far"): what a figure must be of.
+    measure_stems = {stem(w, language) for w in words(question) if MEASURE_RE.fullmatch(w)}
+    measured = frozenset(i for i, o in enumerate(originals) if o and o in measure_stems)
     contexts = [
         (
             p,
@@ -189,7 +195,7 @@ def extractive_answer(messages: list[dict]) -> str:
     ]
     sentences_of = {p.number: passage_sentences(p.text) for p in passages}
     stems_of = {
-        (p.number, pos): {stem(w, language) for w in words(sentence)}
+        (p.number, pos): stems(sentence, language)
         for p in passages
         for pos, sentence in enumerate(sentences_of[p.number])
     }
@@ -207,17 +213,18 @@ def extractive_answer(messages: list[dict]) -> str:
         for pos, sentence in enumerate(sentences_of[p.number]):
             if len(sentence) < 12:
                 continue
-            stems = set(stems_of[(p.number, pos)])
+            have = set(stems_of[(p.number, pos)])
             if gives(AMOUNT, sentence):
-                stems.add(AMOUNT_STEM)
+                have.add(AMOUNT_STEM)
             if gives(TIME, sentence):
-                stems.add(TIME_STEM)
+                have.add(TIME_STEM)
             hits = 0.0
             covered = set()
             for i, (orig, t) in enumerate(zip(originals, terms, strict=True)):
-                if orig in stems or (not orig and t & stems):
+                if (orig and term_found(frozenset({orig}), have)) or (not orig and t & have):
+                    # The word itself, inflected or compounded ("weigh" in "weight") too.
                     hits += weights[i]
-                elif t & stems:
+                elif term_found(t, have):
                     hits += 0.5 * weights[i]
                 elif orig and orig in title or t & heading:
                     # A sentence on a product's own page is about that product, named or not.
@@ -250,6 +257,11 @@ def extractive_answer(messages: list[dict]) -> str:
         if not fitting:
             return not_stated(kind, language)
         scored = fitting
+    elif measured:
+        # "How much does it weigh", "how far …": a sentence giving a figure with the measure
+        # asked about answers it, when the passages have one; other figures do not.
+        fitting = [s for s in scored if s[4] & measured and NUMBER_RE.search(s[3])]
+        scored = fitting or scored
     scored.sort(key=lambda s: -s[0])
     chosen = _choose(scored)
     if kind == COMPARE:
@@ -290,7 +302,10 @@ def term_rarity(terms: list[frozenset[str]], sentences: list[set[str]]) -> list[
     if not terms:
         return []
     n = len(sentences)
-    raw = [1.0 + math.log((n + 1) / (1 + sum(1 for s in sentences if alts & s))) for alts in terms]
+    raw = [
+        1.0 + math.log((n + 1) / (1 + sum(1 for s in sentences if term_found(alts, s))))
+        for alts in terms
+    ]
     mean = sum(raw) / len(raw)
     return [r / mean for r in raw]
 

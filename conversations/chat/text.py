@@ -56,8 +56,16 @@ def stem(word: str, language: str = "en") -> str:
     return stemmer.stemWord(w) if stemmer else w
 
 
+# A word written with hyphens ("e-mail", "T-paita"), also matched as one word ("email").
+HYPHENATED_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)+", re.UNICODE)
+
+
 def stems(text: str, language: str = "en") -> set[str]:
-    return {stem(w, language) for w in words(text)}
+    """The stems of `text`'s words, and of its hyphenated words written as one."""
+    found = {stem(w, language) for w in words(text)}
+    for joined in HYPHENATED_RE.findall(text or ""):
+        found.add(stem(joined.replace("-", ""), language))
+    return found
 
 
 @functools.lru_cache(maxsize=32)

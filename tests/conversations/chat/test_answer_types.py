@@ -106,3 +106,25 @@ def test_it_answers_with_the_sentence_holding_the_rare_word_of_the_question():
     text = answer("Do you deliver to Iceland?", shipping)
     assert text.startswith("We also ship to Norway and Iceland") and "[3]" in text
     assert "working days" not in text
+
+
+def test_it_answers_a_weight_with_the_weight_not_the_price():
+    # "How much … weigh" asks for a measure: the word asked about is inflected on the page
+    # ("weigh" / "Weight"), and the price is another number on the same page.
+    specs = passage(
+        "The Rover 5 is a folding scooter for city commuting. The Rover 5 costs 690 euros. "
+        "Weight: 11 kg, folded in three seconds.",
+        heading="Rover 5",
+        title="Rover 5",
+    )
+    text = answer("How much does the Rover 5 weigh?", [specs])
+    assert "11 kg" in text and "690" not in text
+
+
+def test_it_matches_a_word_written_with_or_without_its_hyphen():
+    from conversations.chat.text import terms_share
+
+    page = "Our e-scooters are serviced in the workshop."
+    assert terms_share("escooter service", page) == 1.0
+    text = answer("Do you service escooters?", [passage(page + " Parking is free.")])
+    assert text.startswith("Our e-scooters are serviced")
