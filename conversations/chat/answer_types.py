@@ -36,6 +36,10 @@ MEASURE_RE = re.compile(
     r"paina\w*|kauan|pitkä\w*)\b",
     re.I,
 )
+# Finnish "maksaa" is both "to cost" and "to pay": after a modal verb ("voinko maksaa
+# laskulla?", "can I pay by invoice?") it asks how to pay, not what something costs.
+PAYING_RE = re.compile(r"\b(voi|saa)\w*\s+(\w+\s+)?maksaa\b", re.I)
+PRICE_WORD_RE = re.compile(r"\b(paljonko|hinta\w*|hinn\w*|price\w*|cost\w*|how much)\b", re.I)
 TIME_QUESTION_RE = re.compile(
     r"\b(when|open|opening|hours|closed|what time|aukiolo\w*|auki|avoinna|kiinni|milloin|"
     r"mihin aikaan)\b",
@@ -95,7 +99,11 @@ def question_type(question: str) -> str:
     """compare, amount, time, howto, yesno, or "" (anything else)."""
     if COMPARE_RE.search(question):
         return COMPARE
-    if AMOUNT_QUESTION_RE.search(question) and not MEASURE_RE.search(question):
+    if (
+        AMOUNT_QUESTION_RE.search(question)
+        and not MEASURE_RE.search(question)
+        and not (PAYING_RE.search(question) and not PRICE_WORD_RE.search(question))
+    ):
         return AMOUNT
     if TIME_QUESTION_RE.search(question):
         return TIME

@@ -27,6 +27,9 @@ PRICES = passage(
 def test_it_tells_the_question_types_apart():
     assert question_type("How much does a root canal cost?") == "amount"
     assert question_type("Paljonko juurihoito maksaa?") == "amount"
+    assert question_type("Mitä juurihoito maksaa?") == "amount"
+    assert question_type("Voinko maksaa laskulla?") == "yesno"  # to pay, not to cost
+    assert question_type("Saako kortilla maksaa?") == "yesno"
     assert question_type("Are you open on Saturdays?") == "time"
     assert question_type("Can I bring my 3-year-old?") == "yesno"
     assert question_type("How do I book an appointment?") == "howto"
