@@ -225,8 +225,9 @@ def baselines(questions: list[str], key) -> dict[str, list[list[str]]]:
 
 async def cloop_run(site, items: list[dict], key) -> list[dict]:
     from conversations.chat.answer import answer_question
-    from conversations.chat.text import query_expand
+    from conversations.chat.text import language_detect, query_expand
     from crawler.search import search
+    from crawler.spelling import query_spell_correct
 
     out = []
     for item in items:
@@ -244,9 +245,12 @@ async def cloop_run(site, items: list[dict], key) -> list[dict]:
     from asgiref.sync import sync_to_async
     from django_tenants.utils import tenant_context
 
+    def spelled(q: str) -> str:
+        return query_spell_correct(q, language_detect(q, getattr(site, "language", "en")))
+
     def ranks():
         with tenant_context(site):
-            return [[key(p.url) for p in search(query_expand(i["q"]), 10)] for i in items]
+            return [[key(p.url) for p in search(query_expand(spelled(i["q"])), 10)] for i in items]
 
     for row, ranked in zip(out, await sync_to_async(ranks)(), strict=True):
         row["ranked"] = ranked

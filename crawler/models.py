@@ -9,6 +9,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Left, Length
 
 from tenants.scoping import SiteSingleton
 
@@ -203,6 +204,13 @@ class Term(models.Model):
 
     lexeme = models.TextField(primary_key=True)
     df = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            # crawler.spelling looks up the lexemes of a typo's first letter and about its
+            # length: an index scan, not a scan of the whole vocabulary, on large sites.
+            models.Index(Left("lexeme", 1), Length("lexeme"), name="crawler_term_spelling_idx"),
+        ]
 
     def __str__(self):
         return f"{self.lexeme} ({self.df})"

@@ -41,8 +41,15 @@ def retrieved(site, items: list[dict]) -> list[tuple]:
     for item in items:
         q = item["q"]
         language = language_detect(q, getattr(site, "language", "en"))
-        passages, _, synonyms = _retrieve(site, q, None, 5)
-        out.append((q, custom_answer_first(q, passages, language, synonyms), language, synonyms))
+        passages, _, synonyms, corrected = _retrieve(site, q, None, 5, language)
+        out.append(
+            (
+                corrected,
+                custom_answer_first(corrected, passages, language, synonyms),
+                language,
+                synonyms,
+            )
+        )
     return out
 
 

@@ -42,6 +42,7 @@ from conversations.chat.text import (
 from conversations.chat.threads import in_pool, search_pool
 from conversations.models import Message, SiteSettings
 from crawler.search import search
+from crawler.spelling import query_spell_correct
 from crawler.titles import source_label, title_parts_shared
 
 log = logging.getLogger(__name__)
@@ -98,9 +99,12 @@ class AnswerResult:
         }
 
 
-def _retrieve(site, question: str, conversation_id: int | None, k: int) -> tuple[list, list, list]:
-    """(passages, history, the site's synonym groups) for the question. Runs in the search
-    pool, enters the site's schema.
+def _retrieve(
+    site, question: str, conversation_id: int | None, k: int, language: str = "en"
+) -> tuple[list, list, list, str]:
+    """(passages, history, the site's synonym groups, the question with its misspelt words
+    corrected against the site's vocabulary) for the question. Runs in the search pool,
+    enters the site's schema.
 
     Connection handling: see conversations.chat.threads.
     """
@@ -108,7 +112,8 @@ def _retrieve(site, question: str, conversation_id: int | None, k: int) -> tuple
         # The customer's own synonyms (admin, Site settings), so "cost" finds "price" where
         # the customer said they mean the same.
         synonyms = synonym_groups_parse(SiteSettings.load().synonyms)
-        passages = search(query_expand(question, synonyms), k)
+        corrected = query_spell_correct(question, language)
+        passages = search(query_expand(corrected, synonyms), k)
         history = []
         if conversation_id:
             rows = (
@@ -120,7 +125,7 @@ def _retrieve(site, question: str, conversation_id: int | None, k: int) -> tuple
             # The question itself is normally already stored as the latest message.
             if history and history[-1]["role"] == "visitor" and history[-1]["text"] == question:
                 history.pop()
-        return passages, history, synonyms
+        return passages, history, synonyms, corrected
 
 
 def _search_again(site, query: str, synonyms: list, k: int) -> list:
@@ -339,13 +344,15 @@ async def answer_question(
     conversation_id = getattr(conversation, "pk", conversation)
     result = AnswerResult(language=language, model=model or llm_model())
 
-    passages, history, synonyms = await in_pool(search_pool, _retrieve)(
-        site, question, conversation_id, k
+    passages, history, synonyms, corrected = await in_pool(search_pool, _retrieve)(
+        site, question, conversation_id, k, language
     )
-    passages = custom_answer_first(question, passages, language, synonyms)
+    # Retrieval, coverage and the offline answerer read the question with its typos fixed
+    # (crawler.spelling); a real model reads the visitor's own words.
+    passages = custom_answer_first(corrected, passages, language, synonyms)
     result.passages = passages
     result.retrieval_ms = int((time.perf_counter() - started) * 1000)
-    coverage = coverage_measure(question, passages, language, synonyms)
+    coverage = coverage_measure(corrected, passages, language, synonyms)
     result.coverage = coverage.score
     result.similarity = similarity_of(passages)
     if llm_decides(result.model):
@@ -368,8 +375,9 @@ async def answer_question(
         result.model = ""
         return await _refuse(result, on_delta, started)
 
+    prompted = question if llm_decides(result.model) else corrected
     messages = prompt_build(
-        question, passages, language=language, site_name=site.name, history=history
+        prompted, passages, language=language, site_name=site.name, history=history
     )
     pieces: list[str] = []
     # The model's NO_ANSWER must never reach the visitor: its first characters wait until

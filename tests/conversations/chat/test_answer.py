@@ -210,3 +210,11 @@ def test_it_labels_sources_with_the_page_and_the_sections_heading():
     # Whatever the site is called, a part two pages' titles share is the site's name.
     _, sources = citations_resolve("Open daily [1].", [stores, home], "Acme Oy")
     assert sources[0]["title"] == "Our stores \u203a Helsinki"
+
+
+def test_it_answers_a_question_with_a_typo_from_the_page_it_means(indexed_sites):
+    site_a, _ = indexed_sites
+    result, _ = ask(site_a, "Is suport included in evry plan?")
+    assert not result.refused
+    assert result.sources[0]["url"] == "http://site-a.test/services#support"
+    assert "Support is included in every plan" in result.text
