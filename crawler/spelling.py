@@ -10,7 +10,7 @@ only ever point at words the site uses; no site's word list is in the code.
 
 A real word is only ever changed into another form of itself ("weigh" to the site's
 "weight": one lexeme starts with the other), never into another word: "laser" on a site that
-says "later", or "train" on one selling a "Trail" bike, are other questions, and an
+says "later", or "train" on one selling "trail" shoes, are other questions, and an
 out-of-scope question must not be made to look like the site's subject. Whether a word is a
 word comes from pyspellchecker's word lists (English, German, Spanish, French, Italian, Dutch,
 Portuguese and a few more). In a language it has no list for (Finnish), only long words are
