@@ -34,6 +34,7 @@ from conversations.chat.answer_types import (
 from conversations.chat.prompt import prompt_parse
 from conversations.chat.text import (
     ANSWER_MATCH_MIN,
+    WORD_RE,
     language_detect,
     query_term_pairs,
     stem,
@@ -52,6 +53,9 @@ MAX_CUSTOM_WORDS = 150
 # weak match is not tacked onto a good answer.
 KEEP_SHARE = 0.7
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
+# A capitalised word that does not open the question or a sentence of it: a name, weighing
+# this much more.
+NAME_WEIGHT = 1.5
 # A table cell holding a value (price, hours, weight …): "2,490 €", "10–18", "24 kg".
 VALUE_RE = re.compile(
     r"^[\d\s.,:–-]*\d[\d\s.,:–-]*\s?(€|e|eur|euros?|%|kg|km|wh|w|h|cm|mm|min)?$", re.I
@@ -200,8 +204,19 @@ def extractive_answer(messages: list[dict]) -> str:
         for pos, sentence in enumerate(sentences_of[p.number])
     }
     weights[: len(pairs)] = term_rarity(terms[: len(pairs)], list(stems_of.values()))
+    # A name the visitor capitalised ("Sweden", "Pro") names the thing asked about more
+    # surely than a common word the page uses everywhere ("deliver").
+    names = {stem(w, language) for w in _names(question)}
+    for i, orig in enumerate(originals[: len(pairs)]):
+        if orig in names:
+            weights[i] *= NAME_WEIGHT
     scored = []
     for p, title, heading in contexts:
+        # The passage's language, not each sentence's: a short sentence full of names ("We
+        # ship to Sweden and Estonia") is easily taken for another language.
+        detected = language_detect(p.text, default="en")
+        if detected != language_detect(p.text, default="fi"):
+            detected = ""  # too short to tell
         context = title | heading
         heading_hits = sum(w for t, w in zip(terms, weights, strict=True) if t & context)
         # A heading that asks the question (an FAQ entry) makes its whole passage the answer.
@@ -240,9 +255,6 @@ def extractive_answer(messages: list[dict]) -> str:
                 score = score + 0.5 if NUMBER_RE.search(sentence) else score * 0.8
             # Earlier passages rank higher in retrieval; earlier sentences summarise better.
             score = max(0.1, score - 0.01 * pos - 0.05 * p.number)
-            detected = language_detect(sentence, default="en")
-            if detected != language_detect(sentence, default="fi"):
-                detected = ""  # too short to tell
             scored.append((score, p.number, pos, sentence, frozenset(covered), detected))
     # Prefer sentences in the visitor's language when there are any (a factor, so a site
     # written only in another language still gets its best sentences in order).
@@ -258,10 +270,10 @@ def extractive_answer(messages: list[dict]) -> str:
             return not_stated(kind, language)
         scored = fitting
     elif measured:
-        # "How much does it weigh", "how far …": a sentence giving a figure with the measure
-        # asked about answers it, when the passages have one; other figures do not.
+        # "How much does it weigh", "how far …" asks for a measure: a sentence giving a
+        # figure of it answers; failing one, anything but a price beside it.
         fitting = [s for s in scored if s[4] & measured and NUMBER_RE.search(s[3])]
-        scored = fitting or scored
+        scored = fitting or [s for s in scored if not gives(AMOUNT, s[3])] or scored
     scored.sort(key=lambda s: -s[0])
     chosen = _choose(scored)
     if kind == COMPARE:
@@ -288,7 +300,17 @@ def extractive_answer(messages: list[dict]) -> str:
         rank.setdefault(c[1], len(rank))
     chosen.sort(key=lambda c: (rank[c[1]], c[2]))
     text = " ".join(f"{c[3]} [{c[1]}]" for c in chosen)
-    return _framed(text, " ".join(c[3] for c in chosen), language)
+    return _framed(text, " ".join(c[3] for c in chosen), language, chosen[0][5])
+
+
+def _names(question: str) -> list[str]:
+    """The capitalised words of `question` that do not open it or one of its sentences."""
+    found = []
+    for m in WORD_RE.finditer(question):
+        before = question[: m.start()].rstrip()
+        if m.group(0)[0].isupper() and before and before[-1] not in ".!?":
+            found.append(m.group(0))
+    return found
 
 
 def term_rarity(terms: list[frozenset[str]], sentences: list[set[str]]) -> list[float]:
@@ -310,11 +332,13 @@ def term_rarity(terms: list[frozenset[str]], sentences: list[set[str]]) -> list[
     return [r / mean for r in raw]
 
 
-def _framed(text: str, quoted_text: str, language: str) -> str:
+def _framed(text: str, quoted_text: str, language: str, quoted: str = "") -> str:
     """`text` (the quoted sentences with their [n]), led by a polite note in the visitor's
     language when the quoted site text is in another one. Visitor languages without a note
-    of their own get the English one."""
-    quoted = language_detect(quoted_text, default=language)
+    of their own get the English one. `quoted`: the language of the passages quoted, when
+    known (a passage tells its language more surely than a sentence of names and figures);
+    else it is detected from `quoted_text`."""
+    quoted = quoted or language_detect(quoted_text, default=language)
     if language not in OTHER_LANGUAGE_LEAD:
         language = "en"
     lead = OTHER_LANGUAGE_LEAD[language]

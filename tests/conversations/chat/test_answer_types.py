@@ -131,3 +131,20 @@ def test_it_matches_a_word_written_with_or_without_its_hyphen():
     assert terms_share("escooter service", page) == 1.0
     text = answer("Do you service escooters?", [passage(page + " Parking is free.")])
     assert text.startswith("Our e-scooters are serviced")
+
+
+def test_it_prefers_the_sentence_naming_the_country_asked_about():
+    # Retrieval found two passages; each sentence matches one word of the question. The
+    # capitalised name is the thing asked about.
+    assembly = passage(
+        "Bikes are delivered almost fully assembled. A tool is included.",
+        heading="Assembly",
+        title="Delivery",
+    )
+    abroad = passage(
+        "We ship to Sweden and Estonia for 99 euros. We do not ship outside the EU.",
+        heading="Abroad",
+        title="Delivery",
+    )
+    text = answer("Do you deliver to Sweden?", [assembly, abroad])
+    assert text.startswith("We ship to Sweden") and "assembled" not in text
