@@ -151,14 +151,20 @@ def _used_tables(schemas: list[str]) -> list[str]:
 
 
 def _sequences_restart(schemas: list[str]) -> None:
-    """Every sequence of the schemas that handed out a value starts at 1 again, as TRUNCATE's
-    RESTART IDENTITY did for all tables: ids restart after each reset, whichever tables the
-    test used (a row inserted and deleted again advanced its sequence too)."""
+    """The id sequences of the schemas' emptied tables that handed out a value start at 1
+    again, as TRUNCATE's RESTART IDENTITY did: ids restart after each reset, whichever tables
+    the test used (a row inserted and deleted again advanced its sequence too). The kept
+    tables' sequences go on: their rows stay."""
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT setval(format('%%I.%%I', schemaname, sequencename), 1, false) "
-            "FROM pg_sequences WHERE schemaname = ANY(%s) AND last_value IS NOT NULL",
-            [schemas],
+            "SELECT setval(dep.objid, 1, false) FROM pg_sequences s "
+            "JOIN pg_depend dep ON dep.classid = 'pg_class'::regclass "
+            "AND dep.objid = format('%%I.%%I', s.schemaname, s.sequencename)::regclass "
+            "AND dep.deptype IN ('a', 'i') "
+            "JOIN pg_class tab ON tab.oid = dep.refobjid "
+            "WHERE s.schemaname = ANY(%s) AND s.last_value IS NOT NULL "
+            "AND tab.relname <> ALL(%s)",
+            [schemas, list(KEPT_TABLES)],
         )
 
 
