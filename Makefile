@@ -35,26 +35,35 @@ run: install
 ## It ends with the line coverage of the first-party packages, subprocesses included, and
 ## fails under the floor in pyproject.toml ([tool.coverage]); `make test COV_ARGS=` with a
 ## subset of the tests in PYTEST_ARGS leaves coverage out.
+##
+## Both test targets spread the test files over TEST_WORKERS processes (pytest-xdist; each
+## file runs whole in one of them), each with its own test database (<name>_gw<n>) and Redis
+## database (tests/session.py); `XDIST_ARGS=` runs the suite in this one process instead.
 COV_ARGS ?= --cov --cov-report=term:skip-covered
+TEST_WORKERS ?= 2
+XDIST_ARGS ?= -n $(TEST_WORKERS) --dist loadfile
 test: install-dev lint
 	@was_running=$$($(BIN)/python -c "from cloop import embedded; print(int(embedded.running()))"); \
-	$(BIN)/python -m pytest $(COV_ARGS) $(PYTEST_ARGS); status=$$?; \
+	$(BIN)/python -m pytest $(XDIST_ARGS) $(COV_ARGS) $(PYTEST_ARGS); status=$$?; \
 	if [ "$$was_running" = 0 ]; then $(BIN)/python -c "from cloop import embedded; embedded.stop()"; fi; \
 	exit $$status
 
 ## make test-external: the suite against PostgreSQL and Redis servers instead of the embedded
 ## ones (CI runs it against the machine's PostgreSQL 15, which has no pgvector, so the exact
-## vector search is what runs there). The Redis database given is emptied first: the suite
-## owns it, and counters left by an earlier run (e-mail limits) must not decide this one.
+## vector search is what runs there). The Redis database given, and the TEST_WORKERS - 1 after
+## it (one per worker), are emptied first: the suite owns them, and counters left by an earlier
+## run (e-mail limits) must not decide this one.
 EXTERNAL_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cloop_ci
 EXTERNAL_REDIS_URL    ?= redis://127.0.0.1:6379/5
 EXTERNAL_TEST_DB      ?= test_cloop_ci
 # What the external server gives for embeddings: "array" without pgvector, "vector" with it.
 EXTERNAL_VECTOR_STORAGE ?= array
 test-external: install-dev
-	$(BIN)/python -c "import redis, sys; redis.Redis.from_url(sys.argv[1]).flushdb()" "$(EXTERNAL_REDIS_URL)"
+	$(BIN)/python -c "from tests.session import redis_flush; redis_flush(*__import__('sys').argv[1:])" \
+	  "$(EXTERNAL_REDIS_URL)" "$(TEST_WORKERS)"
 	DATABASE_URL="$(EXTERNAL_DATABASE_URL)" REDIS_URL="$(EXTERNAL_REDIS_URL)" \
-	CLOOP_TEST_DB="$(EXTERNAL_TEST_DB)" CLOOP_EXPECT_STORAGE=$(EXTERNAL_VECTOR_STORAGE) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	CLOOP_TEST_DB="$(EXTERNAL_TEST_DB)" CLOOP_EXPECT_STORAGE=$(EXTERNAL_VECTOR_STORAGE) \
+	$(BIN)/python -m pytest $(XDIST_ARGS) $(PYTEST_ARGS)
 
 ## make lint: ruff, the import contract of the layers (pyproject.toml [tool.importlinter]), then
 ## mypy over the service modules. mypy loads the settings (django-stubs): placeholder URLs say

@@ -19,7 +19,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
-from cloop import db, embedded, public_url, queues
+from cloop import db, embedded, public_url, queues, redis_urls
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -315,12 +315,9 @@ CHANNEL_LAYERS = {
     }
 }
 
-# Kombu spells a unix-socket Redis `redis+socket://`; redis-py and channels-redis `unix://`.
-CELERY_BROKER_URL = (
-    "redis+socket://" + REDIS_URL.removeprefix("unix://")
-    if REDIS_URL.startswith("unix://")
-    else REDIS_URL
-)
+# Kombu spells a unix-socket Redis `redis+socket://`, with the database as its virtual host;
+# redis-py and channels-redis `unix://...?db=N` (cloop/redis_urls.py).
+CELERY_BROKER_URL = redis_urls.redis_broker_url(REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -33,12 +33,39 @@ SESSION_ENV = {
 PROCESS_ENV = {"CLOOP_PROCESS": "cloop-test", "CLOOP_DB_POOL_MAX": "20"}
 
 
+def worker_number() -> int:
+    """This pytest-xdist worker's number (gw<n>), 0 without xdist."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+
+
+def worker_redis_url(base: str, worker: int) -> str:
+    """Worker gw<n>'s Redis: database n above the one `base` names, so workers running side by
+    side never share a broker queue, a channel group, a rate-limit counter or a cache (the
+    live_db reset empties its whole database)."""
+    from cloop.redis_urls import redis_url_db, redis_url_with_db
+
+    return redis_url_with_db(base, redis_url_db(base) + worker)
+
+
+def redis_flush(base: str, workers: str | int = 1) -> None:
+    """Empty the Redis databases a run of `workers` workers uses (`make test-external`)."""
+    import redis
+
+    for worker in range(max(int(workers), 1)):
+        redis.Redis.from_url(worker_redis_url(base, worker)).flushdb()
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_load_initial_conftests(early_config, parser, args):
     from cloop import embedded
 
     os.environ.update(SESSION_ENV)
     embedded.start()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Each worker's test database is pytest-django's (CLOOP_TEST_DB + "_gw<n>"); its Redis
+        # database is chosen here, for the settings and every process the tests start.
+        base = os.environ.get("REDIS_URL") or embedded.redis_url()
+        os.environ["REDIS_URL"] = worker_redis_url(base, worker_number())
     saved = {name: os.environ.get(name) for name in PROCESS_ENV}
     os.environ.update(PROCESS_ENV)
     try:

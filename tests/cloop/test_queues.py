@@ -16,6 +16,7 @@ from conversations.tasks import summary_send_task
 from crawler.models import CrawlRun, CrawlSettings
 from crawler.tasks import crawl_request
 from tasking import tenant_task_send
+from tests.conftest import restored_root_logger
 from tests.conversations.conftest import smtp_server  # noqa: F401 - the fixture
 from tests.conversations.leads.test_summary_email import make_conversation
 from tests.crawler.conftest import SiteServer, html_page
@@ -57,40 +58,42 @@ def queue_workers(live_db):
     from celery.worker import state
 
     app.control.purge()
-    setup_app_for_worker(app, "WARNING", None)
-    remote_control = app.conf.worker_enable_remote_control
-    app.conf.worker_enable_remote_control = False
-    threads = []
-    try:
-        for queue in (queues.CRAWL, queues.SHORT):
-            worker = TestWorkController(
-                app=app,
-                queues=[queue],
-                hostname=f"{queue}@test",
-                pool="threads",
-                concurrency=1,
-                loglevel="WARNING",
-                logfile=None,
-                ready_callback=None,
-                without_heartbeat=True,
-                without_mingle=True,
-                without_gossip=True,
-            )
-            thread = threading.Thread(target=worker.start, daemon=True)
-            thread.start()
-            worker.ensure_started()
-            threads.append(thread)
-        yield
-    finally:
-        state.should_terminate = 0
-        for thread in threads:
-            thread.join(WAIT)
-        state.should_terminate = None
-        app.conf.worker_enable_remote_control = remote_control
-        # A worker's `queues` selects them on the app's shared queue map: give the next
-        # worker of this process (celery_worker_live) every queue back.
-        app.amqp.queues.select(list(queues.QUEUES))
-        assert not any(t.is_alive() for t in threads), "a worker did not stop"
+    # Celery's logging setup replaces the root logger's handlers: they come back afterwards.
+    with restored_root_logger():
+        setup_app_for_worker(app, "WARNING", None)
+        remote_control = app.conf.worker_enable_remote_control
+        app.conf.worker_enable_remote_control = False
+        threads = []
+        try:
+            for queue in (queues.CRAWL, queues.SHORT):
+                worker = TestWorkController(
+                    app=app,
+                    queues=[queue],
+                    hostname=f"{queue}@test",
+                    pool="threads",
+                    concurrency=1,
+                    loglevel="WARNING",
+                    logfile=None,
+                    ready_callback=None,
+                    without_heartbeat=True,
+                    without_mingle=True,
+                    without_gossip=True,
+                )
+                thread = threading.Thread(target=worker.start, daemon=True)
+                thread.start()
+                worker.ensure_started()
+                threads.append(thread)
+            yield
+        finally:
+            state.should_terminate = 0
+            for thread in threads:
+                thread.join(WAIT)
+            state.should_terminate = None
+            app.conf.worker_enable_remote_control = remote_control
+            # A worker's `queues` selects them on the app's shared queue map: give the next
+            # worker of this process (celery_worker_live) every queue back.
+            app.amqp.queues.select(list(queues.QUEUES))
+            assert not any(t.is_alive() for t in threads), "a worker did not stop"
 
 
 def test_it_sends_a_summary_email_while_a_long_crawl_occupies_the_crawl_queue(

@@ -331,13 +331,15 @@ def test_it_stops_the_embedded_servers_make_test_started_and_only_those(platform
     env = {k: v for k, v in platform_env.items() if not k.startswith("PYTEST_")}
     # A quick suite that needs no database; the test session starts the servers anyway. Without
     # coverage: a part of the suite is under the floor, and its coverage run would erase the
-    # data files this run's subprocesses left for the outer `make test` to combine.
+    # data files this run's subprocesses left for the outer `make test` to combine. In one
+    # process (XDIST_ARGS=): workers would only add their start-up to so small a part.
     make_test = [
         "make",
         "-o",
         "lint",
         "test",
         "COV_ARGS=",
+        "XDIST_ARGS=",
         "PYTEST_ARGS=tests/cloop/test_supervise.py -q",
     ]
     assert not embedded_pids(data)

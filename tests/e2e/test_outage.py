@@ -1,5 +1,5 @@
 """The chat window while PostgreSQL is down, in a real Chromium against a real uvicorn process
-whose database connection the test cuts and restores (tests/widget/test_consumer_outage.py)."""
+whose database connection the test cuts and restores (tests/outage.py)."""
 
 import uuid
 
@@ -8,7 +8,6 @@ from django_tenants.utils import tenant_context
 from playwright.sync_api import expect
 
 from conversations.models import Message
-from tests.widget.test_consumer_outage import outage  # noqa: F401 - the fixture
 from widget.strings import strings_for
 
 pytestmark = pytest.mark.e2e
@@ -16,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 def test_it_shows_temporarily_unavailable_and_sends_the_message_once_the_database_is_back(
     _playwright,
-    outage,  # noqa: F811
+    outage,
 ):
     server, relay, site_a = outage
     origin = f"http://localhost:{server.port}"

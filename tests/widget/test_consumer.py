@@ -29,6 +29,25 @@ def chat_sites(live_server, site_a, site_b):
     return live_server, site_a, site_b
 
 
+@pytest.fixture
+def site_a_origins(site_a):
+    """Sets site A's allowed origins for one test; its own (the session's) come back after,
+    however the test ended: the tests that run after it, in this process, expect them."""
+    from tenants.models import Site
+
+    saved = Site.objects.get(pk=site_a.pk).allowed_origins
+
+    def set_origins(origins: list[str]) -> None:
+        Site.objects.filter(pk=site_a.pk).update(allowed_origins=origins)
+        site_cache_clear()
+        settings_cache_clear()
+
+    try:
+        yield set_origins
+    finally:
+        set_origins(saved)
+
+
 def rows(site, model, **filters):
     with tenant_context(site):
         return list(model.objects.filter(**filters))
@@ -371,13 +390,9 @@ def test_it_does_not_store_messages_of_an_objected_visitor(chat_sites):
         "https://www.site-a.test:8443",
     ],
 )
-def test_it_rejects_handshakes_from_other_origins(chat_sites, origin):
+def test_it_rejects_handshakes_from_other_origins(chat_sites, site_a_origins, origin):
     server, site_a, _ = chat_sites
-    from tenants.models import Site
-
-    Site.objects.filter(pk=site_a.pk).update(allowed_origins=["https://www.site-a.test"])
-    site_cache_clear()
-    settings_cache_clear()
+    site_a_origins(["https://www.site-a.test"])
     if origin:
         origin = origin.format(port=server.port, other=server.port + 1)
 
@@ -388,31 +403,23 @@ def test_it_rejects_handshakes_from_other_origins(chat_sites, origin):
     with pytest.raises(InvalidStatus) as err:
         run(scenario())
     assert err.value.response.status_code == 403
-    Site.objects.filter(pk=site_a.pk).update(allowed_origins=[])
 
 
-def test_it_accepts_cloop_and_the_sites_allowed_origins_only(chat_sites):
+def test_it_accepts_cloop_and_the_sites_allowed_origins_only(chat_sites, site_a_origins):
     server, site_a, _ = chat_sites
-    from tenants.models import Site
-
-    Site.objects.filter(pk=site_a.pk).update(allowed_origins=["https://www.site-a.test"])
-    site_cache_clear()
-    settings_cache_clear()
+    site_a_origins(["https://www.site-a.test"])
 
     async def scenario(site_id, origin):
         async with ChatClient.connect(server, site_id, origin=origin) as c:
             return (await c.hello())["type"]
 
-    try:
-        assert run(scenario("site-a", "cloop")) == "ready"
-        assert run(scenario("site-a", "https://www.site-a.test")) == "ready"
-        assert run(scenario("site-a", "https://WWW.site-a.test:443")) == "ready"
-        # Site A's origin is not allowed on site B, and unknown sites do not exist.
-        for site_id in ("site-b", "no-such-site"):
-            with pytest.raises(InvalidStatus):
-                run(scenario(site_id, "https://www.site-a.test"))
-    finally:
-        Site.objects.filter(pk=site_a.pk).update(allowed_origins=[])
+    assert run(scenario("site-a", "cloop")) == "ready"
+    assert run(scenario("site-a", "https://www.site-a.test")) == "ready"
+    assert run(scenario("site-a", "https://WWW.site-a.test:443")) == "ready"
+    # Site A's origin is not allowed on site B, and unknown sites do not exist.
+    for site_id in ("site-b", "no-such-site"):
+        with pytest.raises(InvalidStatus):
+            run(scenario(site_id, "https://www.site-a.test"))
 
 
 def test_it_reports_bad_frames_and_stays_usable(chat_sites):

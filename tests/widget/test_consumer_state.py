@@ -119,11 +119,18 @@ class RowLock(threading.Thread):
 
 
 def lock_waiters_reach(count: int, timeout: float = 30) -> None:
-    """Wait until `count` database sessions are blocked on a lock (an event, not a delay)."""
+    """Wait until `count` sessions of this test database are blocked on a lock (an event, not
+    a delay). Sessions of other databases on the server (another test worker's) never count."""
     deadline = time.monotonic() + timeout
     while True:
         with connection.cursor() as cur:
-            cur.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
+            # A row lock is waited for on the holder's transaction id, whose pg_locks row names
+            # no database: the waiter's session (pg_stat_activity) does.
+            cur.execute(
+                "SELECT count(DISTINCT l.pid) FROM pg_locks l "
+                "JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE NOT l.granted AND a.datname = current_database()"
+            )
             if cur.fetchone()[0] >= count:
                 return
         if time.monotonic() > deadline:
