@@ -284,7 +284,8 @@ def corpus_site(corpus: str):
     from crawler.index import index_stats_rebuild
     from tenants.services import SiteError, site_create, site_delete
 
-    site_id = f"bench-quality-{corpus}"
+    # The process id: two runs at once (e.g. tuning and held-out) keep to their own sites.
+    site_id = f"bench-quality-{corpus}-{os.getpid()}"
     with contextlib.suppress(SiteError):
         site_delete(site_id)
     site = site_create(site_id, name=corpus.title(), url=f"https://{corpus}.bench.example/").site
@@ -305,6 +306,20 @@ def corpus_site(corpus: str):
         site_delete(site_id)
 
 
+def prompt_echoed(text: str) -> bool:
+    """Whether an answer repeats the prompt (a model that does not follow instructions
+    continues the user turn instead of answering): it holds the opening 50 characters of a
+    line of the system prompt, or the passages' or question's markup. Such an answer holds the
+    passages' words, so its gold fact is no sign of an answer."""
+    from conversations.chat.prompt import SYSTEM_TEMPLATE
+
+    norm = _norm(text)
+    lines = [x[:50] for x in SYSTEM_TEMPLATE.splitlines() if len(x) >= 50 and "{" not in x[:50]]
+    return any(_norm(x) in norm for x in lines) or any(
+        tag in text for tag in ("<passage", "<question>", "&lt;passage")
+    )
+
+
 def _percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -313,7 +328,11 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 
 def evaluate(
-    corpus: str, verbose: bool, tuning_only: bool = False, parts: set[str] | None = None
+    corpus: str,
+    verbose: bool,
+    tuning_only: bool = False,
+    parts: set[str] | None = None,
+    limit: int | None = None,
 ) -> list[dict]:
     from django_tenants.utils import tenant_context
 
@@ -326,7 +345,7 @@ def evaluate(
         for label, data in question_sets(corpus, parts):
             if tuning_only and label in HELD_OUT:
                 continue
-            ans, oos = data["answerable"], data["out_of_scope"]
+            ans, oos = data["answerable"][:limit], data["out_of_scope"][:limit]
             gold = [set(i["pages"]) for i in ans]
             cl = asyncio.run(cloop_run(site, ans, key))
             co = asyncio.run(cloop_run(site, oos, key))
@@ -354,8 +373,18 @@ def evaluate(
             # Who refused: the gate before the call, or the model (NO_ANSWER); model errors;
             # seconds of the answers that reached the model.
             called = [r for r in cl + co if not r["gate_refused"]]
+            answered = [r for r in cl + co if not r["refused"] and not r["error"]]
             report.update(
                 {
+                    "answers_echoing_prompt": sum(prompt_echoed(r["text"]) for r in answered),
+                    "answers": len(answered),
+                    "fact_in_answer_not_echo": sum(
+                        not r["refused"]
+                        and not prompt_echoed(r["text"])
+                        and _norm(i["fact"]) in _norm(r["text"])
+                        for i, r in facts
+                    )
+                    / max(1, len(facts)),
                     "answerable_gate_refused": sum(r["gate_refused"] for r in cl) / max(1, len(cl)),
                     "answerable_model_refused": sum(r["model_refused"] for r in cl)
                     / max(1, len(cl)),
@@ -432,9 +461,10 @@ def llm_table(reports: list[dict], stats: dict | None) -> str:
     head = (
         "| corpus | part | n (ans/oos) | ans. refused: gate / model (NO_ANSWER) | "
         "oos refused: gate / model / total | fact in answer | 1st cite gold | "
+        "fact, answer not echoing the prompt | answers echoing the prompt | "
         "model errors | s per answer p50 / p95 (n called) |"
     )
-    lines = [head, "|" + "---|" * 9]
+    lines = [head, "|" + "---|" * 11]
     for r in reports:
         p50, p95 = r["seconds_p50"], r["seconds_p95"]
         secs = "-" if p50 is None else f"{p50:.1f} / {p95:.1f}"
@@ -443,7 +473,8 @@ def llm_table(reports: list[dict], stats: dict | None) -> str:
             f"{r['answerable_gate_refused']:.0%} / {r['answerable_model_refused']:.0%} | "
             f"{r['oos_gate_refused']:.0%} / {r['oos_model_refused']:.0%} / "
             f"{r['oos_refused']:.0%} | {r['fact_in_answer']:.0%} | "
-            f"{r['first_citation_gold']:.0%} | {r['errors']} | {secs} ({r['called']}) |"
+            f"{r['first_citation_gold']:.0%} | {r['fact_in_answer_not_echo']:.0%} | "
+            f"{r['answers_echoing_prompt']}/{r['answers']} | {r['errors']} | {secs} ({r['called']}) |"
         )
     if stats:
         lines.append(
@@ -569,6 +600,11 @@ def main():
         "--parts",
         help="comma-separated parts to run: " + ", ".join([p for p, _ in PARTS] + [LEGACY]),
     )
+    ap.add_argument(
+        "--limit",
+        type=int,
+        help="only the first N answerable and N out-of-scope questions of each part (smoke test)",
+    )
     args = ap.parse_args()
     parts = None
     if args.parts:
@@ -605,7 +641,7 @@ def main():
     stats = None
     try:
         for corpus in args.corpus or CORPORA:
-            reports += evaluate(corpus, args.verbose, args.tuning_only, parts)
+            reports += evaluate(corpus, args.verbose, args.tuning_only, parts, args.limit)
         if llm_server is not None:
             import httpx
 

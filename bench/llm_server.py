@@ -18,6 +18,7 @@ the first user turn, as Gemma's own template does.
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import subprocess
@@ -259,7 +260,9 @@ def main():
                 self.wfile.flush()
 
             role_sent = False
-            for text, finish in [first, *pieces]:
+            # Each piece is sent as it is generated (chain, not a list: a list would wait for
+            # the whole answer and turn the stream into one late burst).
+            for text, finish in itertools.chain([first], pieces):
                 if text:
                     delta = {"content": text}
                     if not role_sent:
@@ -267,8 +270,10 @@ def main():
                     event(delta, None)
                 if finish:
                     event({}, finish)
-            self.wfile.write(b"data: [DONE]\n\n")
-            self.wfile.flush()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                # A client may close once it has the finish reason.
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
 
     httpd = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     httpd.daemon_threads = True
