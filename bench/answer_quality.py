@@ -1,7 +1,8 @@
 """Answer quality on three corpora, held-out and in-sample apart, with two baselines.
 
 Usage: .venv/bin/python bench/answer_quality.py [--corpus demo|dental|flask] [--verbose]
-       [--json FILE] [--tuning-only] [--calibrate] [--embedding]
+       [--json FILE] [--tuning-only] [--parts tuning,heldout4,...] [--calibrate] [--embedding]
+       [--llm]
 
 Corpora (each indexed into its own fresh site with crawler.index.index_html, the crawl's own
 extraction and chunking):
@@ -33,6 +34,17 @@ words of heading + title + text). Baselines rank only; they have no refusal or a
 CLOOP_EMBEDDING_MODEL set: bench/embed_server.py (all-MiniLM-L6-v2) on a free loopback port,
 every chunk embedded while indexing, dense retrieval fused into search, and the refusal's
 semantic check (conversations.chat.answer.answer_refused). Without it, lexical only.
+
+--llm answers with a real local LLM, configured as a customer configures a self-hosted
+OpenAI-compatible endpoint: bench/llm_server.py (Gemma 3 270M, llama-cpp-python on CPU) on a
+free loopback port, CLOOP_LLM_MODEL=openai/gemma-3-270m, OPENAI_API_BASE and OPENAI_API_KEY in
+the environment before Django reads its settings. The model then decides whether the site
+answers (prompt rule 4, NO_ANSWER) after the lenient gate (model_gate_refused); the table
+reports the refusals before the call (gate) and the model's apart, model errors (timeouts),
+and seconds per answer that reached the model (p50/p95). Needs `pip install -e '.[bench-llm]'`.
+
+--parts chooses parts by file name (tuning, heldout, heldout2, heldout3, heldout4, legacy: the
+demo's demo_eval.json); the default is all of them (--tuning-only: tuning and legacy).
 """
 
 import argparse
@@ -48,6 +60,8 @@ import threading
 from pathlib import Path
 
 from embed_server import MODEL, server_start
+from llm_server import MODEL as LLM_MODEL
+from llm_server import server_start as llm_server_start
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -71,6 +85,7 @@ PARTS = (
     ("tuning", "in-sample (tuning)"),
 )
 HELD_OUT = {"held-out", "held-out 2", "held-out 3", "held-out 4 (fresh)"}
+LEGACY = "legacy"  # --parts name of the demo's in-sample demo_eval.json
 
 
 def _norm(s: str) -> str:
@@ -139,11 +154,14 @@ def gold_key(corpus: str, url: str, base: str) -> str:
     return rel or "index.html"
 
 
-def question_sets(corpus: str) -> list[tuple[str, dict]]:
+def question_sets(corpus: str, parts: set[str] | None = None) -> list[tuple[str, dict]]:
+    """(label, questions) of `corpus`'s parts, only those named in `parts` when given."""
     sets = []
     for part, label in PARTS:
+        if parts is not None and part not in parts:
+            continue
         sets.append((label, json.loads((QUALITY / f"{corpus}.{part}.json").read_text())))
-    if corpus == "demo":
+    if corpus == "demo" and (parts is None or LEGACY in parts):
         legacy = json.loads(
             (ROOT / "tests" / "conversations" / "chat" / "demo_eval.json").read_text()
         )
@@ -239,6 +257,11 @@ async def cloop_run(site, items: list[dict], key) -> list[dict]:
                 "similarity": result.similarity,
                 "text": result.text,
                 "cited": [key(s["url"]) for s in result.sources],
+                # A refusal before the call leaves no model name; the model's NO_ANSWER keeps it.
+                "gate_refused": result.refused and not result.model,
+                "model_refused": result.refused and bool(result.model),
+                "error": result.error,
+                "seconds": (result.total_ms or 0) / 1000,
             }
         )
     # The ranking the pipeline retrieves from, to depth 10, for hit@k and MRR@10.
@@ -265,7 +288,8 @@ def corpus_site(corpus: str):
     from crawler.index import index_stats_rebuild
     from tenants.services import SiteError, site_create, site_delete
 
-    site_id = f"bench-quality-{corpus}"
+    # The process id: two runs at once (e.g. tuning and held-out) keep to their own sites.
+    site_id = f"bench-quality-{corpus}-{os.getpid()}"
     with contextlib.suppress(SiteError):
         site_delete(site_id)
     site = site_create(site_id, name=corpus.title(), url=f"https://{corpus}.bench.example/").site
@@ -286,7 +310,34 @@ def corpus_site(corpus: str):
         site_delete(site_id)
 
 
-def evaluate(corpus: str, verbose: bool, tuning_only: bool = False) -> list[dict]:
+def prompt_echoed(text: str) -> bool:
+    """Whether an answer repeats the prompt (a model that does not follow instructions
+    continues the user turn instead of answering): it holds the opening 50 characters of a
+    line of the system prompt, or the passages' or question's markup. Such an answer holds the
+    passages' words, so its gold fact is no sign of an answer."""
+    from conversations.chat.prompt import SYSTEM_TEMPLATE
+
+    norm = _norm(text)
+    lines = [x[:50] for x in SYSTEM_TEMPLATE.splitlines() if len(x) >= 50 and "{" not in x[:50]]
+    return any(_norm(x) in norm for x in lines) or any(
+        tag in text for tag in ("<passage", "<question>", "&lt;passage")
+    )
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def evaluate(
+    corpus: str,
+    verbose: bool,
+    tuning_only: bool = False,
+    parts: set[str] | None = None,
+    limit: int | None = None,
+) -> list[dict]:
     from django_tenants.utils import tenant_context
 
     reports = []
@@ -295,10 +346,10 @@ def evaluate(corpus: str, verbose: bool, tuning_only: bool = False) -> list[dict
         def key(url):
             return gold_key(corpus, url, base)
 
-        for label, data in question_sets(corpus):
+        for label, data in question_sets(corpus, parts):
             if tuning_only and label in HELD_OUT:
                 continue
-            ans, oos = data["answerable"], data["out_of_scope"]
+            ans, oos = data["answerable"][:limit], data["out_of_scope"][:limit]
             gold = [set(i["pages"]) for i in ans]
             cl = asyncio.run(cloop_run(site, ans, key))
             co = asyncio.run(cloop_run(site, oos, key))
@@ -323,6 +374,32 @@ def evaluate(corpus: str, verbose: bool, tuning_only: bool = False) -> list[dict
                 )
                 / max(1, len(cl)),
             }
+            # Who refused: the gate before the call, or the model (NO_ANSWER); model errors;
+            # seconds of the answers that reached the model.
+            called = [r for r in cl + co if not r["gate_refused"]]
+            answered = [r for r in cl + co if not r["refused"] and not r["error"]]
+            report.update(
+                {
+                    "answers_echoing_prompt": sum(prompt_echoed(r["text"]) for r in answered),
+                    "answers": len(answered),
+                    "fact_in_answer_not_echo": sum(
+                        not r["refused"]
+                        and not prompt_echoed(r["text"])
+                        and _norm(i["fact"]) in _norm(r["text"])
+                        for i, r in facts
+                    )
+                    / max(1, len(facts)),
+                    "answerable_gate_refused": sum(r["gate_refused"] for r in cl) / max(1, len(cl)),
+                    "answerable_model_refused": sum(r["model_refused"] for r in cl)
+                    / max(1, len(cl)),
+                    "oos_gate_refused": sum(r["gate_refused"] for r in co) / max(1, len(co)),
+                    "oos_model_refused": sum(r["model_refused"] for r in co) / max(1, len(co)),
+                    "errors": sum(bool(r["error"]) for r in cl + co),
+                    "called": len(called),
+                    "seconds_p50": _percentile([r["seconds"] for r in called], 0.5),
+                    "seconds_p95": _percentile([r["seconds"] for r in called], 0.95),
+                }
+            )
             for name, ranked in base_ranks.items():
                 report[name] = rank_metrics(ranked, gold)
             if label.startswith("in-sample (tuning)"):
@@ -335,14 +412,22 @@ def evaluate(corpus: str, verbose: bool, tuning_only: bool = False) -> list[dict
             if verbose and label not in HELD_OUT:  # no peeking at held-out answers
                 for i, r in zip(ans, cl, strict=True):
                     ok_fact = not i.get("fact") or _norm(i["fact"]) in _norm(r["text"])
-                    mark = "REFUSED" if r["refused"] else ("ok" if ok_fact else "NOFACT")
+                    mark = (
+                        ("NO_ANSWER" if r["model_refused"] else "REFUSED")
+                        if r["refused"]
+                        else ("ERROR" if r["error"] else ("ok" if ok_fact else "NOFACT"))
+                    )
                     hit = "hit" if r["ranked"][:1] and r["ranked"][0] in i["pages"] else "miss"
                     print(
                         f"  [{label[:8]}] {mark:7} {hit:4} {_signals(r)} {i['q']!r} -> "
                         f"{r['text'][:140]!r} ranked {r['ranked'][:3]} want {i['pages']}"
                     )
                 for i, r in zip(oos, co, strict=True):
-                    mark = "OOS-refused" if r["refused"] else "OOS-ANSWERED"
+                    mark = (
+                        ("OOS-no_answer" if r["model_refused"] else "OOS-refused")
+                        if r["refused"]
+                        else ("OOS-ERROR" if r["error"] else "OOS-ANSWERED")
+                    )
                     print(f"  [{label[:8]}] {mark} {_signals(r)} {i['q']!r} -> {r['text'][:100]!r}")
     return reports
 
@@ -371,6 +456,35 @@ def table(reports: list[dict]) -> str:
             f"{r['answerable_refused']:.0%} | {r['oos_refused']:.0%} | "
             f"{r['fact_in_answer']:.0%} | {r['first_citation_gold']:.0%} | "
             f"{trio(r['ts_rank'])} | {trio(r['rank-bm25'])} |"
+        )
+    return "\n".join(lines)
+
+
+def llm_table(reports: list[dict], stats: dict | None) -> str:
+    """The answer path with a model: who refused, the answers' facts and citations, time."""
+    head = (
+        "| corpus | part | n (ans/oos) | ans. refused: gate / model (NO_ANSWER) | "
+        "oos refused: gate / model / total | fact in answer | 1st cite gold | "
+        "fact, answer not echoing the prompt | answers echoing the prompt | "
+        "model errors | s per answer p50 / p95 (n called) |"
+    )
+    lines = [head, "|" + "---|" * 11]
+    for r in reports:
+        p50, p95 = r["seconds_p50"], r["seconds_p95"]
+        secs = "-" if p50 is None else f"{p50:.1f} / {p95:.1f}"
+        lines.append(
+            f"| {r['corpus']} | {r['part']} | {r['answerable']}/{r['out_of_scope']} | "
+            f"{r['answerable_gate_refused']:.0%} / {r['answerable_model_refused']:.0%} | "
+            f"{r['oos_gate_refused']:.0%} / {r['oos_model_refused']:.0%} / "
+            f"{r['oos_refused']:.0%} | {r['fact_in_answer']:.0%} | "
+            f"{r['first_citation_gold']:.0%} | {r['fact_in_answer_not_echo']:.0%} | "
+            f"{r['answers_echoing_prompt']}/{r['answers']} | {r['errors']} | {secs} ({r['called']}) |"
+        )
+    if stats:
+        lines.append(
+            f"\nmodel: {stats['calls']} calls, prompt {stats['prompt_tokens']} tokens at "
+            f"{stats['prompt_tokens_per_s']:.0f} tok/s, output {stats['output_tokens']} tokens at "
+            f"{stats['output_tokens_per_s']:.1f} tok/s"
         )
     return "\n".join(lines)
 
@@ -481,7 +595,35 @@ def main():
         action="store_true",
         help=f"index, retrieve and refuse with a local embedding model ({MODEL})",
     )
+    ap.add_argument(
+        "--llm",
+        action="store_true",
+        help=f"answer with a local LLM over loopback HTTP ({LLM_MODEL}, bench/llm_server.py)",
+    )
+    ap.add_argument(
+        "--parts",
+        help="comma-separated parts to run: " + ", ".join([p for p, _ in PARTS] + [LEGACY]),
+    )
+    ap.add_argument(
+        "--limit",
+        type=int,
+        help="only the first N answerable and N out-of-scope questions of each part (smoke test)",
+    )
     args = ap.parse_args()
+    parts = None
+    if args.parts:
+        parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+        unknown = parts - {p for p, _ in PARTS} - {LEGACY}
+        if unknown:
+            ap.error(f"unknown parts: {', '.join(sorted(unknown))}")
+    llm_server = None
+    if args.llm:
+        # Configured as a customer configures a self-hosted OpenAI-compatible endpoint, in the
+        # environment before Django reads its settings (cloop/settings.py, litellm).
+        llm_server, llm_base = llm_server_start()
+        os.environ["CLOOP_LLM_MODEL"] = LLM_MODEL
+        os.environ["OPENAI_API_BASE"] = llm_base
+        os.environ.setdefault("OPENAI_API_KEY", "sk-bench-loopback")
     import django
 
     from cloop import embedded
@@ -500,20 +642,32 @@ def main():
         os.environ.setdefault("OPENAI_API_KEY", "sk-bench-loopback")
         settings.CLOOP_EMBEDDING_MODEL = MODEL
     reports = []
+    stats = None
     try:
         for corpus in args.corpus or CORPORA:
-            reports += evaluate(corpus, args.verbose, args.tuning_only)
+            reports += evaluate(corpus, args.verbose, args.tuning_only, parts, args.limit)
+        if llm_server is not None:
+            import httpx
+
+            stats = httpx.get(os.environ["OPENAI_API_BASE"] + "/stats", timeout=10).json()
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(10)
+        for proc in (server, llm_server):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(10)
     print(table(reports))
+    if args.llm:
+        print()
+        print(llm_table(reports, stats))
     if args.calibrate:
         calibrate(reports)
         if args.embedding:
             calibrate_semantic(reports)
     if args.json:
-        Path(args.json).write_text(json.dumps(reports, indent=1) + "\n")
+        out = (
+            reports if stats is None else {"model": LLM_MODEL, "server": stats, "reports": reports}
+        )
+        Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
 
 
 if __name__ == "__main__":
