@@ -81,10 +81,10 @@ PARTS = (
     ("heldout", "held-out"),
     ("heldout2", "held-out 2"),
     ("heldout3", "held-out 3"),
-    ("heldout4", "held-out 4 (fresh)"),
+    ("heldout4", "held-out 4"),
     ("tuning", "in-sample (tuning)"),
 )
-HELD_OUT = {"held-out", "held-out 2", "held-out 3", "held-out 4 (fresh)"}
+HELD_OUT = {"held-out", "held-out 2", "held-out 3", "held-out 4"}
 LEGACY = "legacy"  # --parts name of the demo's in-sample demo_eval.json
 
 
