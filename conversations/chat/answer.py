@@ -136,20 +136,21 @@ def _search_again(site, query: str, synonyms: list, k: int) -> list:
 
 
 async def _rewrite_search(
-    site, question: str, language: str, synonyms: list, k: int, model: str
+    site, question: str, corrected: str, language: str, synonyms: list, k: int, model: str
 ) -> tuple[list, Coverage] | None:
-    """(passages, coverage) found with the model's search words for `question` in the site's
-    language (`rewrite.query_rewrite`), or None when the model gave none. The coverage is that
-    of the search words, in the site's language: the question's own words are in another
-    language or not the page's."""
+    """(passages, coverage) found with the model's search words for `question` (the visitor's
+    own words; `corrected`: with typos fixed, as searched first) in the site's language
+    (`rewrite.query_rewrite`), or None when the model gave none. The coverage is that of the
+    search words, in the site's language: the question's own words are in another language
+    or not the page's."""
     site_language = getattr(site, "language", "") or "en"
     search_words = await query_rewrite(question, site_language, model)
     if not search_words:
         return None
     passages = await in_pool(search_pool, _search_again)(
-        site, f"{question} {search_words}", synonyms, k
+        site, f"{corrected} {search_words}", synonyms, k
     )
-    passages = custom_answer_first(question, passages, language, synonyms)
+    passages = custom_answer_first(corrected, passages, language, synonyms)
     return passages, coverage_measure(search_words, passages, site_language, synonyms)
 
 
@@ -360,7 +361,9 @@ async def answer_question(
         if refused and settings.CLOOP_QUERY_REWRITE:
             # One more chance with the model's own search words (another language, the
             # page's words for a paraphrase) before refusing without asking it.
-            found = await _rewrite_search(site, question, language, synonyms, k, result.model)
+            found = await _rewrite_search(
+                site, question, corrected, language, synonyms, k, result.model
+            )
             if found is not None:
                 passages, coverage = found
                 result.rewritten = True

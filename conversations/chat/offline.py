@@ -305,11 +305,14 @@ def extractive_answer(messages: list[dict]) -> str:
 
 def _names(question: str) -> list[str]:
     """The capitalised words of `question` that do not open it or one of its sentences."""
-    found = []
+    found, end = [], None
     for m in WORD_RE.finditer(question):
-        before = question[: m.start()].rstrip()
-        if m.group(0)[0].isupper() and before and before[-1] not in ".!?":
+        # A word opens a sentence when nothing but spaces and .!? lie before it since the
+        # previous word's end and one of those is a sentence end (or it is the first word).
+        opens = end is None or any(c in ".!?" for c in question[end : m.start()])
+        if m.group(0)[0].isupper() and not opens:
             found.append(m.group(0))
+        end = m.end()
     return found
 
 
