@@ -9,13 +9,13 @@ and bench/answer_quality.py --embedding start it).
 """
 
 import argparse
-import contextlib
 import json
 import os
 import subprocess
-import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from loopback import process_start, serve
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -27,12 +27,7 @@ MODEL = "openai/all-MiniLM-L6-v2"
 def server_start() -> tuple[subprocess.Popen, str]:
     """This server in its own process on a free loopback port, once its model is loaded;
     (process, OpenAI base URL). The caller terminates the process."""
-    proc = subprocess.Popen([sys.executable, __file__], stdout=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    if not line.startswith("port "):
-        proc.kill()
-        raise SystemExit(f"embedding server did not start: {line!r}")
-    return proc, f"http://127.0.0.1:{int(line.split()[1])}/v1"
+    return process_start(__file__, what="embedding server")
 
 
 def load_model():
@@ -81,12 +76,7 @@ def main():
             self.end_headers()
             self.wfile.write(out)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    httpd.daemon_threads = True
-    print(f"port {httpd.server_address[1]}", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        httpd.serve_forever()
-    sys.exit(0)
+    serve(Handler, args.port)
 
 
 if __name__ == "__main__":

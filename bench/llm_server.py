@@ -26,7 +26,9 @@ import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from loopback import process_start, serve
 
 # The litellm model name CLOOP_LLM_MODEL takes for this server.
 MODEL = "openai/gemma-3-270m"
@@ -57,12 +59,7 @@ SEED = 2026
 def server_start(*args: str) -> tuple[subprocess.Popen, str]:
     """This server in its own process on a free loopback port, once its model is loaded;
     (process, OpenAI base URL). The caller terminates the process."""
-    proc = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    if not line.startswith("port "):
-        proc.kill()
-        raise SystemExit(f"LLM server did not start: {line!r}")
-    return proc, f"http://127.0.0.1:{int(line.split()[1])}/v1"
+    return process_start(__file__, *args, what="LLM server")
 
 
 def model_path() -> str:
@@ -275,12 +272,7 @@ def main():
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    httpd.daemon_threads = True
-    print(f"port {httpd.server_address[1]}", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        httpd.serve_forever()
-    sys.exit(0)
+    serve(Handler, args.port)
 
 
 def _content(content) -> str:
