@@ -181,6 +181,10 @@ def _detector(languages: tuple[str, ...]):
     return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).with_low_accuracy_mode().build()
 
 
+# Below this confidence of the likeliest language, a message is taken to be in the site's.
+DETECT_CONFIDENCE_MIN = 0.55
+
+
 def language_detect(text: str, default: str = "en") -> str:
     """The language of a visitor's message among the site languages (settings.LANGUAGES);
     `default` (the site's language) when the text is too short or mixed to tell."""
@@ -189,10 +193,12 @@ def language_detect(text: str, default: str = "en") -> str:
     detector = _detector(languages)
     if detector is None or not words(text):
         return fallback
-    found = detector.detect_language_of(text)
-    if found is None:
+    ranked = detector.compute_language_confidence_values(text)
+    if not ranked or ranked[0].value < DETECT_CONFIDENCE_MIN:
+        # A coin toss ("whats ur email adress": 0.51 Finnish) is no reason to answer a
+        # visitor in another language than the site's.
         return fallback
-    code = found.iso_code_639_1.name.lower()
+    code = ranked[0].language.iso_code_639_1.name.lower()
     return code if code in languages else fallback
 
 
